@@ -1,0 +1,1 @@
+"""ComponentResources of the platform program, and the settings they are built from."""

@@ -1,0 +1,818 @@
+"""Validated, typed settings: the only module that reads ``pulumi.Config``.
+
+Each stack file selects a topology with ``platform:topology``; the topology's preset supplies
+every default, and the stack file overrides individual keys with Pulumi's structured config::
+
+    config:
+      platform:topology: staging
+      platform:compute:
+        cpu: 512
+        memory: 1024
+
+Keys are camelCase in the stack file (``platform:compute.desiredCount``) and snake_case in
+Python. Every problem is collected and reported at once, naming the key as it is written in
+the stack file, the bad value and what is allowed, before a single resource is registered.
+"""
+
+from __future__ import annotations
+
+import copy
+import ipaddress
+import re
+from collections.abc import Mapping
+from datetime import time
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pulumi
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+NAMESPACE = "platform"
+
+Topology = Literal["staging", "pre-commercial", "commercial"]
+TOPOLOGIES: tuple[str, ...] = ("staging", "pre-commercial", "commercial")
+AWS_TOPOLOGIES: tuple[str, ...] = ("staging", "commercial")
+
+# CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
+LOG_RETENTION_DAYS: tuple[int, ...] = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
+    2557, 2922, 3288, 3653,
+)  # fmt: skip
+
+# Fargate task sizes: cpu units -> allowed memory (MiB).
+FARGATE_SIZES: dict[int, tuple[int, ...]] = {
+    256: (512, 1024, 2048),
+    512: tuple(range(1024, 4096 + 1, 1024)),
+    1024: tuple(range(2048, 8192 + 1, 1024)),
+    2048: tuple(range(4096, 16384 + 1, 1024)),
+    4096: tuple(range(8192, 30720 + 1, 1024)),
+    8192: tuple(range(16384, 61440 + 1, 4096)),
+    16384: tuple(range(32768, 122880 + 1, 8192)),
+}
+
+INTERFACE_ENDPOINTS: tuple[str, ...] = ("ecr.api", "ecr.dkr", "logs", "ssm", "secretsmanager", "kms")
+ATLAS_TIERS: tuple[str, ...] = ("M0", "FLEX", "M10", "M20", "M30", "M40", "M50", "M60")
+ATLAS_DEDICATED_TIERS: tuple[str, ...] = ("M10", "M20", "M30", "M40", "M50", "M60")
+RENDER_REGIONS: tuple[str, ...] = ("singapore", "oregon", "ohio", "virginia", "frankfurt")
+RENDER_PLANS: tuple[str, ...] = (
+    "starter", "standard", "pro", "pro_plus", "pro_max", "pro_ultra",
+)  # fmt: skip
+SUPABASE_REGIONS: tuple[str, ...] = (
+    "ap-northeast-1", "ap-northeast-2", "ap-southeast-1", "ap-southeast-2", "ap-south-1",
+    "us-east-1", "us-west-1", "eu-west-1", "eu-west-2", "eu-central-1", "ca-central-1",
+    "sa-east-1",
+)  # fmt: skip
+
+
+class SettingsError(pulumi.RunError):
+    """Invalid stack configuration; raised before any resource is registered."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__(
+            "invalid stack configuration:\n" + "\n".join(f"  - {p}" for p in problems)
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Reusable field types
+
+
+def _check_retention(days: int) -> int:
+    if days not in LOG_RETENTION_DAYS:
+        raise ValueError(f"must be one of CloudWatch's retention periods {list(LOG_RETENTION_DAYS)}")
+    return days
+
+
+def _check_private_cidr(cidr: str) -> str:
+    try:
+        network = ipaddress.IPv4Network(cidr, strict=True)
+    except ValueError as error:
+        raise ValueError(f"must be an IPv4 CIDR block such as 10.0.0.0/16 ({error})") from None
+    if not network.is_private:
+        raise ValueError("must be a private (RFC 1918) range")
+    if not 16 <= network.prefixlen <= 24:
+        raise ValueError("must have a prefix length from /16 to /24 (the limits of an AWS VPC)")
+    return str(network)
+
+
+def _check_cidr(cidr: str) -> str:
+    try:
+        return str(ipaddress.ip_network(cidr, strict=True))
+    except ValueError as error:
+        raise ValueError(f"must be a CIDR block such as 203.0.113.10/32 ({error})") from None
+
+
+def _check_hhmm(value: str) -> str:
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+        raise ValueError("must be a 24-hour time HH:MM, such as 09:00")
+    return value
+
+
+def _check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("must be an IANA time zone such as Asia/Tokyo") from None
+    return value
+
+
+def _check_email(value: str) -> str:
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}", value):
+        raise ValueError("must be an e-mail address such as ops@example.com")
+    return value
+
+
+def _check_domain(value: str) -> str:
+    label = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
+    if not re.fullmatch(rf"({label}\.)+[a-z]{{2,63}}", value):
+        raise ValueError("must be a lower-case DNS name such as example.com")
+    return value
+
+
+def _check_ecr_or_image(value: str) -> str:
+    if not re.fullmatch(r"[a-z0-9./_:@-]+", value) or value.startswith(("-", "/")):
+        raise ValueError("must be a container image reference such as public.ecr.aws/org/api:1.2.3")
+    return value
+
+
+def _check_repository(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", value):
+        raise ValueError("must be a GitHub repository as owner/name")
+    return value
+
+
+LogRetention = Annotated[int, AfterValidator(_check_retention)]
+PrivateCidr = Annotated[str, AfterValidator(_check_private_cidr)]
+Cidr = Annotated[str, AfterValidator(_check_cidr)]
+ClockTime = Annotated[str, AfterValidator(_check_hhmm)]
+TimeZone = Annotated[str, AfterValidator(_check_timezone)]
+Email = Annotated[str, AfterValidator(_check_email)]
+DomainName = Annotated[str, AfterValidator(_check_domain)]
+ImageRef = Annotated[str, AfterValidator(_check_ecr_or_image)]
+Repository = Annotated[str, AfterValidator(_check_repository)]
+AtlasOrgId = Annotated[str, Field(pattern=r"^[0-9a-f]{24}$")]
+
+
+class _Section(BaseModel):
+    """A config section: camelCase keys, unknown keys rejected, immutable once loaded."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        alias_generator=to_camel,
+        populate_by_name=True,
+        frozen=True,
+        validate_default=True,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Sections
+
+
+class NetworkSettings(_Section):
+    """``platform:network``: the VPC and how private subnets reach the internet."""
+
+    cidr: PrivateCidr = "10.0.0.0/16"
+    """VPC CIDR block, private, /16 to /24."""
+    az_count: int = Field(2, ge=2, le=6)
+    """Availability zones to spread subnets over (looked up from the region, never hard-coded)."""
+    nat: Literal["none", "single", "per-az", "instance"] = "single"
+    """How private subnets reach the internet: ``none`` (tasks run in public subnets behind tight
+    security groups; cheapest), ``single`` NAT gateway, one NAT gateway ``per-az``, or a
+    fck-nat style NAT ``instance`` per AZ."""
+    nat_instance_type: str = Field("t4g.nano", pattern=r"^t4g\.(nano|micro|small|medium)$")
+    """Instance type of NAT instances (Graviton burstable; fck-nat publishes arm64 images)."""
+    interface_endpoints: tuple[Literal[INTERFACE_ENDPOINTS], ...] = ()  # type: ignore[valid-type]
+    """Interface VPC endpoints placed in the private subnets (the S3 gateway endpoint is always on)."""
+    flow_logs: bool = True
+    """VPC flow logs to CloudWatch Logs."""
+    flow_log_retention_days: LogRetention = 30
+
+    @model_validator(mode="after")
+    def _endpoints_unique(self) -> NetworkSettings:
+        if len(set(self.interface_endpoints)) != len(self.interface_endpoints):
+            raise ValueError(f"interfaceEndpoints lists a service twice: {list(self.interface_endpoints)}")
+        return self
+
+
+class DnsSettings(_Section):
+    """``platform:dns``: the public domain. Without one, AWS stacks serve over the ALB's own name."""
+
+    domain: DomainName | None = None
+    """Apex domain of an existing Route 53 public hosted zone (e.g. ``example.com``)."""
+    api_subdomain: str = Field("api", pattern=r"^[a-z0-9-]{1,63}$")
+    """The API is served at ``<apiSubdomain>.<domain>``."""
+    web_subdomain: str = Field("www", pattern=r"^[a-z0-9-]{1,63}$")
+    """The web front end is served at ``<webSubdomain>.<domain>`` (pre-commercial: on Vercel)."""
+
+
+class SecuritySettings(_Section):
+    """``platform:security``: the stack's KMS key and secrets."""
+
+    kms_deletion_window_days: int = Field(30, ge=7, le=30)
+    """Days a scheduled key deletion can still be cancelled."""
+
+
+class StorageSettings(_Section):
+    """``platform:storage``: the image repository and the access-log bucket."""
+
+    ecr_immutable_tags: bool = True
+    """Refuse to overwrite an image tag (deploy by digest or unique tag)."""
+    ecr_keep_images: int = Field(30, ge=1, le=1000)
+    """Tagged images kept by the lifecycle policy; untagged images expire after a day."""
+    access_log_expiry_days: int = Field(90, ge=1, le=3650)
+    """Days ALB and CloudFront access logs are kept."""
+    force_destroy_buckets: bool = False
+    """Let ``pulumi destroy`` delete non-empty log buckets (staging convenience only)."""
+
+
+def _fargate_sizes_text() -> str:
+    return "; ".join(
+        f"cpu {cpu}: memory {', '.join(str(m) for m in mems)}" for cpu, mems in FARGATE_SIZES.items()
+    )
+
+
+class ComputeSettings(_Section):
+    """``platform:compute``: the API container on ECS Fargate behind the ALB."""
+
+    image: ImageRef | None = None
+    """Container image. Unset: this stack's ECR repository at ``imageTag``."""
+    image_tag: str = Field("latest", pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+    container_port: int = Field(3000, ge=1, le=65535)
+    """Port the NestJS API listens on."""
+    health_check_path: str = Field("/health", pattern=r"^/[A-Za-z0-9/_.-]*$")
+    cpu: int = 256
+    """Fargate task CPU units."""
+    memory: int = 512
+    """Fargate task memory (MiB); must pair with ``cpu``."""
+    architecture: Literal["ARM64", "X86_64"] = "ARM64"
+    """CPU architecture; Graviton (ARM64) is about 20% cheaper."""
+    desired_count: int = Field(1, ge=0, le=100)
+    """Tasks at deploy time (the autoscaler and schedules own it afterwards)."""
+    min_count: int = Field(1, ge=0, le=100)
+    max_count: int = Field(2, ge=1, le=100)
+    cpu_target_percent: int = Field(60, ge=10, le=90)
+    """Target-tracking goal for average CPU."""
+    requests_per_target: int | None = Field(None, ge=10, le=100000)
+    """Target-tracking goal for ALB requests per task per minute; unset disables that policy."""
+    spot: bool = False
+    """Run extra tasks on Fargate Spot (the seed's "future" option)."""
+    on_demand_base: int = Field(1, ge=0, le=100)
+    """Tasks always on regular Fargate when ``spot`` is on."""
+    spot_weight: int = Field(1, ge=1, le=1000)
+    """Fargate Spot's share of tasks above the base (regular Fargate's weight is 1)."""
+    container_insights: bool = False
+    log_retention_days: LogRetention = 30
+    environment: dict[str, str] = Field(default_factory=dict)
+    """Plain, non-secret environment variables; secrets never go here."""
+    alb_deletion_protection: bool = False
+
+    @model_validator(mode="after")
+    def _valid(self) -> ComputeSettings:
+        if self.cpu not in FARGATE_SIZES:
+            raise ValueError(
+                f"cpu {self.cpu} is not a Fargate size; allowed pairs: {_fargate_sizes_text()}"
+            )
+        if self.memory not in FARGATE_SIZES[self.cpu]:
+            raise ValueError(
+                f"cpu {self.cpu} with memory {self.memory} is not a valid Fargate pair; "
+                f"cpu {self.cpu} allows memory {list(FARGATE_SIZES[self.cpu])}"
+            )
+        if self.min_count > self.max_count:
+            raise ValueError(f"minCount {self.min_count} is above maxCount {self.max_count}")
+        if self.spot and self.on_demand_base < 1:
+            raise ValueError("spot needs onDemandBase of at least 1 so one task never runs on Spot")
+        reserved = {"DATABASE_URL", "MONGODB_URI", "SENTRY_DSN", "DD_API_KEY"}
+        clash = sorted(reserved & self.environment.keys())
+        if clash:
+            raise ValueError(f"environment must not set {clash}: they are injected as secrets")
+        return self
+
+
+class ScheduleSettings(_Section):
+    """``platform:schedule``: when the service runs.
+
+    Staging (``mode: stop``) scales the service to zero and stops the database outside these
+    hours. Commercial (``mode: scale-down``) lowers the task floor to ``offHoursMinCount``.
+    """
+
+    enabled: bool = True
+    mode: Literal["stop", "scale-down"] = "stop"
+    timezone: TimeZone = "Asia/Tokyo"
+    start: ClockTime = "09:00"
+    """Local time the working day starts; the service is up by then."""
+    stop: ClockTime = "20:00"
+    """Local time the working day ends."""
+    weekdays: Literal["MON-FRI", "MON-SAT", "SUN-SAT"] = "MON-FRI"
+    """Days the service runs during ``start``-``stop``."""
+    warm_up_minutes: int = Field(15, ge=0, le=120)
+    """How long before ``start`` the resources are started, so they are ready at ``start``."""
+    off_hours_min_count: int = Field(1, ge=0, le=100)
+    """``scale-down`` mode: task floor at night and at weekends."""
+
+    @model_validator(mode="after")
+    def _order(self) -> ScheduleSettings:
+        if time.fromisoformat(self.start) >= time.fromisoformat(self.stop):
+            raise ValueError(f"start {self.start} must be before stop {self.stop}")
+        return self
+
+
+class EdgeSettings(_Section):
+    """``platform:edge``: CloudFront and WAF in front of the ALB."""
+
+    cloudfront: bool = False
+    origin_lockdown: Literal["vpc-origin", "prefix-list"] = "vpc-origin"
+    """How the ALB refuses traffic that bypasses CloudFront: a CloudFront VPC origin to an
+    internal ALB, or the origin-facing prefix list plus a secret header."""
+    certificate_arn: str | None = Field(None, pattern=r"^arn:aws:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$")
+    """An existing ACM certificate for the CloudFront aliases; must be in us-east-1. Unset with a
+    domain: one is requested in us-east-1 and validated through Route 53."""
+    price_class: Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"] = "PriceClass_200"
+    """PriceClass_200 is the cheapest that includes Japan's edge locations."""
+    cache_api: bool = False
+    """Cache API responses at the edge (honours origin Cache-Control); off: nothing is cached."""
+    waf: bool = False
+    waf_rate_limit: int = Field(2000, ge=10, le=2_000_000_000)
+    """Requests one IP may make in 5 minutes before the rate-based rule blocks it."""
+    waf_log_retention_days: LogRetention = 90
+
+    @model_validator(mode="after")
+    def _valid(self) -> EdgeSettings:
+        if self.certificate_arn and ":us-east-1:" not in self.certificate_arn:
+            raise ValueError(
+                f"certificateArn {self.certificate_arn} is not in us-east-1; CloudFront only "
+                "accepts ACM certificates from us-east-1"
+            )
+        if self.waf and not self.cloudfront:
+            raise ValueError("waf needs cloudfront: the web ACL has CLOUDFRONT scope")
+        return self
+
+
+class DatabaseSettings(_Section):
+    """``platform:database``: PostgreSQL on RDS (staging) or Aurora Serverless v2 (commercial)."""
+
+    engine: Literal["rds-postgres", "aurora-serverless-v2"] = "rds-postgres"
+    engine_version: str = Field("16.6", pattern=r"^\d{2}(\.\d{1,2})?$")
+    """PostgreSQL version (major.minor)."""
+    instance_class: str = Field("db.t4g.micro", pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")
+    """RDS instance class (``rds-postgres`` only)."""
+    allocated_storage_gb: int = Field(20, ge=20, le=65536)
+    max_allocated_storage_gb: int = Field(100, ge=20, le=65536)
+    """Storage autoscaling ceiling (``rds-postgres``)."""
+    multi_az: bool = False
+    min_capacity: float = Field(0.5, ge=0, le=256)
+    """Aurora Serverless v2 minimum ACUs (0 to 256 in steps of 0.5; 0 auto-pauses)."""
+    max_capacity: float = Field(4, ge=1, le=256)
+    reader_instances: int = Field(1, ge=0, le=15)
+    """Aurora readers, each in a different AZ from the writer."""
+    database_name: str = Field("app", pattern=r"^[a-z][a-z0-9_]{0,62}$")
+    master_username: str = Field("app_admin", pattern=r"^[a-z][a-z0-9_]{0,15}$")
+    backup_retention_days: int = Field(7, ge=1, le=35)
+    deletion_protection: bool = True
+    skip_final_snapshot: bool = False
+    performance_insights: bool = False
+    iam_auth: bool = False
+    log_retention_days: LogRetention = 30
+
+    @model_validator(mode="after")
+    def _valid(self) -> DatabaseSettings:
+        for name, value in (("minCapacity", self.min_capacity), ("maxCapacity", self.max_capacity)):
+            if (value * 2) != int(value * 2):
+                raise ValueError(f"{name} {value} must be a multiple of 0.5 ACU")
+        if self.min_capacity > self.max_capacity:
+            raise ValueError(f"minCapacity {self.min_capacity} is above maxCapacity {self.max_capacity}")
+        if self.max_allocated_storage_gb < self.allocated_storage_gb:
+            raise ValueError(
+                f"maxAllocatedStorageGb {self.max_allocated_storage_gb} is below "
+                f"allocatedStorageGb {self.allocated_storage_gb}"
+            )
+        if self.master_username in {"postgres", "admin", "rdsadmin", "root"}:
+            raise ValueError(f"masterUsername {self.master_username!r} is reserved or well known; pick another")
+        return self
+
+
+class AtlasSettings(_Section):
+    """``platform:atlas``: MongoDB Atlas project, cluster and database user."""
+
+    enabled: bool = True
+    org_id: AtlasOrgId = "000000000000000000000000"
+    """Atlas organisation id (24 hex characters). The committed placeholder must be replaced."""
+    tier: Literal[ATLAS_TIERS] = "M0"  # type: ignore[valid-type]
+    """M0 (free, shared), FLEX, or a dedicated tier M10 and up."""
+    region: str = Field("AP_NORTHEAST_1", pattern=r"^[A-Z0-9_]+$")
+    """Atlas region name for AWS (Tokyo is AP_NORTHEAST_1)."""
+    mongo_version: Literal["7.0", "8.0"] = "8.0"
+    database_name: str = Field("app", pattern=r"^[A-Za-z0-9_-]{1,63}$")
+    access_cidrs: tuple[Cidr, ...] = ()
+    """Extra source addresses allowed in the Atlas IP access list (e.g. a VPN)."""
+    private_link: bool = False
+    """Reach the cluster through AWS PrivateLink (dedicated tiers only)."""
+    cloud_backup: bool = False
+    pit_restore: bool = False
+    termination_protection: bool = False
+
+    @model_validator(mode="after")
+    def _valid(self) -> AtlasSettings:
+        if "0.0.0.0/0" in self.access_cidrs:
+            raise ValueError("accessCidrs must not contain 0.0.0.0/0 (the whole internet)")
+        dedicated = self.tier in ATLAS_DEDICATED_TIERS
+        for name, on in (
+            ("privateLink", self.private_link),
+            ("cloudBackup", self.cloud_backup),
+            ("pitRestore", self.pit_restore),
+        ):
+            if on and not dedicated:
+                raise ValueError(f"{name} needs a dedicated tier ({', '.join(ATLAS_DEDICATED_TIERS)}), not {self.tier}")
+        if self.pit_restore and not self.cloud_backup:
+            raise ValueError("pitRestore needs cloudBackup")
+        return self
+
+
+class MonitoringSettings(_Section):
+    """``platform:monitoring``: alarms, notifications and the cost budget."""
+
+    alarm_email: Email | None = None
+    """Address subscribed to the alarm topic (confirm the subscription e-mail once)."""
+    monthly_budget_usd: float = Field(70, gt=0, le=100000)
+    """AWS Budgets alert threshold; the offline preview compares its estimate with it."""
+    dashboard: bool = False
+    log_retention_days: LogRetention = 30
+
+
+class SentrySettings(_Section):
+    """``platform:sentry``: error tracking projects (pulumiverse-sentry)."""
+
+    enabled: bool = True
+    organization: str = Field("platform", pattern=r"^[a-z0-9][a-z0-9_-]{0,49}$")
+    """Sentry organisation slug."""
+    team: str = Field("platform", pattern=r"^[a-z0-9][a-z0-9_-]{0,49}$")
+    """Sentry team slug that owns the projects."""
+
+
+class DatadogSettings(_Section):
+    """``platform:datadog``: APM agent sidecar, AWS integration and monitors."""
+
+    enabled: bool = False
+    site: Literal[
+        "ap1.datadoghq.com", "datadoghq.com", "us3.datadoghq.com", "us5.datadoghq.com",
+        "datadoghq.eu", "ap2.datadoghq.com",
+    ] = "ap1.datadoghq.com"  # fmt: skip
+    """Datadog site; AP1 is in Japan."""
+    aws_integration: bool = False
+    """Register the AWS account with Datadog through its read-only integration role."""
+    monitors: bool = False
+    """Datadog monitors for API latency and error rate."""
+    agent_image: ImageRef = "public.ecr.aws/datadog/agent:7"
+
+
+class VercelSettings(_Section):
+    """``platform:vercel``: the Next.js web front end (pre-commercial)."""
+
+    plan: Literal["hobby", "pro", "enterprise"] = "pro"
+    """Vercel plan of the team; Hobby forbids commercial use."""
+    team_id: str | None = Field(None, pattern=r"^team_[A-Za-z0-9]+$")
+    project_name: str = Field("platform-web", pattern=r"^[a-z0-9._-]{1,100}$")
+    repository: Repository = "example/web"
+    production_branch: str = "main"
+    root_directory: str | None = None
+    """Directory of the Next.js app inside the repository (monorepos)."""
+
+
+class RenderSettings(_Section):
+    """``platform:render``: the NestJS API as a Render web service (pre-commercial)."""
+
+    service_name: str = Field("platform-api", pattern=r"^[a-z0-9-]{1,64}$")
+    repository: Repository = "example/api"
+    branch: str = "main"
+    region: Literal[RENDER_REGIONS] = "singapore"  # type: ignore[valid-type]
+    """Render has no Tokyo region; Singapore is the nearest."""
+    plan: Literal[RENDER_PLANS] = "starter"  # type: ignore[valid-type]
+    runtime: Literal["node", "docker"] = "node"
+    build_command: str = "npm ci && npm run build"
+    start_command: str = "node dist/main.js"
+    health_check_path: str = Field("/health", pattern=r"^/[A-Za-z0-9/_.-]*$")
+    min_instances: int = Field(1, ge=1, le=100)
+    max_instances: int = Field(3, ge=1, le=100)
+    cpu_target_percent: int = Field(70, ge=10, le=90)
+    memory_target_percent: int = Field(80, ge=10, le=90)
+    outbound_cidrs: tuple[Cidr, ...] = ()
+    """Render's published outbound addresses for ``region``, allowed in Atlas' access list."""
+    environment: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _valid(self) -> RenderSettings:
+        if self.min_instances > self.max_instances:
+            raise ValueError(f"minInstances {self.min_instances} is above maxInstances {self.max_instances}")
+        return self
+
+
+class SupabaseSettings(_Section):
+    """``platform:supabase``: the PostgreSQL project (pre-commercial)."""
+
+    organization_id: str = Field("platform-org", pattern=r"^[a-z0-9-]{1,64}$")
+    """Supabase organisation slug."""
+    project_name: str = Field("platform", pattern=r"^[A-Za-z0-9 _-]{1,64}$")
+    region: Literal[SUPABASE_REGIONS] = "ap-northeast-1"  # type: ignore[valid-type]
+    plan: Literal["free", "pro"] = "free"
+    protect: bool = True
+    """Refuse ``pulumi destroy`` of the project (the engine's protect)."""
+
+
+SECTIONS: dict[str, type[_Section]] = {
+    "network": NetworkSettings,
+    "dns": DnsSettings,
+    "security": SecuritySettings,
+    "storage": StorageSettings,
+    "compute": ComputeSettings,
+    "schedule": ScheduleSettings,
+    "edge": EdgeSettings,
+    "database": DatabaseSettings,
+    "atlas": AtlasSettings,
+    "monitoring": MonitoringSettings,
+    "sentry": SentrySettings,
+    "datadog": DatadogSettings,
+    "vercel": VercelSettings,
+    "render": RenderSettings,
+    "supabase": SupabaseSettings,
+}
+
+# Sections that only mean something on AWS, and those only for the managed platforms.
+AWS_SECTIONS = frozenset({"network", "security", "storage", "compute", "schedule", "edge", "database", "datadog"})
+MANAGED_SECTIONS = frozenset({"vercel", "render", "supabase"})
+
+
+class Settings(BaseModel):
+    """Everything the program needs, validated."""
+
+    model_config = ConfigDict(frozen=True)
+
+    project: str
+    stack: str
+    topology: Topology
+    region: str | None
+    network: NetworkSettings
+    dns: DnsSettings
+    security: SecuritySettings
+    storage: StorageSettings
+    compute: ComputeSettings
+    schedule: ScheduleSettings
+    edge: EdgeSettings
+    database: DatabaseSettings
+    atlas: AtlasSettings
+    monitoring: MonitoringSettings
+    sentry: SentrySettings
+    datadog: DatadogSettings
+    vercel: VercelSettings
+    render: RenderSettings
+    supabase: SupabaseSettings
+
+    @property
+    def on_aws(self) -> bool:
+        return self.topology in AWS_TOPOLOGIES
+
+    def name(self, suffix: str = "") -> str:
+        """A physical-name prefix unique to this stack, e.g. ``platform-staging-api``."""
+        base = f"{self.project}-{self.stack}"
+        return f"{base}-{suffix}" if suffix else base
+
+    @property
+    def parameter_prefix(self) -> str:
+        """SSM parameter path of this stack's secrets."""
+        return f"/{self.project}/{self.stack}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Topology presets: the defaults each topology starts from, in stack-file (camelCase) form.
+
+PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    "staging": {
+        "network": {"azCount": 2, "nat": "none", "interfaceEndpoints": [], "flowLogRetentionDays": 14},
+        "storage": {"forceDestroyBuckets": True, "accessLogExpiryDays": 30},
+        "compute": {"cpu": 256, "memory": 512, "desiredCount": 1, "minCount": 1, "maxCount": 2},
+        "schedule": {"enabled": True, "mode": "stop"},
+        "edge": {"cloudfront": False, "waf": False},
+        "database": {
+            "engine": "rds-postgres",
+            "instanceClass": "db.t4g.micro",
+            "backupRetentionDays": 1,
+            "deletionProtection": False,
+            "skipFinalSnapshot": True,
+            "logRetentionDays": 14,
+        },
+        "atlas": {"tier": "M0"},
+        "monitoring": {"monthlyBudgetUsd": 70, "logRetentionDays": 14},
+        "datadog": {"enabled": False},
+    },
+    "pre-commercial": {
+        "atlas": {"tier": "M0"},
+        "monitoring": {"monthlyBudgetUsd": 68},
+        "vercel": {"plan": "pro"},
+        "supabase": {"plan": "free", "protect": True},
+    },
+    "commercial": {
+        "network": {
+            "azCount": 3,
+            "nat": "single",
+            "interfaceEndpoints": ["ecr.api", "ecr.dkr", "logs", "ssm", "secretsmanager", "kms"],
+            "flowLogRetentionDays": 90,
+        },
+        "storage": {"forceDestroyBuckets": False, "accessLogExpiryDays": 365},
+        "compute": {
+            "cpu": 512,
+            "memory": 1024,
+            "desiredCount": 2,
+            "minCount": 2,
+            "maxCount": 6,
+            "requestsPerTarget": 1000,
+            "containerInsights": True,
+            "albDeletionProtection": True,
+            "logRetentionDays": 90,
+        },
+        "schedule": {"enabled": True, "mode": "scale-down", "start": "08:00", "stop": "23:00", "offHoursMinCount": 2},
+        "edge": {"cloudfront": True, "waf": True},
+        "database": {
+            "engine": "aurora-serverless-v2",
+            "minCapacity": 0.5,
+            "maxCapacity": 4,
+            "readerInstances": 1,
+            "backupRetentionDays": 14,
+            "deletionProtection": True,
+            "skipFinalSnapshot": False,
+            "performanceInsights": True,
+            "iamAuth": True,
+            "logRetentionDays": 90,
+        },
+        "atlas": {
+            "tier": "M10",
+            "privateLink": True,
+            "cloudBackup": True,
+            "pitRestore": True,
+            "terminationProtection": True,
+        },
+        "monitoring": {"monthlyBudgetUsd": 373, "dashboard": True, "logRetentionDays": 90},
+        "datadog": {"enabled": True, "awsIntegration": True, "monitors": True},
+    },
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+
+
+def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(dict(base))
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _describe(error: dict[str, Any], section: str) -> str:
+    location = ".".join(str(part) for part in error["loc"])
+    key = f"{NAMESPACE}:{section}" + (f".{location}" if location else "")
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        allowed = sorted(field.alias or name for name, field in SECTIONS[section].model_fields.items())
+        return f"{key}: unknown key; allowed keys in {NAMESPACE}:{section} are {allowed}"
+    if error["type"] == "missing":
+        return f"{key}: required, but not set"
+    return f"{key}: {message} (got {error.get('input')!r})"
+
+
+def _cross_checks(settings: Settings) -> list[str]:
+    """Rules that span sections or depend on the topology."""
+    problems: list[str] = []
+    topology = settings.topology
+    key = f"{NAMESPACE}:"
+    if topology == "commercial":
+        if settings.network.az_count < 2:
+            problems.append(f"{key}network.azCount: commercial needs at least 2 AZs (got {settings.network.az_count})")
+        if settings.network.nat == "none":
+            problems.append(f"{key}network.nat: commercial keeps tasks in private subnets; 'none' is not allowed")
+        if settings.database.engine != "aurora-serverless-v2":
+            problems.append(f"{key}database.engine: commercial runs 'aurora-serverless-v2' (got {settings.database.engine!r})")
+        if settings.database.min_capacity == 0:
+            problems.append(
+                f"{key}database.minCapacity: 0 (auto-pause) is not allowed for commercial: the first "
+                "request after a pause waits ~15 s; use 0.5 or more"
+            )
+        if settings.database.reader_instances < 1:
+            problems.append(f"{key}database.readerInstances: commercial needs a reader in a second AZ (got 0)")
+        if not settings.database.deletion_protection or settings.database.skip_final_snapshot:
+            problems.append(f"{key}database: commercial data must keep deletionProtection on and skipFinalSnapshot off")
+        if settings.database.backup_retention_days < 7:
+            problems.append(
+                f"{key}database.backupRetentionDays: commercial keeps at least 7 days "
+                f"(got {settings.database.backup_retention_days})"
+            )
+        if settings.compute.min_count < 2:
+            problems.append(f"{key}compute.minCount: commercial needs at least 2 tasks for HA (got {settings.compute.min_count})")
+        if settings.schedule.enabled and settings.schedule.mode == "stop":
+            problems.append(f"{key}schedule.mode: commercial runs 24/7; use 'scale-down', not 'stop'")
+        if settings.schedule.enabled and settings.schedule.off_hours_min_count < 2:
+            problems.append(
+                f"{key}schedule.offHoursMinCount: commercial keeps at least 2 tasks at night for HA "
+                f"(got {settings.schedule.off_hours_min_count})"
+            )
+        if settings.atlas.enabled and settings.atlas.tier not in ATLAS_DEDICATED_TIERS:
+            problems.append(f"{key}atlas.tier: commercial needs a dedicated tier M10 or larger (got {settings.atlas.tier!r})")
+        if settings.edge.cloudfront and settings.edge.certificate_arn and not settings.dns.domain:
+            problems.append(f"{key}edge.certificateArn: needs {key}dns.domain for the CloudFront aliases")
+    if topology == "pre-commercial":
+        if settings.vercel.plan == "hobby":
+            problems.append(
+                f"{key}vercel.plan: 'hobby' forbids commercial use (Vercel's fair-use terms); "
+                "pre-commercial serves real users, so use 'pro' or 'enterprise'"
+            )
+        if settings.atlas.enabled and settings.atlas.tier not in ("M0", "FLEX"):
+            problems.append(f"{key}atlas.tier: pre-commercial uses the free M0 or FLEX tier (got {settings.atlas.tier!r})")
+    if settings.on_aws and settings.schedule.enabled and settings.schedule.mode == "scale-down":
+        if settings.schedule.off_hours_min_count > settings.compute.max_count:
+            problems.append(
+                f"{key}schedule.offHoursMinCount: {settings.schedule.off_hours_min_count} is above "
+                f"compute.maxCount {settings.compute.max_count}"
+            )
+    return problems
+
+
+def parse_settings(
+    config: Mapping[str, Any], *, project: str = "platform", stack: str = "dev", region: str | None = None
+) -> Settings:
+    """Validate the ``platform`` namespace of a stack's config (keys without the namespace).
+
+    ``config`` maps ``topology`` and section names to their raw values as Pulumi returns them
+    (structured sections as dicts). Raises :class:`SettingsError` listing every problem.
+    """
+    problems: list[str] = []
+    topology = config.get("topology")
+    if topology is None:
+        raise SettingsError([f"{NAMESPACE}:topology: required, one of {list(TOPOLOGIES)}"])
+    if topology not in TOPOLOGIES:
+        raise SettingsError([f"{NAMESPACE}:topology: {topology!r} is not a topology; allowed: {list(TOPOLOGIES)}"])
+
+    unknown = sorted(set(config) - set(SECTIONS) - {"topology"})
+    for name in unknown:
+        problems.append(
+            f"{NAMESPACE}:{name}: unknown key; allowed keys are {['topology', *SECTIONS]}"
+        )
+    irrelevant = AWS_SECTIONS if topology == "pre-commercial" else MANAGED_SECTIONS
+    for name in sorted(irrelevant & set(config)):
+        problems.append(f"{NAMESPACE}:{name}: not used by the {topology} topology; remove it")
+
+    sections: dict[str, _Section] = {}
+    for name, model in SECTIONS.items():
+        raw = config.get(name, {})
+        if not isinstance(raw, Mapping):
+            problems.append(f"{NAMESPACE}:{name}: must be an object of keys (got {raw!r})")
+            continue
+        values = _deep_merge(PRESETS[topology].get(name, {}), raw)
+        try:
+            sections[name] = model.model_validate(values)
+        except ValidationError as error:
+            problems.extend(_describe(e, name) for e in error.errors())
+    if problems:
+        raise SettingsError(problems)
+
+    if topology in AWS_TOPOLOGIES and region is None:
+        raise SettingsError(["aws:region: required for the AWS topologies (ap-northeast-1 is Tokyo)"])
+    settings = Settings(project=project, stack=stack, topology=topology, region=region, **sections)
+    problems = _cross_checks(settings)
+    if problems:
+        raise SettingsError(problems)
+    return settings
+
+
+def _platform_config() -> dict[str, Any]:
+    """Every key set in the ``platform`` namespace, parsed as Pulumi stores it."""
+    import json
+
+    raw = {**pulumi.runtime.get_config_env(), **pulumi.runtime.config.CONFIG.get()}
+    values: dict[str, Any] = {}
+    for full_key, value in raw.items():
+        namespace, _, key = full_key.partition(":")
+        if namespace != NAMESPACE:
+            continue
+        try:
+            values[key] = json.loads(value) if isinstance(value, str) and value[:1] in "{[" else value
+        except json.JSONDecodeError:
+            values[key] = value
+    return values
+
+
+def load_settings() -> Settings:
+    """Read and validate this stack's config. Call before registering any resource."""
+    region = pulumi.Config("aws").get("region")
+    return parse_settings(
+        _platform_config(), project=pulumi.get_project(), stack=pulumi.get_stack(), region=region
+    )

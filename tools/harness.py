@@ -1,0 +1,195 @@
+"""Run the Pulumi program offline: a committed stack file, the recording mocks, no CLI.
+
+This is both the offline preview's engine and the whole-stack tests' fixture::
+
+    run = run_stack("staging", {"platform:compute": {"cpu": 512, "memory": 1024}})
+    [vpc] = run.of_type("aws:ec2/vpc:Vpc")
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pulumi.runtime import set_all_config, set_mocks
+from pulumi.runtime.settings import ROOT
+from pulumi.runtime.stack import run_in_stack
+from pulumi.runtime.sync_await import _sync_await
+
+from tools.mocks import Captured, RecordingMocks, RecordingMonitor, reveal
+
+ROOT_DIR = Path(__file__).resolve().parent.parent
+PROJECT = "platform"
+SECRET_PLACEHOLDER = "[secret from stack file]"
+
+
+def stack_names(root: Path = ROOT_DIR) -> list[str]:
+    """The committed stacks: one ``Pulumi.<stack>.yaml`` each."""
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
+
+
+def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(dict(base))
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def stack_config(stack: str, root: Path = ROOT_DIR) -> dict[str, Any]:
+    """The ``config:`` block of a committed stack file, keys fully qualified."""
+    path = root / f"Pulumi.{stack}.yaml"
+    if not path.exists():
+        raise FileNotFoundError(f"no stack file {path.name}; committed stacks: {stack_names(root)}")
+    document = yaml.safe_load(path.read_text()) or {}
+    return dict(document.get("config") or {})
+
+
+def _engine_form(config: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:
+    """Config as the engine hands it to a Python program: strings, objects as JSON."""
+    values: dict[str, str] = {}
+    secret_keys: list[str] = []
+
+    def unsecure(value: Any) -> Any:
+        if isinstance(value, Mapping) and set(value) == {"secure"}:
+            return SECRET_PLACEHOLDER
+        if isinstance(value, Mapping):
+            return {k: unsecure(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [unsecure(v) for v in value]
+        return value
+
+    for key, value in config.items():
+        if isinstance(value, Mapping) and set(value) == {"secure"}:
+            secret_keys.append(key)
+        plain = unsecure(value)
+        if isinstance(plain, (Mapping, list)):
+            values[key] = json.dumps(plain)
+        elif isinstance(plain, bool):
+            values[key] = "true" if plain else "false"
+        else:
+            values[key] = str(plain)
+    return values, secret_keys
+
+
+@dataclass
+class Run:
+    """What one program run registered."""
+
+    stack: str
+    config: dict[str, Any]
+    resources: list[Captured]
+    outputs: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+    invokes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def of_type(self, type_: str) -> list[Captured]:
+        return [r for r in self.resources if r.type == type_]
+
+    def one(self, type_: str, name_contains: str = "") -> Captured:
+        """The single resource of a type (whose logical name contains ``name_contains``)."""
+        found = [r for r in self.of_type(type_) if name_contains in r.name]
+        if len(found) != 1:
+            raise AssertionError(
+                f"expected one {type_} named *{name_contains}*, found {[r.name for r in found]}"
+            )
+        return found[0]
+
+    def named(self, name: str) -> Captured:
+        found = [r for r in self.resources if r.name == name]
+        if len(found) != 1:
+            raise AssertionError(f"expected one resource named {name}, found {len(found)}")
+        return found[0]
+
+    def by_urn(self, urn: str) -> Captured | None:
+        return next((r for r in self.resources if r.urn == urn), None)
+
+    def children(self, parent: Captured) -> list[Captured]:
+        return [r for r in self.resources if r.parent == parent.urn]
+
+    def component_of(self, resource: Captured) -> Captured | None:
+        """The nearest ComponentResource above a resource."""
+        parent = self.by_urn(resource.parent)
+        while parent is not None and parent.custom:
+            parent = self.by_urn(parent.parent)
+        return parent
+
+    def output(self, name: str) -> Any:
+        return reveal(self.outputs[name])
+
+    def types(self) -> set[str]:
+        return {r.type for r in self.resources}
+
+
+class _WarningCollector(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def _default_program() -> None:
+    from components.settings import load_settings
+    from components.topologies import build
+
+    build(load_settings())
+
+
+def run_stack(
+    stack: str,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    config: Mapping[str, Any] | None = None,
+    program: Callable[[], None] = _default_program,
+    project: str = PROJECT,
+    root: Path = ROOT_DIR,
+) -> Run:
+    """Run ``program`` for ``stack`` under the recording mocks and return what it registered.
+
+    ``config`` replaces the stack file's config; ``overrides`` are deep-merged over it (a key
+    whose value is ``None`` is removed). Raises whatever the program raises, after the mocks
+    have recorded what was registered up to then (see :func:`last_run`).
+    """
+    base = dict(config) if config is not None else stack_config(stack, root)
+    merged = _deep_merge(base, overrides or {})
+    merged = {k: v for k, v in merged.items() if v is not None}
+    values, secret_keys = _engine_form(merged)
+    region = str(merged.get("aws:region", "ap-northeast-1"))
+
+    mocks = RecordingMocks(region)
+    monitor = RecordingMonitor(mocks)
+    collector = _WarningCollector()
+    logger = logging.getLogger(f"platform.preview.{stack}")
+    logger.propagate = False
+    logger.handlers = [collector]
+    logger.setLevel(logging.INFO)
+
+    set_all_config(values, secret_keys)
+    set_mocks(mocks, project=project, stack=stack, preview=True, logger=logger, monitor=monitor)
+    ROOT.set(None)  # run_in_stack creates the stack resource that collects the exports
+    global _LAST
+    _LAST = Run(stack, merged, [], {}, collector.messages, mocks.invokes)
+    try:
+        _sync_await(run_in_stack(program))
+    finally:
+        _LAST.resources = list(monitor.captured.values())
+        _LAST.outputs = monitor.stack_outputs
+    return _LAST
+
+
+_LAST: Run | None = None
+
+
+def last_run() -> Run | None:
+    """The run most recently started by :func:`run_stack`, also when it raised."""
+    return _LAST
