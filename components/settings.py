@@ -183,7 +183,7 @@ class NetworkSettings(_Section):
 
     cidr: PrivateCidr = "10.0.0.0/16"
     """VPC CIDR block, private, /16 to /24."""
-    az_count: int = Field(2, ge=2, le=6)
+    az_count: int = Field(2, ge=2, le=4)
     """Availability zones to spread subnets over (looked up from the region, never hard-coded)."""
     nat: Literal["none", "single", "per-az", "instance"] = "single"
     """How private subnets reach the internet: ``none`` (tasks run in public subnets behind tight

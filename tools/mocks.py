@@ -299,32 +299,32 @@ class RecordingMocks(Mocks):
 
     # -- invokes ---------------------------------------------------------------------------
 
-    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         token = args.token
         inputs = dict(args.args)
         self.invokes.append((token, inputs))
         region = inputs.get("region") or self.region
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
             names, ids = AZS_BY_REGION.get(region, ([f"{region}a", f"{region}b", f"{region}c"], ["az1", "az2", "az3"]))
-            return {"names": names, "zoneIds": ids, "id": region, "state": "available"}, None
+            return {"names": names, "zoneIds": ids, "id": region, "state": "available"}, []
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/preview", "userId": "AIDAPREVIEW", "id": ACCOUNT_ID}, None
+            return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/preview", "userId": "AIDAPREVIEW", "id": ACCOUNT_ID}, []
         if token in ("aws:index/getRegion:getRegion",):
-            return {"name": region, "region": region, "id": region, "endpoint": f"ec2.{region}.amazonaws.com", "description": region}, None
+            return {"name": region, "region": region, "id": region, "endpoint": f"ec2.{region}.amazonaws.com", "description": region}, []
         if token == "aws:index/getPartition:getPartition":
-            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, None
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
         if token == "aws:ec2/getManagedPrefixList:getManagedPrefixList":
-            return {"id": "pl-58a04531", "name": inputs.get("name"), "maxEntries": 55, "entries": []}, None
+            return {"id": "pl-58a04531", "name": inputs.get("name"), "maxEntries": 55, "entries": []}, []
         if token == "aws:route53/getZone:getZone":
             zone = inputs.get("name", "example.com")
-            return {"zoneId": f"Z{_fake_id(zone, length=20).upper()}", "id": f"Z{_fake_id(zone, length=20).upper()}", "name": zone}, None
+            return {"zoneId": f"Z{_fake_id(zone, length=20).upper()}", "id": f"Z{_fake_id(zone, length=20).upper()}", "name": zone}, []
         if token == "aws:ec2/getAmi:getAmi":
-            return {"id": f"ami-{_fake_id(str(inputs.get('filters')))}", "imageId": f"ami-{_fake_id(str(inputs.get('filters')))}", "architecture": "arm64"}, None
+            return {"id": f"ami-{_fake_id(str(inputs.get('filters')))}", "imageId": f"ami-{_fake_id(str(inputs.get('filters')))}", "architecture": "arm64"}, []
         if token == "aws:elb/getServiceAccount:getServiceAccount":
-            return {"arn": "arn:aws:iam::582318560864:root", "id": "582318560864"}, None
+            return {"arn": "arn:aws:iam::582318560864:root", "id": "582318560864"}, []
         if token == "aws:iam/getPolicyDocument:getPolicyDocument":
-            return {"json": "{}", "id": "doc"}, None
-        return {}, None
+            return {"json": "{}", "id": "doc"}, []
+        return {}, []
 
 
 class RecordingMonitor(MockMonitor):
