@@ -1,0 +1,566 @@
+"""The API on ECS Fargate behind an Application Load Balancer, with autoscaling and business hours."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.schedule import business_hours
+from components.settings import ComputeSettings, ScheduleSettings
+
+CONTAINER_NAME = "api"
+AGENT_CONTAINER_NAME = "datadog-agent"
+# The APM intake of the agent; containers of an awsvpc task share one network namespace.
+AGENT_TRACE_PORT = 8126
+
+# AWS's recommended ALB policy (the console default since the 2025-09 policies): TLS 1.3 and
+# TLS 1.2 with forward-secret AEAD ciphers only ("Res"), plus hybrid post-quantum key exchange
+# (ML-KEM) for clients that offer it, classical ECDHE for those that do not. TLS 1.0/1.1 and CBC
+# ciphers are refused; every browser and SDK of the last decade negotiates TLS 1.2+ with GCM.
+SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"
+
+# Seconds the ALB waits for an in-flight request of a deregistered task before ECS stops it. The
+# API answers in well under a second; 30 s keeps deployments and scale-in quick.
+DEREGISTRATION_DELAY_SECONDS = 30
+# SIGTERM -> SIGKILL; Fargate allows up to 120. Enough for Nest's shutdown hooks to close pools.
+STOP_TIMEOUT_SECONDS = 30
+# Time a new task has to pass the ALB health check before failures count (Nest boot + DB connect).
+HEALTH_CHECK_GRACE_SECONDS = 60
+# The ALB's default; the app's keep-alive timeout must be longer (Node's 5 s default causes 502s).
+ALB_IDLE_TIMEOUT_SECONDS = 60
+# Scale out fast on load, scale in slowly so a short lull does not drop capacity that is needed again.
+SCALE_OUT_COOLDOWN_SECONDS = 60
+SCALE_IN_COOLDOWN_SECONDS = 300
+
+_ELB_NAME_LIMIT = 32
+
+
+def elb_name(prefix: str, suffix: str) -> str:
+    """A load balancer or target group name: at most 32 alphanumerics and hyphens.
+
+    Names too long for the limit are cut and end in a hash of the full name, so two stacks whose
+    names share a long prefix still get distinct load balancers.
+    """
+    full = re.sub(r"[^A-Za-z0-9-]", "-", f"{prefix}-{suffix}").strip("-")
+    if len(full) <= _ELB_NAME_LIMIT:
+        return full
+    digest = hashlib.sha256(full.encode()).hexdigest()[:6]
+    return f"{full[: _ELB_NAME_LIMIT - len(digest) - 1].rstrip('-')}-{digest}"
+
+
+def health_check_command(port: int, path: str) -> list[str]:
+    """The container health check: a GET on the API's health endpoint with Node itself.
+
+    The image is a NestJS app, so ``node`` is the one program it is sure to have: slim Node images
+    ship neither curl nor wget, and distroless ones have no shell, hence the exec form (``CMD``)
+    rather than ``CMD-SHELL``. Any 2xx/3xx is healthy, matching the target group's matcher; no
+    answer within 4 s (inside the 5 s check timeout) is unhealthy.
+    """
+    script = (
+        f"require('http').get('http://127.0.0.1:{port}{path}',"
+        "r=>process.exit(r.statusCode>=200&&r.statusCode<400?0:1))"
+        ".on('error',()=>process.exit(1)).setTimeout(4000,()=>process.exit(1))"
+    )
+    return ["CMD", "node", "-e", script]
+
+
+@dataclass(frozen=True)
+class DatadogSidecar:
+    """The Datadog Agent as a sidecar of the API task (APM traces and Fargate metrics)."""
+
+    site: str
+    """Datadog site, e.g. ``ap1.datadoghq.com``."""
+    agent_image: str
+    """Agent image, e.g. ``public.ecr.aws/datadog/agent:7``."""
+    api_key_parameter_arn: pulumi.Input[str]
+    """ARN of the SSM SecureString holding the API key; injected through ``secrets``."""
+    service: str = "api"
+    """``DD_SERVICE`` of the API's traces."""
+    env: str | None = None
+    """``DD_ENV`` of the API's traces (unified service tagging), e.g. the stack name."""
+
+
+@dataclass(frozen=True)
+class ComputeArgs:
+    """Inputs of :class:`Compute`."""
+
+    settings: ComputeSettings
+    """Task size, counts, scaling goals, Spot, logs, plain environment."""
+    schedule: ScheduleSettings
+    """Business hours: ``stop`` scales to zero at night, ``scale-down`` lowers the floor."""
+    name_prefix: str
+    """Physical-name prefix, e.g. ``platform-staging``."""
+    region: str
+    """Region of the stack (for the awslogs driver)."""
+    vpc_id: pulumi.Input[str]
+    public_subnet_ids: Sequence[pulumi.Input[str]]
+    """Subnets of an internet-facing ALB, and of the tasks when ``assign_public_ip``."""
+    private_subnet_ids: Sequence[pulumi.Input[str]]
+    """Subnets of the tasks, and of an internal ALB."""
+    assign_public_ip: bool
+    """True only without NAT: tasks then run in the public subnets with their own public IPs."""
+    alb_internal: bool
+    """True when CloudFront reaches the ALB through a VPC origin (the ALB has no public address)."""
+    alb_security_group_id: pulumi.Input[str]
+    task_security_group_id: pulumi.Input[str]
+    execution_role_arn: pulumi.Input[str]
+    """Role ECS uses to pull the image, write logs and read the secret parameters."""
+    task_role_arn: pulumi.Input[str]
+    """Role of the application itself."""
+    image: pulumi.Input[str]
+    """Image of the API container."""
+    log_group_name: str
+    """CloudWatch log group of the task, e.g. ``/platform/staging/api``."""
+    kms_key_arn: pulumi.Input[str]
+    """The stack's KMS key; encrypts the log group."""
+    secrets: Mapping[str, pulumi.Input[str]]
+    """Env var name -> SSM parameter ARN, injected by ECS at start (never as plain environment)."""
+    access_log_bucket: pulumi.Input[str]
+    """Bucket of the ALB access logs (prefix ``alb``); pass it from the bucket policy's output so the
+    ALB is created after ELB log delivery is allowed."""
+    certificate_arn: pulumi.Input[str] | None
+    """ACM certificate of the ALB's HTTPS listener; None serves HTTP only (and warns)."""
+    datadog: DatadogSidecar | None = None
+    """Run the Datadog Agent next to the API; None: no agent."""
+
+
+class Compute(pulumi.ComponentResource):
+    """The API service: ECS cluster, Fargate service and task, ALB, autoscaling, business hours.
+
+    Outputs:
+        cluster_name, cluster_arn: the ECS cluster.
+        service_name: the ECS service.
+        alb_arn, alb_arn_suffix, alb_dns_name, alb_zone_id: the load balancer.
+        target_group_arn, target_group_arn_suffix: the tasks' target group.
+        listener_arn: the listener that forwards to the tasks (HTTPS:443 with a certificate).
+        listener_port: 443 with a certificate, else 80 (plain int).
+        log_group_name: the task log group.
+        task_definition_arn: the current task definition revision.
+        scalable_target_resource_id: ``service/<cluster>/<service>`` (Application Auto Scaling).
+    """
+
+    def __init__(self, name: str, args: ComputeArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("platform:compute:Compute", name, None, opts)
+        settings = args.settings
+        _check(args)
+        child = pulumi.ResourceOptions(parent=self)
+        service_name = f"{args.name_prefix}-api"
+
+        cluster = aws.ecs.Cluster(
+            f"{name}-cluster",
+            name=args.name_prefix,
+            settings=[
+                {
+                    "name": "containerInsights",
+                    "value": "enabled" if settings.container_insights else "disabled",
+                }
+            ],
+            opts=child,
+        )
+        capacity_providers = aws.ecs.ClusterCapacityProviders(
+            f"{name}-capacity-providers",
+            cluster_name=cluster.name,
+            capacity_providers=["FARGATE", "FARGATE_SPOT"],
+            default_capacity_provider_strategies=[{"capacity_provider": "FARGATE", "weight": 1}],
+            opts=child,
+        )
+
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=args.log_group_name,
+            retention_in_days=settings.log_retention_days,
+            kms_key_id=args.kms_key_arn,
+            opts=child,
+        )
+
+        task_definition = aws.ecs.TaskDefinition(
+            f"{name}-task",
+            family=service_name,
+            network_mode="awsvpc",
+            requires_compatibilities=["FARGATE"],
+            cpu=str(settings.cpu),
+            memory=str(settings.memory),
+            runtime_platform={
+                "operating_system_family": "LINUX",
+                "cpu_architecture": settings.architecture,
+            },
+            execution_role_arn=args.execution_role_arn,
+            task_role_arn=args.task_role_arn,
+            # Task storage for the one writable path of the read-only root filesystem.
+            volumes=[{"name": "tmp"}],
+            container_definitions=pulumi.Output.json_dumps(_container_definitions(args, log_group.name)),
+            opts=child,
+        )
+
+        alb = aws.lb.LoadBalancer(
+            f"{name}-alb",
+            name=elb_name(args.name_prefix, "api"),
+            load_balancer_type="application",
+            internal=args.alb_internal,
+            subnets=list(args.private_subnet_ids if args.alb_internal else args.public_subnet_ids),
+            security_groups=[args.alb_security_group_id],
+            drop_invalid_header_fields=True,
+            idle_timeout=ALB_IDLE_TIMEOUT_SECONDS,
+            enable_deletion_protection=settings.alb_deletion_protection,
+            # ELB writes to <bucket>/alb/AWSLogs/<account>/..., the path the bucket policy allows.
+            access_logs={"bucket": args.access_log_bucket, "prefix": "alb", "enabled": True},
+            opts=child,
+        )
+        target_group = aws.lb.TargetGroup(
+            f"{name}-tg",
+            # The port is part of the name: a new port replaces the group, and create-before-delete
+            # needs a name the old group does not hold.
+            name=elb_name(args.name_prefix, f"api-{settings.container_port}"),
+            target_type="ip",
+            protocol="HTTP",
+            port=settings.container_port,
+            vpc_id=args.vpc_id,
+            deregistration_delay=DEREGISTRATION_DELAY_SECONDS,
+            health_check={
+                "enabled": True,
+                "path": settings.health_check_path,
+                "protocol": "HTTP",
+                "port": "traffic-port",
+                "matcher": "200-399",
+                "interval": 15,
+                "timeout": 5,
+                "healthy_threshold": 2,
+                "unhealthy_threshold": 3,
+            },
+            opts=child,
+        )
+        forward = [{"type": "forward", "target_group_arn": target_group.arn}]
+        if args.certificate_arn is not None:
+            https = aws.lb.Listener(
+                f"{name}-https",
+                load_balancer_arn=alb.arn,
+                port=443,
+                protocol="HTTPS",
+                ssl_policy=SSL_POLICY,
+                certificate_arn=args.certificate_arn,
+                default_actions=forward,
+                routing_http_response_strict_transport_security_header_value="max-age=31536000; includeSubDomains",
+                routing_http_response_x_content_type_options_header_value="nosniff",
+                opts=child,
+            )
+            http = aws.lb.Listener(
+                f"{name}-http",
+                load_balancer_arn=alb.arn,
+                port=80,
+                protocol="HTTP",
+                default_actions=[
+                    {
+                        "type": "redirect",
+                        "redirect": {"protocol": "HTTPS", "port": "443", "status_code": "HTTP_301"},
+                    }
+                ],
+                opts=child,
+            )
+            listeners, serving, listener_port = [https, http], https, 443
+        else:
+            pulumi.log.warn(_http_only_warning(args.alb_internal), resource=self)
+            http = aws.lb.Listener(
+                f"{name}-http",
+                load_balancer_arn=alb.arn,
+                port=80,
+                protocol="HTTP",
+                default_actions=forward,
+                opts=child,
+            )
+            listeners, serving, listener_port = [http], http, 80
+
+        service = aws.ecs.Service(
+            f"{name}-service",
+            name=service_name,
+            cluster=cluster.arn,
+            task_definition=task_definition.arn,
+            desired_count=settings.desired_count,
+            capacity_provider_strategies=_capacity_provider_strategies(settings),
+            # Changing the strategy (turning Spot on or off) is then an in-place rolling deployment
+            # instead of replacing the named service, which AWS refuses while the old one exists.
+            force_new_deployment=True,
+            network_configuration={
+                "subnets": list(args.public_subnet_ids if args.assign_public_ip else args.private_subnet_ids),
+                "security_groups": [args.task_security_group_id],
+                "assign_public_ip": args.assign_public_ip,
+            },
+            load_balancers=[
+                {
+                    "target_group_arn": target_group.arn,
+                    "container_name": CONTAINER_NAME,
+                    "container_port": settings.container_port,
+                }
+            ],
+            health_check_grace_period_seconds=HEALTH_CHECK_GRACE_SECONDS,
+            deployment_circuit_breaker={"enable": True, "rollback": True},
+            deployment_minimum_healthy_percent=100,
+            deployment_maximum_percent=200,
+            enable_execute_command=False,
+            enable_ecs_managed_tags=True,
+            propagate_tags="SERVICE",
+            wait_for_steady_state=False,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                # A target group only accepts targets once a listener uses it, and the strategy
+                # needs the capacity providers attached to the cluster.
+                depends_on=[*listeners, capacity_providers],
+                # The autoscaler and the business-hours schedule own the task count after the
+                # first deployment; applying desired_count again would undo their work.
+                ignore_changes=["desiredCount"],
+            ),
+        )
+
+        scalable_target_resource_id = pulumi.Output.concat("service/", cluster.name, "/", service.name)
+        self._autoscaling(name, args, scalable_target_resource_id, alb, target_group)
+
+        self.cluster_name: pulumi.Output[str] = cluster.name
+        self.cluster_arn: pulumi.Output[str] = cluster.arn
+        self.service_name: pulumi.Output[str] = service.name
+        self.alb_arn: pulumi.Output[str] = alb.arn
+        self.alb_arn_suffix: pulumi.Output[str] = alb.arn_suffix
+        self.alb_dns_name: pulumi.Output[str] = alb.dns_name
+        self.alb_zone_id: pulumi.Output[str] = alb.zone_id
+        self.target_group_arn: pulumi.Output[str] = target_group.arn
+        self.target_group_arn_suffix: pulumi.Output[str] = target_group.arn_suffix
+        self.listener_arn: pulumi.Output[str] = serving.arn
+        self.listener_port: int = listener_port
+        self.log_group_name: pulumi.Output[str] = log_group.name
+        self.task_definition_arn: pulumi.Output[str] = task_definition.arn
+        self.scalable_target_resource_id: pulumi.Output[str] = scalable_target_resource_id
+        self.register_outputs(
+            {
+                "cluster_name": self.cluster_name,
+                "cluster_arn": self.cluster_arn,
+                "service_name": self.service_name,
+                "alb_arn": self.alb_arn,
+                "alb_arn_suffix": self.alb_arn_suffix,
+                "alb_dns_name": self.alb_dns_name,
+                "alb_zone_id": self.alb_zone_id,
+                "target_group_arn": self.target_group_arn,
+                "target_group_arn_suffix": self.target_group_arn_suffix,
+                "listener_arn": self.listener_arn,
+                "listener_port": self.listener_port,
+                "log_group_name": self.log_group_name,
+                "task_definition_arn": self.task_definition_arn,
+                "scalable_target_resource_id": self.scalable_target_resource_id,
+            }
+        )
+
+    def _autoscaling(
+        self,
+        name: str,
+        args: ComputeArgs,
+        resource_id: pulumi.Output[str],
+        alb: aws.lb.LoadBalancer,
+        target_group: aws.lb.TargetGroup,
+    ) -> None:
+        """Target tracking on CPU (and ALB requests), plus the business-hours scheduled actions."""
+        settings, schedule = args.settings, args.schedule
+        scheduled = schedule.enabled
+        target = aws.appautoscaling.Target(
+            f"{name}-scaling-target",
+            service_namespace="ecs",
+            scalable_dimension="ecs:service:DesiredCount",
+            resource_id=resource_id,
+            min_capacity=settings.min_count,
+            max_capacity=settings.max_count,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                # With a schedule, the scheduled actions own min/max: they set them at every start
+                # and stop, and each `pulumi up` re-applying the configured values would undo the
+                # night-time setting (scheduled scaling fights IaC state,
+                # terraform-aws-modules/terraform-aws-ecs#422). The start action carries min_count
+                # and max_count, so a changed setting takes effect at the next start.
+                ignore_changes=["minCapacity", "maxCapacity"] if scheduled else None,
+            ),
+        )
+        common = {
+            "service_namespace": target.service_namespace,
+            "scalable_dimension": target.scalable_dimension,
+            "resource_id": target.resource_id,
+        }
+        # Application Auto Scaling rejects concurrent changes to one scalable target
+        # (ConcurrentUpdateException, hashicorp/terraform-provider-aws#17915): chain them.
+        previous: pulumi.Resource = target
+        goals: list[tuple[str, dict]] = [
+            (
+                "cpu",
+                {
+                    "predefined_metric_specification": {
+                        "predefined_metric_type": "ECSServiceAverageCPUUtilization"
+                    },
+                    "target_value": settings.cpu_target_percent,
+                },
+            )
+        ]
+        if settings.requests_per_target is not None:
+            goals.append(
+                (
+                    "requests",
+                    {
+                        "predefined_metric_specification": {
+                            "predefined_metric_type": "ALBRequestCountPerTarget",
+                            "resource_label": pulumi.Output.concat(
+                                alb.arn_suffix, "/", target_group.arn_suffix
+                            ),
+                        },
+                        "target_value": settings.requests_per_target,
+                    },
+                )
+            )
+        for goal, configuration in goals:
+            previous = aws.appautoscaling.Policy(
+                f"{name}-scale-on-{goal}",
+                name=f"{args.name_prefix}-api-{goal}",
+                policy_type="TargetTrackingScaling",
+                target_tracking_scaling_policy_configuration={
+                    **configuration,
+                    "scale_in_cooldown": SCALE_IN_COOLDOWN_SECONDS,
+                    "scale_out_cooldown": SCALE_OUT_COOLDOWN_SECONDS,
+                },
+                **common,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[previous]),
+            )
+
+        if not scheduled:
+            return
+        hours = business_hours(schedule)
+        # Scale to zero with scheduled actions: target tracking alone never reaches 0 even with a
+        # floor of 0 (aws/copilot-cli#3054). In "stop" mode the night's max of 0 empties the service.
+        night_min = 0 if schedule.mode == "stop" else schedule.off_hours_min_count
+        night_max = 0 if schedule.mode == "stop" else settings.max_count
+        actions = [
+            ("stop", hours.stop_cron, night_min, night_max),
+            ("start", hours.start_cron, settings.min_count, settings.max_count),
+        ]
+        for action, cron, min_capacity, max_capacity in actions:
+            previous = aws.appautoscaling.ScheduledAction(
+                f"{name}-{action}",
+                name=f"{args.name_prefix}-api-{action}",
+                schedule=cron,
+                timezone=hours.timezone,
+                scalable_target_action={"min_capacity": min_capacity, "max_capacity": max_capacity},
+                **common,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[previous]),
+            )
+
+
+def _check(args: ComputeArgs) -> None:
+    """Refuse combinations AWS would only reject halfway through a deployment."""
+    settings = args.settings
+    if settings.spot and settings.architecture == "ARM64":
+        raise ValueError(
+            "platform:compute.spot: Fargate Spot runs only X86_64 Linux tasks; "
+            "set platform:compute.architecture to X86_64 or turn spot off"
+        )
+    clash = sorted(set(args.secrets) & (set(settings.environment) | {"NODE_ENV", "PORT"}))
+    if clash:
+        raise ValueError(f"{clash} are injected as secrets and must not also be plain environment variables")
+
+
+def _http_only_warning(alb_internal: bool) -> str:
+    if alb_internal:
+        hop = "CloudFront reaches the internal ALB over plain HTTP (port 80)"
+    else:
+        hop = "the API is served over plain, unencrypted HTTP on the ALB's own DNS name (port 80)"
+    return (
+        f"{hop} because no domain is configured, so there is no certificate for HTTPS. "
+        "Set platform:dns.domain to get an ACM certificate and an HTTPS listener."
+    )
+
+
+def _capacity_provider_strategies(settings: ComputeSettings) -> list[dict]:
+    if not settings.spot:
+        return [{"capacity_provider": "FARGATE", "weight": 1}]
+    # The base keeps at least that many tasks on regular Fargate, so a Spot reclaim never takes
+    # the whole service down; above the base, tasks are shared by weight.
+    return [
+        {"capacity_provider": "FARGATE", "base": settings.on_demand_base, "weight": 1},
+        {"capacity_provider": "FARGATE_SPOT", "weight": settings.spot_weight},
+    ]
+
+
+def _log_configuration(args: ComputeArgs, log_group: pulumi.Input[str], stream_prefix: str) -> dict:
+    return {
+        "logDriver": "awslogs",
+        "options": {
+            "awslogs-group": log_group,
+            "awslogs-region": args.region,
+            "awslogs-stream-prefix": stream_prefix,
+            # A CloudWatch hiccup must not block the app's stdout writes (and so its requests).
+            "mode": "non-blocking",
+            "max-buffer-size": "25m",
+        },
+    }
+
+
+def _container_definitions(args: ComputeArgs, log_group: pulumi.Input[str]) -> list[dict]:
+    settings = args.settings
+    port = settings.container_port
+    environment = {"NODE_ENV": "production", **settings.environment, "PORT": str(port)}
+    secrets = dict(args.secrets)
+    if args.datadog is not None:
+        environment |= {
+            "DD_AGENT_HOST": "127.0.0.1",
+            "DD_TRACE_AGENT_URL": f"http://127.0.0.1:{AGENT_TRACE_PORT}",
+            "DD_SERVICE": args.datadog.service,
+        }
+        if args.datadog.env is not None:
+            environment["DD_ENV"] = args.datadog.env
+    api = {
+        "name": CONTAINER_NAME,
+        "image": args.image,
+        "essential": True,
+        "portMappings": [{"containerPort": port, "protocol": "tcp"}],
+        "readonlyRootFilesystem": True,
+        "mountPoints": [{"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": False}],
+        "environment": [{"name": k, "value": v} for k, v in sorted(environment.items())],
+        # ECS resolves these from SSM when the task starts; the values never enter the definition.
+        "secrets": [{"name": k, "valueFrom": arn} for k, arn in sorted(secrets.items())],
+        "healthCheck": {
+            "command": health_check_command(port, settings.health_check_path),
+            "interval": 30,
+            "timeout": 5,
+            "retries": 3,
+            "startPeriod": HEALTH_CHECK_GRACE_SECONDS,
+        },
+        "stopTimeout": STOP_TIMEOUT_SECONDS,
+        # An init process forwards SIGTERM to node and reaps zombies of child processes.
+        "linuxParameters": {"initProcessEnabled": True},
+        "logConfiguration": _log_configuration(args, log_group, CONTAINER_NAME),
+    }
+    if args.datadog is None:
+        return [api]
+    agent = {
+        "name": AGENT_CONTAINER_NAME,
+        "image": args.datadog.agent_image,
+        # Losing telemetry must not take the API down with it.
+        "essential": False,
+        "portMappings": [{"containerPort": AGENT_TRACE_PORT, "protocol": "tcp"}],
+        "environment": [
+            {"name": k, "value": v}
+            for k, v in sorted(
+                {
+                    "DD_SITE": args.datadog.site,
+                    "ECS_FARGATE": "true",
+                    "DD_APM_ENABLED": "true",
+                    "DD_APM_NON_LOCAL_TRAFFIC": "true",
+                }.items()
+            )
+        ],
+        "secrets": [{"name": "DD_API_KEY", "valueFrom": args.datadog.api_key_parameter_arn}],
+        "healthCheck": {
+            "command": ["CMD-SHELL", "agent health"],
+            "interval": 30,
+            "timeout": 5,
+            "retries": 3,
+            "startPeriod": 15,
+        },
+        "logConfiguration": _log_configuration(args, log_group, AGENT_CONTAINER_NAME),
+    }
+    return [api, agent]
