@@ -1,0 +1,497 @@
+"""Supabase PostgreSQL for the pre-commercial topology: a Pulumi dynamic provider and its component.
+
+No maintained Pulumi provider exposes Supabase projects, so :class:`SupabaseProjectProvider`
+drives the Supabase Management API (``https://api.supabase.com/v1``) directly with the
+standard library. The provider runs inside the Pulumi engine's dynamic-provider process:
+
+* The access token is read from ``SUPABASE_ACCESS_TOKEN`` in that process's environment at
+  operation time, so it never reaches the state file or the serialized provider.
+  ``SUPABASE_API_URL`` overrides the API's base URL (tests point it at a local fake).
+* Requests are retried with bounded exponential backoff on 429 (honouring ``Retry-After``), and
+  on 5xx and connection errors for idempotent requests; a project is never created twice by a
+  retry because POST is retried only on 429, which the API answers before doing anything.
+* The project is never lost: once created it is returned to the engine only when it is healthy;
+  if provisioning outlasts the wait, ``create`` fails with a clear message and the next
+  ``pulumi up`` adopts the project it already created (same organisation and name) and resumes
+  waiting instead of creating another. ``delete`` is the only operation that deletes, and the
+  component protects the project by default so ``pulumi destroy`` refuses to reach it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_random as random
+from pulumi import dynamic
+
+from components.settings import SupabaseSettings
+
+DEFAULT_API_URL = "https://api.supabase.com"
+TOKEN_ENV = "SUPABASE_ACCESS_TOKEN"
+API_URL_ENV = "SUPABASE_API_URL"
+
+HEALTHY = "ACTIVE_HEALTHY"
+# Statuses from which a project never becomes healthy without someone acting on it.
+FAILED = frozenset({"INIT_FAILED", "REMOVED", "RESTORE_FAILED", "PAUSE_FAILED"})
+GONE = frozenset({"REMOVED"})
+
+# Supavisor serves both pool modes on the pooler host: session mode on 5432 (one server
+# connection per client, prepared statements work: right for a long-running NestJS server) and
+# transaction mode on 6543 (for serverless clients).
+POOL_MODE_PORTS = {"session": 5432, "transaction": 6543}
+
+SECRET_OUTPUTS = ["db_pass", "pooled_connection_string"]
+
+
+class SupabaseApiError(Exception):
+    """A Supabase Management API call failed; the message says what to do about it."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+class SupabaseNotFoundError(SupabaseApiError):
+    """The API answered 404 for the requested object."""
+
+
+@dataclass(frozen=True)
+class _Response:
+    status: int
+    body: Any
+    headers: Mapping[str, str]
+
+
+class SupabaseClient:
+    """A minimal Management API client: bearer auth, JSON, bounded retries."""
+
+    def __init__(
+        self,
+        token: str,
+        base_url: str,
+        *,
+        sleep: Callable[[float], None],
+        max_attempts: int,
+        max_backoff_seconds: float,
+        request_timeout_seconds: float,
+    ):
+        self._token = token
+        self._base_url = base_url.rstrip("/")
+        self._sleep = sleep
+        self._max_attempts = max_attempts
+        self._max_backoff = max_backoff_seconds
+        self._timeout = request_timeout_seconds
+
+    def request(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
+        """The decoded JSON body of a 2xx answer; raises :class:`SupabaseApiError` otherwise."""
+        idempotent = method != "POST"
+        last_problem = ""
+        for attempt in range(1, self._max_attempts + 1):
+            try:
+                response = self._send(method, path, body)
+            except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
+                last_problem = f"could not reach {self._base_url} ({error})"
+                if not idempotent:
+                    # The request may have reached the API: retrying could create a second project.
+                    raise SupabaseApiError(f"{method} {path}: {last_problem}") from None
+                self._backoff(attempt, None)
+                continue
+            if 200 <= response.status < 300:
+                return response.body
+            if response.status in (401, 403):
+                raise SupabaseApiError(
+                    f"{method} {path}: Supabase refused the access token (HTTP {response.status}). "
+                    f"Set {TOKEN_ENV} to a valid personal access token with access to the organisation.",
+                    response.status,
+                )
+            if response.status == 404:
+                raise SupabaseNotFoundError(f"{method} {path}: not found (HTTP 404)", 404)
+            retryable = response.status == 429 or (idempotent and response.status >= 500)
+            last_problem = f"HTTP {response.status}: {_message(response.body)}"
+            if not retryable:
+                raise SupabaseApiError(f"{method} {path}: {last_problem}", response.status)
+            if attempt < self._max_attempts:
+                self._backoff(attempt, response.headers.get("Retry-After"))
+        raise SupabaseApiError(
+            f"{method} {path}: still failing after {self._max_attempts} attempts ({last_problem}); "
+            "Supabase is rate limiting or unavailable, try again later"
+        )
+
+    def _send(self, method: str, path: str, body: Mapping[str, Any] | None) -> _Response:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(
+            self._base_url + path,
+            data=data,
+            method=method,
+            headers={
+                "Authorization": f"Bearer {self._token}",
+                "Accept": "application/json",
+                **({"Content-Type": "application/json"} if data is not None else {}),
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self._timeout) as answer:
+                return _Response(answer.status, _decode(answer.read()), dict(answer.headers))
+        except urllib.error.HTTPError as error:
+            return _Response(error.code, _decode(error.read()), dict(error.headers or {}))
+
+    def _backoff(self, attempt: int, retry_after: str | None) -> None:
+        delay = min(self._max_backoff, 2.0 ** (attempt - 1))
+        if retry_after is not None:
+            # An HTTP date instead of seconds keeps the exponential delay.
+            with contextlib.suppress(ValueError):
+                delay = min(self._max_backoff, max(0.0, float(retry_after)))
+        self._sleep(delay)
+
+
+def _decode(raw: bytes) -> Any:
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode(errors="replace")
+
+
+def _message(body: Any) -> str:
+    if isinstance(body, dict):
+        return str(body.get("message") or body.get("error") or body)
+    return str(body)[:200]
+
+
+def pooled_connection_string(pooler: Mapping[str, Any], password: str, pool_mode: str) -> str:
+    """A libpq URL to the project's Supavisor pooler with TLS required."""
+    user = urllib.parse.quote(str(pooler["db_user"]), safe="")
+    secret = urllib.parse.quote(password, safe="")
+    database = urllib.parse.quote(str(pooler.get("db_name") or "postgres"), safe="")
+    port = POOL_MODE_PORTS[pool_mode]
+    return f"postgresql://{user}:{secret}@{pooler['db_host']}:{port}/{database}?sslmode=require"
+
+
+class SupabaseProjectProvider(dynamic.ResourceProvider):
+    """CRUD of one Supabase project through the Management API.
+
+    Inputs: ``name``, ``organization`` (slug), ``region``, ``plan`` (the organisation's expected
+    plan, checked before creating), ``pool_mode`` and ``db_pass`` (secret). Outputs add ``ref``,
+    ``status``, ``db_host``, ``pooler_host``, ``pooler_port``, ``pooler_user``, ``database`` and
+    ``pooled_connection_string`` (secret).
+
+    The keyword arguments bound retries and waiting; ``sleep`` is injectable so tests run fast.
+    """
+
+    serialize_as_secret_always = False
+
+    def __init__(
+        self,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        max_attempts: int = 5,
+        max_backoff_seconds: float = 30.0,
+        provision_timeout_seconds: float = 900.0,
+        poll_interval_seconds: float = 10.0,
+        request_timeout_seconds: float = 30.0,
+    ):
+        super().__init__()
+        self.sleep = sleep
+        self.max_attempts = max_attempts
+        self.max_backoff_seconds = max_backoff_seconds
+        self.provision_timeout_seconds = provision_timeout_seconds
+        self.poll_interval_seconds = poll_interval_seconds
+        self.request_timeout_seconds = request_timeout_seconds
+
+    # -- engine operations ---------------------------------------------------------------
+
+    def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
+        client = self._client()
+        organization, name = props["organization"], props["name"]
+        project = self._existing_project(client, organization, name)
+        if project is None:
+            self._check_plan(client, organization, props.get("plan", "free"))
+            project = client.request(
+                "POST",
+                "/v1/projects",
+                {
+                    "name": name,
+                    "organization_slug": organization,
+                    "db_pass": props["db_pass"],
+                    "region_selection": {"type": "specific", "code": props["region"]},
+                },
+            )
+        ref = _ref(project)
+        project, pooler = self._wait_until_ready(client, ref)
+        return dynamic.CreateResult(ref, self._outputs(props, project, pooler))
+
+    def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
+        client = self._client()
+        try:
+            project = client.request("GET", f"/v1/projects/{id_}")
+        except SupabaseNotFoundError:
+            return dynamic.ReadResult("", {})
+        if project.get("status") in GONE:
+            return dynamic.ReadResult("", {})
+        pooler = self._pooler(client, id_) if project.get("status") == HEALTHY else None
+        return dynamic.ReadResult(id_, self._outputs(props, project, pooler))
+
+    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
+        # Region and organisation cannot change in place; the project's data would be lost by a
+        # replacement, which the component's protect refuses. The password is set at creation
+        # only (rotate it in the dashboard); the plan belongs to the organisation.
+        replaces = [key for key in ("region", "organization") if key in olds and olds[key] != news.get(key)]
+        changed = replaces or [key for key in ("name", "pool_mode") if olds.get(key) != news.get(key)]
+        return dynamic.DiffResult(
+            changes=bool(changed), replaces=replaces, delete_before_replace=bool(replaces)
+        )
+
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
+        client = self._client()
+        if olds.get("name") != news["name"]:
+            client.request("PATCH", f"/v1/projects/{id_}", {"name": news["name"]})
+        project = client.request("GET", f"/v1/projects/{id_}")
+        pooler = self._pooler(client, id_) if project.get("status") == HEALTHY else None
+        # The password never changes through Pulumi: the connection string keeps the one in use.
+        props = {**news, "db_pass": olds.get("db_pass", news.get("db_pass"))}
+        return dynamic.UpdateResult(self._outputs(props, project, pooler, previous=olds))
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        # Already gone (404) is the goal of a delete reached.
+        with contextlib.suppress(SupabaseNotFoundError):
+            self._client().request("DELETE", f"/v1/projects/{id_}")
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _client(self) -> SupabaseClient:
+        token = os.environ.get(TOKEN_ENV, "").strip()
+        if not token:
+            raise SupabaseApiError(
+                f"{TOKEN_ENV} is not set: export a Supabase personal access token "
+                "(https://supabase.com/dashboard/account/tokens) before running pulumi"
+            )
+        return SupabaseClient(
+            token,
+            os.environ.get(API_URL_ENV, DEFAULT_API_URL),
+            sleep=self.sleep,
+            max_attempts=self.max_attempts,
+            max_backoff_seconds=self.max_backoff_seconds,
+            request_timeout_seconds=self.request_timeout_seconds,
+        )
+
+    @staticmethod
+    def _existing_project(client: SupabaseClient, organization: str, name: str) -> dict[str, Any] | None:
+        """The project an earlier, interrupted ``create`` left behind, to adopt instead of duplicating."""
+        projects = client.request("GET", "/v1/projects") or []
+        matches = [
+            p
+            for p in projects
+            if p.get("name") == name
+            and organization in (p.get("organization_slug"), p.get("organization_id"))
+        ]
+        if len(matches) > 1:
+            refs = ", ".join(_ref(p) for p in matches)
+            raise SupabaseApiError(
+                f"organisation {organization} has {len(matches)} projects named {name!r} ({refs}); "
+                "delete the extra ones or rename this project before running pulumi up again"
+            )
+        if matches and matches[0].get("status") in FAILED:
+            raise SupabaseApiError(
+                f"project {_ref(matches[0])} ({name!r}) is {matches[0]['status']}: it will not become "
+                "healthy. Delete it in the Supabase dashboard, then run pulumi up again"
+            )
+        return matches[0] if matches else None
+
+    @staticmethod
+    def _check_plan(client: SupabaseClient, organization: str, plan: str) -> None:
+        try:
+            org = client.request("GET", f"/v1/organizations/{organization}")
+        except SupabaseNotFoundError:
+            raise SupabaseApiError(
+                f"Supabase organisation {organization!r} does not exist or the token cannot see it; "
+                "check platform:supabase.organizationId (the organisation's slug)",
+                404,
+            ) from None
+        actual = str(org.get("plan", "")).lower()
+        if actual and actual != plan:
+            raise SupabaseApiError(
+                f"organisation {organization!r} is on Supabase's {actual!r} plan but platform:supabase.plan "
+                f"is {plan!r}; the plan is set per organisation, so change one of them before creating"
+            )
+
+    def _wait_until_ready(self, client: SupabaseClient, ref: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        polls = max(1, int(self.provision_timeout_seconds // max(self.poll_interval_seconds, 1e-9)))
+        status = "UNKNOWN"
+        for poll in range(polls):
+            if poll:
+                self.sleep(self.poll_interval_seconds)
+            project = client.request("GET", f"/v1/projects/{ref}")
+            status = project.get("status", "UNKNOWN")
+            if status in FAILED:
+                raise SupabaseApiError(
+                    f"project {ref} failed to provision ({status}). It is kept: delete it in the "
+                    "Supabase dashboard, then run pulumi up again"
+                )
+            if status == HEALTHY:
+                pooler = self._pooler(client, ref)
+                if pooler is not None:
+                    return project, pooler
+        raise SupabaseApiError(
+            f"project {ref} is still {status} after {self.provision_timeout_seconds:.0f} s. It is kept: "
+            "run pulumi up again to resume waiting (the same project is adopted, not created twice)"
+        )
+
+    @staticmethod
+    def _pooler(client: SupabaseClient, ref: str) -> dict[str, Any] | None:
+        try:
+            entries = client.request("GET", f"/v1/projects/{ref}/config/database/pooler")
+        except SupabaseNotFoundError:
+            return None
+        entries = entries if isinstance(entries, list) else [entries] if entries else []
+        primary = [e for e in entries if str(e.get("database_type", "PRIMARY")).upper() == "PRIMARY"]
+        return primary[0] if primary and primary[0].get("db_host") else None
+
+    @staticmethod
+    def _outputs(
+        props: Mapping[str, Any],
+        project: Mapping[str, Any],
+        pooler: Mapping[str, Any] | None,
+        previous: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        previous = previous or props
+        ref = _ref(project)
+        outputs = {
+            "name": project.get("name", props.get("name")),
+            # As declared, not as answered: the API's spelling of these (slug or id, region code or
+            # name) must never be able to trigger a replacement by itself.
+            "organization": props.get("organization"),
+            "region": props.get("region"),
+            "plan": props.get("plan"),
+            "pool_mode": props.get("pool_mode", "session"),
+            "db_pass": props.get("db_pass"),
+            "ref": ref,
+            "status": project.get("status"),
+            "db_host": (project.get("database") or {}).get("host") or f"db.{ref}.supabase.co",
+        }
+        if pooler is None:
+            # Paused (INACTIVE) or restoring: keep what was known rather than blanking the URL.
+            for key in ("pooler_host", "pooler_port", "pooler_user", "database", "pooled_connection_string"):
+                outputs[key] = previous.get(key)
+            return outputs
+        outputs.update(
+            pooler_host=pooler["db_host"],
+            pooler_port=POOL_MODE_PORTS[outputs["pool_mode"]],
+            pooler_user=pooler["db_user"],
+            database=pooler.get("db_name") or "postgres",
+            pooled_connection_string=pooled_connection_string(
+                pooler, str(props.get("db_pass")), outputs["pool_mode"]
+            ),
+        )
+        return outputs
+
+
+def _ref(project: Mapping[str, Any]) -> str:
+    ref = project.get("ref") or project.get("id")
+    if not ref:
+        raise SupabaseApiError(f"the API answered without a project ref: {_message(project)}")
+    return str(ref)
+
+
+class _SupabaseProjectResource(dynamic.Resource, module="supabase", name="Project"):
+    """The dynamic resource; use :class:`SupabaseProject`, which also generates the password."""
+
+    ref: pulumi.Output[str]
+    status: pulumi.Output[str]
+    db_host: pulumi.Output[str]
+    pooler_host: pulumi.Output[str]
+    pooler_port: pulumi.Output[int]
+    pooler_user: pulumi.Output[str]
+    database: pulumi.Output[str]
+    pooled_connection_string: pulumi.Output[str]
+
+    def __init__(self, name: str, props: Mapping[str, Any], opts: pulumi.ResourceOptions):
+        outputs = dict.fromkeys(
+            (
+                "ref",
+                "status",
+                "db_host",
+                "pooler_host",
+                "pooler_port",
+                "pooler_user",
+                "database",
+                "pooled_connection_string",
+            )
+        )
+        super().__init__(SupabaseProjectProvider(), name, {**props, **outputs}, opts)
+
+
+@dataclass(frozen=True)
+class SupabaseProjectArgs:
+    settings: SupabaseSettings
+    """Organisation, project name, region, expected plan and whether the project is protected."""
+    pool_mode: str = "session"
+    """Supavisor pool mode of the connection string: ``session`` for a long-running server,
+    ``transaction`` for serverless clients."""
+
+
+class SupabaseProject(pulumi.ComponentResource):
+    """A Supabase project with a generated database password, protected by default.
+
+    Outputs:
+        ref: the project's reference id (``abcdefghijklmnopqrst``).
+        status: the project's status when last read (``ACTIVE_HEALTHY`` after creation).
+        pooled_connection_string: secret ``postgresql://`` URL to the Supavisor pooler with the
+            password embedded and ``sslmode=require`` (Supabase's direct host is IPv6-only on the
+            free plan, so IPv4-only platforms such as Render must use the pooler).
+        dashboard_url: the project's page in the Supabase dashboard.
+    """
+
+    def __init__(self, name: str, args: SupabaseProjectArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("platform:supabase:SupabaseProject", name, None, opts)
+        if args.pool_mode not in POOL_MODE_PORTS:
+            raise ValueError(f"pool_mode must be one of {sorted(POOL_MODE_PORTS)}, not {args.pool_mode!r}")
+        settings = args.settings
+        # Losing the password means losing access to the data, so it is protected with the project.
+        protected = pulumi.ResourceOptions(parent=self, protect=settings.protect)
+        password = random.RandomPassword(
+            f"{name}-db-password",
+            length=40,
+            special=False,  # alphanumeric: safe in URLs and shells; 40 characters keep it strong
+            opts=protected,
+        )
+        project = _SupabaseProjectResource(
+            f"{name}-project",
+            {
+                "name": settings.project_name,
+                "organization": settings.organization_id,
+                "region": settings.region,
+                "plan": settings.plan,
+                "pool_mode": args.pool_mode,
+                "db_pass": pulumi.Output.secret(password.result),
+            },
+            pulumi.ResourceOptions.merge(
+                protected, pulumi.ResourceOptions(additional_secret_outputs=SECRET_OUTPUTS)
+            ),
+        )
+        self.ref: pulumi.Output[str] = project.ref
+        self.status: pulumi.Output[str] = project.status
+        self.pooled_connection_string: pulumi.Output[str] = pulumi.Output.secret(
+            project.pooled_connection_string
+        )
+        self.dashboard_url: pulumi.Output[str] = project.ref.apply(
+            lambda ref: f"https://supabase.com/dashboard/project/{ref}"
+        )
+        self.register_outputs(
+            {
+                "ref": self.ref,
+                "status": self.status,
+                "pooled_connection_string": self.pooled_connection_string,
+                "dashboard_url": self.dashboard_url,
+            }
+        )
