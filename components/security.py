@@ -1,0 +1,323 @@
+"""The stack's KMS key, the ALB -> tasks -> database security-group chain and the ECS roles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.settings import SecuritySettings
+
+ANYWHERE_IPV4 = "0.0.0.0/0"
+HTTPS_PORT = 443
+HTTP_PORT = 80
+ATLAS_PORT = 27017
+# IAM role names are limited to 64 characters.
+_ROLE_SUFFIXES = ("-ecs-execution", "-ecs-task")
+_MAX_ROLE_NAME = 64
+
+
+@dataclass(frozen=True)
+class SecurityArgs:
+    settings: SecuritySettings
+    """The ``platform:security`` section (key deletion window)."""
+    name_prefix: str
+    """Physical-name prefix of the stack, e.g. ``platform-staging``."""
+    parameter_prefix: str
+    """SSM path of this stack's secrets, e.g. ``/platform/staging``; the execution role may read
+    exactly the parameters below it."""
+    region: str
+    """Region of the key, the security groups and the ARNs the policies are scoped to."""
+    vpc_id: pulumi.Input[str]
+    """VPC the security groups belong to."""
+    vpc_cidr: str
+    """The VPC's CIDR block. No rule uses it: every rule names a security group or the internet."""
+    container_port: int
+    """Port the API container listens on (ALB -> tasks)."""
+    ecr_repository_arn: pulumi.Input[str]
+    """The only repository the execution role may pull from."""
+    log_group_name: str
+    """The only log group the execution role may write to, e.g. ``/platform/staging/api``."""
+    alb_public: bool
+    """True: the ALB SG admits HTTP/HTTPS from the internet. False: the ALB is internal behind a
+    CloudFront VPC origin and the Edge component adds the only ingress rule itself."""
+    database_port: int = 5432
+    """PostgreSQL port (tasks -> database)."""
+    datadog: bool = False
+    """Datadog agent sidecar in the task. It changes nothing here: the agent reads the task
+    metadata endpoint (no IAM), ships to Datadog on 443 (already allowed) and its API key is an
+    SSM parameter under ``parameter_prefix`` (already readable by the execution role)."""
+    protect: bool = False
+    """Protect the KMS key from ``pulumi destroy`` (set it where the key encrypts production data)."""
+
+
+class Security(pulumi.ComponentResource):
+    """The stack's customer-managed KMS key, security groups and ECS IAM roles.
+
+    Outputs:
+        kms_key_arn, kms_key_id: the symmetric key (rotation on) for logs, parameters and data.
+        kms_alias_name: ``alias/<name_prefix>`` (plain str).
+        alb_security_group_id, task_security_group_id, database_security_group_id: the chain
+            ALB -> tasks (container port) -> database (database port), by SG reference only.
+        execution_role_arn, execution_role_name: role the ECS agent uses to pull the image,
+            write the log group and read the stack's secrets.
+        task_role_arn, task_role_name: role the application runs as (no permissions).
+    """
+
+    def __init__(self, name: str, args: SecurityArgs, opts: pulumi.ResourceOptions | None = None):
+        too_long = [
+            f"{args.name_prefix}{s}" for s in _ROLE_SUFFIXES if len(args.name_prefix + s) > _MAX_ROLE_NAME
+        ]
+        if too_long:
+            raise ValueError(f"IAM role names {too_long} exceed {_MAX_ROLE_NAME} characters")
+        super().__init__("platform:security:Security", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        region = args.region
+
+        # -- KMS -------------------------------------------------------------------------------
+        key_policy = pulumi.Output.json_dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        # Delegates to IAM: the account's admins manage the key through IAM
+                        # policies, and the key can never become unmanageable.
+                        "Sid": "AccountAdministers",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": pulumi.Output.concat("arn:aws:iam::", account_id, ":root")},
+                        "Action": "kms:*",
+                        "Resource": "*",
+                    },
+                    {
+                        # CloudWatch Logs encrypts log groups with the key only on behalf of
+                        # this account's log groups in this region.
+                        "Sid": "CloudWatchLogsEncryptsThisAccountsLogGroups",
+                        "Effect": "Allow",
+                        "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+                        "Action": [
+                            "kms:Encrypt*",
+                            "kms:Decrypt*",
+                            "kms:ReEncrypt*",
+                            "kms:GenerateDataKey*",
+                            "kms:Describe*",
+                        ],
+                        "Resource": "*",
+                        "Condition": {
+                            "ArnLike": {
+                                "kms:EncryptionContext:aws:logs:arn": pulumi.Output.concat(
+                                    "arn:aws:logs:", region, ":", account_id, ":log-group:*"
+                                )
+                            }
+                        },
+                    },
+                    {
+                        # The alarm topic is encrypted with this key, and SNS lets a service
+                        # publish only if it may use the key. AWS documents this statement
+                        # without conditions; untested conditions here fail silently (no alarm).
+                        "Sid": "CloudWatchAlarmsPublishToEncryptedTopics",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                        "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                        "Resource": "*",
+                    },
+                    {
+                        "Sid": "BudgetsPublishToEncryptedTopicsForThisAccount",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "budgets.amazonaws.com"},
+                        "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                        "Resource": "*",
+                        "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+                    },
+                ],
+            }
+        )
+        key = aws.kms.Key(
+            f"{name}-key",
+            description=f"{args.name_prefix}: logs, secrets and data at rest",
+            enable_key_rotation=True,
+            deletion_window_in_days=args.settings.kms_deletion_window_days,
+            policy=key_policy,
+            region=region,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+        )
+        self.kms_alias_name = f"alias/{args.name_prefix}"
+        aws.kms.Alias(
+            f"{name}-key-alias", name=self.kms_alias_name, target_key_id=key.key_id, region=region, opts=child
+        )
+
+        # -- Security groups: no inline rules, so every rule is its own resource ------------------
+        def security_group(suffix: str, description: str) -> aws.ec2.SecurityGroup:
+            return aws.ec2.SecurityGroup(
+                f"{name}-{suffix}",
+                name_prefix=f"{args.name_prefix}-{suffix}-",
+                description=description,
+                vpc_id=args.vpc_id,
+                region=region,
+                tags={"Name": f"{args.name_prefix}-{suffix}"},
+                opts=child,
+            )
+
+        alb_sg = security_group("alb", "Application Load Balancer")
+        task_sg = security_group("tasks", "API tasks on ECS Fargate")
+        database_sg = security_group("database", "PostgreSQL, reachable only from the API tasks")
+
+        def rule(
+            kind: type[aws.vpc.SecurityGroupIngressRule] | type[aws.vpc.SecurityGroupEgressRule],
+            suffix: str,
+            group: aws.ec2.SecurityGroup,
+            port: int,
+            peer: aws.ec2.SecurityGroup | str,
+            description: str,
+        ) -> None:
+            """A TCP rule whose peer is another security group or an IPv4 CIDR block."""
+            kind(
+                f"{name}-{suffix}",
+                security_group_id=group.id,
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                referenced_security_group_id=None if isinstance(peer, str) else peer.id,
+                cidr_ipv4=peer if isinstance(peer, str) else None,
+                description=description,
+                region=region,
+                opts=child,
+            )
+
+        ingress, egress = aws.vpc.SecurityGroupIngressRule, aws.vpc.SecurityGroupEgressRule
+        if args.alb_public:
+            rule(ingress, "alb-in-http", alb_sg, HTTP_PORT, ANYWHERE_IPV4, "HTTP from the internet")
+            rule(ingress, "alb-in-https", alb_sg, HTTPS_PORT, ANYWHERE_IPV4, "HTTPS from the internet")
+        rule(egress, "alb-out-tasks", alb_sg, args.container_port, task_sg, "Requests, health checks")
+
+        rule(ingress, "tasks-in-alb", task_sg, args.container_port, alb_sg, "Requests from the ALB")
+        rule(egress, "tasks-out-https", task_sg, HTTPS_PORT, ANYWHERE_IPV4, "AWS APIs, Sentry, Datadog")
+        rule(egress, "tasks-out-database", task_sg, args.database_port, database_sg, "PostgreSQL")
+        rule(egress, "tasks-out-atlas", task_sg, ATLAS_PORT, ANYWHERE_IPV4, "MongoDB Atlas")
+
+        # The database only answers; security groups are stateful, so it needs no egress rule.
+        rule(ingress, "database-in-tasks", database_sg, args.database_port, task_sg, "PostgreSQL from tasks")
+
+        # -- ECS roles ---------------------------------------------------------------------------
+        def ecs_trust(extra_conditions: dict[str, object]) -> pulumi.Output[str]:
+            return pulumi.Output.json_dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                            # Confused-deputy protection: only ECS acting for this account.
+                            "Condition": {
+                                "StringEquals": {"aws:SourceAccount": account_id},
+                                **extra_conditions,
+                            },
+                        }
+                    ],
+                }
+            )
+
+        execution_role = aws.iam.Role(
+            f"{name}-execution-role",
+            name=f"{args.name_prefix}-ecs-execution",
+            description="ECS agent: pull the API image, write its logs, read the stack's secrets",
+            assume_role_policy=ecs_trust({}),
+            opts=child,
+        )
+        parameters_arn = pulumi.Output.concat(
+            "arn:aws:ssm:", region, ":", account_id, ":parameter", args.parameter_prefix, "/*"
+        )
+        log_streams_arn = pulumi.Output.concat(
+            "arn:aws:logs:", region, ":", account_id, ":log-group:", args.log_group_name, ":*"
+        )
+        aws.iam.RolePolicy(
+            f"{name}-execution-policy",
+            role=execution_role.name,
+            policy=pulumi.Output.json_dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            # GetAuthorizationToken has no resource type; it only issues a
+                            # registry login, every pull is checked against the statement below.
+                            "Sid": "EcrLogin",
+                            "Effect": "Allow",
+                            "Action": "ecr:GetAuthorizationToken",
+                            "Resource": "*",
+                        },
+                        {
+                            "Sid": "PullTheApiImage",
+                            "Effect": "Allow",
+                            "Action": [
+                                "ecr:BatchCheckLayerAvailability",
+                                "ecr:GetDownloadUrlForLayer",
+                                "ecr:BatchGetImage",
+                            ],
+                            "Resource": args.ecr_repository_arn,
+                        },
+                        {
+                            "Sid": "WriteTheApiLogGroup",
+                            "Effect": "Allow",
+                            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                            "Resource": log_streams_arn,
+                        },
+                        {
+                            "Sid": "ReadTheStacksSecrets",
+                            "Effect": "Allow",
+                            "Action": "ssm:GetParameters",
+                            "Resource": parameters_arn,
+                        },
+                        {
+                            # SecureString values are decrypted by SSM on the role's behalf.
+                            "Sid": "DecryptTheStacksSecrets",
+                            "Effect": "Allow",
+                            "Action": "kms:Decrypt",
+                            "Resource": key.arn,
+                            "Condition": {"StringEquals": {"kms:ViaService": f"ssm.{region}.amazonaws.com"}},
+                        },
+                    ],
+                }
+            ),
+            opts=child,
+        )
+
+        # The application calls no AWS API, so its role has no policy at all (Datadog included).
+        task_role = aws.iam.Role(
+            f"{name}-task-role",
+            name=f"{args.name_prefix}-ecs-task",
+            description="The API application (no AWS permissions)",
+            assume_role_policy=ecs_trust(
+                {
+                    "ArnLike": {
+                        "aws:SourceArn": pulumi.Output.concat("arn:aws:ecs:", region, ":", account_id, ":*")
+                    }
+                }
+            ),
+            opts=child,
+        )
+
+        self.kms_key_arn: pulumi.Output[str] = key.arn
+        self.kms_key_id: pulumi.Output[str] = key.key_id
+        self.alb_security_group_id: pulumi.Output[str] = alb_sg.id
+        self.task_security_group_id: pulumi.Output[str] = task_sg.id
+        self.database_security_group_id: pulumi.Output[str] = database_sg.id
+        self.execution_role_arn: pulumi.Output[str] = execution_role.arn
+        self.execution_role_name: pulumi.Output[str] = execution_role.name
+        self.task_role_arn: pulumi.Output[str] = task_role.arn
+        self.task_role_name: pulumi.Output[str] = task_role.name
+        self.register_outputs(
+            {
+                "kms_key_arn": self.kms_key_arn,
+                "kms_key_id": self.kms_key_id,
+                "kms_alias_name": self.kms_alias_name,
+                "alb_security_group_id": self.alb_security_group_id,
+                "task_security_group_id": self.task_security_group_id,
+                "database_security_group_id": self.database_security_group_id,
+                "execution_role_arn": self.execution_role_arn,
+                "execution_role_name": self.execution_role_name,
+                "task_role_arn": self.task_role_arn,
+                "task_role_name": self.task_role_name,
+            }
+        )

@@ -1,0 +1,223 @@
+"""The API's container image repository and the bucket the ALB writes its access logs to."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.settings import StorageSettings
+
+ACCESS_LOG_PREFIX = "alb"
+"""Key prefix the ALB must be configured with (``access_logs.prefix``); only it is writable."""
+ELB_LOG_DELIVERY_SERVICE = "logdelivery.elasticloadbalancing.amazonaws.com"
+_BUCKET_SUFFIX = "-alb-logs-123456789012"  # the account id has 12 digits
+_MAX_BUCKET_NAME = 63
+
+
+@dataclass(frozen=True)
+class StorageArgs:
+    settings: StorageSettings
+    """The ``platform:storage`` section."""
+    name_prefix: str
+    """Physical-name prefix of the stack, e.g. ``platform-staging`` (lower case)."""
+    region: str
+    """Region of the repository and the bucket; must be the ALB's region (ELB only logs there)."""
+
+
+def _ecr_lifecycle_policy(keep_images: int) -> str:
+    return json.dumps(
+        {
+            "rules": [
+                {
+                    "rulePriority": 1,
+                    "description": "Untagged images (superseded builds) expire after a day",
+                    "selection": {
+                        "tagStatus": "untagged",
+                        "countType": "sinceImagePushed",
+                        "countUnit": "days",
+                        "countNumber": 1,
+                    },
+                    "action": {"type": "expire"},
+                },
+                {
+                    "rulePriority": 2,
+                    "description": f"Keep the last {keep_images} tagged images",
+                    "selection": {
+                        "tagStatus": "tagged",
+                        "tagPatternList": ["*"],
+                        "countType": "imageCountMoreThan",
+                        "countNumber": keep_images,
+                    },
+                    "action": {"type": "expire"},
+                },
+            ]
+        }
+    )
+
+
+class Storage(pulumi.ComponentResource):
+    """ECR repository for the API image and the ALB access-log bucket.
+
+    Outputs:
+        repository_url, repository_arn, repository_name: the ECR repository ``<name_prefix>-api``.
+        access_log_bucket_name, access_log_bucket_arn: bucket ``<name_prefix>-alb-logs-<account>``.
+        access_log_prefix: ``"alb"`` (plain str), the prefix the ALB must log under.
+    """
+
+    def __init__(self, name: str, args: StorageArgs, opts: pulumi.ResourceOptions | None = None):
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", args.name_prefix):
+            raise ValueError(f"name_prefix {args.name_prefix!r} must be lower-case letters, digits and '-'")
+        if len(args.name_prefix + _BUCKET_SUFFIX) > _MAX_BUCKET_NAME:
+            raise ValueError(
+                f"name_prefix {args.name_prefix!r} is too long: the bucket name "
+                f"{args.name_prefix}{_BUCKET_SUFFIX} exceeds {_MAX_BUCKET_NAME} characters"
+            )
+        super().__init__("platform:storage:Storage", name, None, opts)
+        settings = args.settings
+        region = args.region
+        child = pulumi.ResourceOptions(parent=self)
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        account_id = aws.get_caller_identity_output(opts=invoke).account_id
+
+        # -- ECR ---------------------------------------------------------------------------------
+        repository = aws.ecr.Repository(
+            f"{name}-api",
+            name=f"{args.name_prefix}-api",
+            image_tag_mutability="IMMUTABLE" if settings.ecr_immutable_tags else "MUTABLE",
+            image_scanning_configuration={"scan_on_push": True},
+            # AES256: images hold no secrets (those come from SSM at start-up); a KMS key would
+            # add a KMS request per layer pull and tie every image to the key's lifetime, and a
+            # repository's encryption can never be changed afterwards.
+            encryption_configurations=[{"encryption_type": "AES256"}],
+            force_delete=False,
+            region=region,
+            opts=child,
+        )
+        aws.ecr.LifecyclePolicy(
+            f"{name}-api-lifecycle",
+            repository=repository.name,
+            policy=_ecr_lifecycle_policy(settings.ecr_keep_images),
+            region=region,
+            opts=child,
+        )
+
+        # -- ALB access-log bucket -----------------------------------------------------------------
+        # A readable, deterministic name: the account id makes it globally unique without a
+        # random suffix, and operators (and Athena tables) can find it by name.
+        bucket = aws.s3.Bucket(
+            f"{name}-alb-logs",
+            bucket=pulumi.Output.concat(args.name_prefix, "-alb-logs-", account_id),
+            force_destroy=settings.force_destroy_buckets,
+            region=region,
+            opts=child,
+        )
+        public_access_block = aws.s3.BucketPublicAccessBlock(
+            f"{name}-alb-logs-public-access",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            region=region,
+            opts=child,
+        )
+        aws.s3.BucketOwnershipControls(
+            f"{name}-alb-logs-ownership",
+            bucket=bucket.id,
+            rule={"object_ownership": "BucketOwnerEnforced"},
+            region=region,
+            opts=child,
+        )
+        # ALB access logs support only SSE-S3, not SSE-KMS.
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-alb-logs-encryption",
+            bucket=bucket.id,
+            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
+            region=region,
+            opts=child,
+        )
+        # No versioning: ELB writes each log object once and never overwrites it, so versions
+        # would only keep copies past the retention the lifecycle rule enforces. The noncurrent
+        # rule still cleans up should someone turn versioning on.
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-alb-logs-lifecycle",
+            bucket=bucket.id,
+            rules=[
+                {
+                    "id": "expire-access-logs",
+                    "status": "Enabled",
+                    "filter": {},
+                    "expiration": {"days": settings.access_log_expiry_days},
+                    "noncurrent_version_expiration": {"noncurrent_days": 1},
+                    "abort_incomplete_multipart_upload": {"days_after_initiation": 1},
+                }
+            ],
+            region=region,
+            opts=child,
+        )
+
+        # Regions opened before August 2022 (ap-northeast-1 among them) deliver ALB logs from a
+        # per-region ELB account (Tokyo: 582318560864), looked up rather than hard-coded; newer
+        # regions use the log-delivery service principal, which is granted too so delivery keeps
+        # working if ELB moves this region to it. Both may write only under this account's prefix.
+        elb_account_arn = aws.elb.get_service_account_output(region=region, opts=invoke).arn
+        log_objects_arn = pulumi.Output.concat(
+            bucket.arn, "/", ACCESS_LOG_PREFIX, "/AWSLogs/", account_id, "/*"
+        )
+        aws.s3.BucketPolicy(
+            f"{name}-alb-logs-policy",
+            bucket=bucket.id,
+            policy=pulumi.Output.json_dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "DenyInsecureTransport",
+                            "Effect": "Deny",
+                            "Principal": "*",
+                            "Action": "s3:*",
+                            "Resource": [bucket.arn, pulumi.Output.concat(bucket.arn, "/*")],
+                            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                        },
+                        {
+                            "Sid": "ElbAccountDeliversAccessLogs",
+                            "Effect": "Allow",
+                            "Principal": {"AWS": elb_account_arn},
+                            "Action": "s3:PutObject",
+                            "Resource": log_objects_arn,
+                        },
+                        {
+                            "Sid": "ElbServiceDeliversAccessLogs",
+                            "Effect": "Allow",
+                            "Principal": {"Service": ELB_LOG_DELIVERY_SERVICE},
+                            "Action": "s3:PutObject",
+                            "Resource": log_objects_arn,
+                        },
+                    ],
+                }
+            ),
+            region=region,
+            # S3 rejects concurrent bucket-level configuration changes; apply the policy last.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access_block]),
+        )
+
+        self.repository_url: pulumi.Output[str] = repository.repository_url
+        self.repository_arn: pulumi.Output[str] = repository.arn
+        self.repository_name: pulumi.Output[str] = repository.name
+        self.access_log_bucket_name: pulumi.Output[str] = bucket.bucket
+        self.access_log_bucket_arn: pulumi.Output[str] = bucket.arn
+        self.access_log_prefix = ACCESS_LOG_PREFIX
+        self.register_outputs(
+            {
+                "repository_url": self.repository_url,
+                "repository_arn": self.repository_arn,
+                "repository_name": self.repository_name,
+                "access_log_bucket_name": self.access_log_bucket_name,
+                "access_log_bucket_arn": self.access_log_bucket_arn,
+                "access_log_prefix": self.access_log_prefix,
+            }
+        )

@@ -1,0 +1,227 @@
+"""Security: the KMS key, the ALB -> tasks -> database chain and least-privilege ECS roles."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components.security import Security, SecurityArgs
+from components.settings import SecuritySettings
+from tools.harness import Run, run_stack
+from tools.mocks import ACCOUNT_ID
+
+CONFIG = {"aws:region": "ap-northeast-1", "platform:topology": "staging"}
+REGION = "ap-northeast-1"
+REPOSITORY_ARN = f"arn:aws:ecr:{REGION}:{ACCOUNT_ID}:repository/platform-staging-api"
+LOG_GROUP = "/platform/staging/api"
+# Not the defaults, so a hard-coded value cannot pass.
+CONTAINER_PORT = 8080
+DATABASE_PORT = 5433
+DELETION_WINDOW = 7
+
+SG = "aws:ec2/securityGroup:SecurityGroup"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+
+
+def _security(*, alb_public: bool, name_prefix: str = "platform-staging") -> Security:
+    return Security(
+        "security",
+        SecurityArgs(
+            settings=SecuritySettings(kms_deletion_window_days=DELETION_WINDOW),
+            name_prefix=name_prefix,
+            parameter_prefix="/platform/staging",
+            region=REGION,
+            vpc_id="vpc-0123456789abcdef0",
+            vpc_cidr="10.0.0.0/16",
+            container_port=CONTAINER_PORT,
+            database_port=DATABASE_PORT,
+            alb_public=alb_public,
+            ecr_repository_arn=REPOSITORY_ARN,
+            log_group_name=LOG_GROUP,
+        ),
+    )
+
+
+@pytest.fixture(scope="module")
+def run() -> Run:
+    return run_stack("staging", config=CONFIG, program=lambda: _security(alb_public=True))
+
+
+@pytest.fixture(scope="module")
+def internal_run() -> Run:
+    return run_stack("staging", config=CONFIG, program=lambda: _security(alb_public=False))
+
+
+def _sg_id(run: Run, suffix: str) -> str:
+    return run.named(f"security-{suffix}").id
+
+
+def _rules(run: Run, type_: str, group_id: str) -> list:
+    return [r for r in run.of_type(type_) if r["securityGroupId"] == group_id]
+
+
+def _statements(document: str) -> list[dict]:
+    return json.loads(document)["Statement"]
+
+
+def _as_list(value: str | list[str]) -> list[str]:
+    return value if isinstance(value, list) else [value]
+
+
+# -- KMS ---------------------------------------------------------------------------------------
+
+
+def test_key_rotates_and_keeps_the_configured_deletion_window(run: Run) -> None:
+    key = run.one("aws:kms/key:Key")
+    assert key["enableKeyRotation"] is True
+    assert key["deletionWindowInDays"] == DELETION_WINDOW
+
+
+def test_alias_names_the_stack_and_points_at_the_key(run: Run) -> None:
+    alias = run.one("aws:kms/alias:Alias")
+    assert alias["name"] == "alias/platform-staging"
+    assert alias["targetKeyId"] == run.one("aws:kms/key:Key").id
+
+
+def test_key_policy_lets_the_account_administer_it(run: Run) -> None:
+    statements = _statements(run.one("aws:kms/key:Key")["policy"])
+    admin = [s for s in statements if s.get("Principal") == {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:root"}]
+    assert len(admin) == 1 and admin[0]["Effect"] == "Allow" and admin[0]["Action"] == "kms:*"
+
+
+def test_key_policy_lets_cloudwatch_logs_encrypt_only_this_accounts_log_groups(run: Run) -> None:
+    statements = _statements(run.one("aws:kms/key:Key")["policy"])
+    [logs] = [s for s in statements if s.get("Principal") == {"Service": f"logs.{REGION}.amazonaws.com"}]
+    assert "kms:GenerateDataKey*" in logs["Action"] and "kms:Decrypt*" in logs["Action"]
+    context = logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
+    assert context == f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:*"
+
+
+def test_key_policy_lets_alarms_and_budgets_publish_to_the_encrypted_alarm_topic(run: Run) -> None:
+    statements = _statements(run.one("aws:kms/key:Key")["policy"])
+    for service in ("cloudwatch.amazonaws.com", "budgets.amazonaws.com"):
+        [statement] = [s for s in statements if s.get("Principal") == {"Service": service}]
+        assert sorted(_as_list(statement["Action"])) == ["kms:Decrypt", "kms:GenerateDataKey*"]
+
+
+def test_key_policy_grants_no_other_principal(run: Run) -> None:
+    statements = _statements(run.one("aws:kms/key:Key")["policy"])
+    assert all(s["Effect"] == "Allow" for s in statements)
+    assert [s["Principal"] for s in statements] == [
+        {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:root"},
+        {"Service": f"logs.{REGION}.amazonaws.com"},
+        {"Service": "cloudwatch.amazonaws.com"},
+        {"Service": "budgets.amazonaws.com"},
+    ]
+
+
+# -- Security groups ---------------------------------------------------------------------------
+
+
+def test_security_groups_have_no_inline_rules(run: Run) -> None:
+    groups = run.of_type(SG)
+    assert len(groups) == 3
+    for group in groups:
+        assert not group.get("ingress") and not group.get("egress"), group.name
+
+
+def test_database_admits_only_the_task_security_group(run: Run) -> None:
+    database, tasks = _sg_id(run, "database"), _sg_id(run, "tasks")
+    [rule] = _rules(run, INGRESS, database)
+    assert rule["referencedSecurityGroupId"] == tasks
+    assert rule.get("cidrIpv4") is None and rule.get("cidrIpv6") is None
+    assert (rule["ipProtocol"], rule["fromPort"], rule["toPort"]) == ("tcp", DATABASE_PORT, DATABASE_PORT)
+    assert _rules(run, EGRESS, database) == []
+
+
+def test_tasks_admit_only_the_alb_on_the_container_port(run: Run) -> None:
+    tasks, alb = _sg_id(run, "tasks"), _sg_id(run, "alb")
+    [rule] = _rules(run, INGRESS, tasks)
+    assert rule["referencedSecurityGroupId"] == alb
+    assert rule.get("cidrIpv4") is None
+    assert (rule["fromPort"], rule["toPort"]) == (CONTAINER_PORT, CONTAINER_PORT)
+
+
+def test_task_egress_is_https_the_database_and_atlas(run: Run) -> None:
+    tasks, database = _sg_id(run, "tasks"), _sg_id(run, "database")
+    egress = {
+        (r["fromPort"], r.get("cidrIpv4") or r.get("referencedSecurityGroupId"))
+        for r in _rules(run, EGRESS, tasks)
+    }
+    assert egress == {(443, "0.0.0.0/0"), (DATABASE_PORT, database), (27017, "0.0.0.0/0")}
+
+
+def test_public_alb_admits_http_and_https_and_talks_only_to_tasks(run: Run) -> None:
+    alb, tasks = _sg_id(run, "alb"), _sg_id(run, "tasks")
+    ingress = {(r["fromPort"], r["toPort"], r.get("cidrIpv4")) for r in _rules(run, INGRESS, alb)}
+    assert ingress == {(80, 80, "0.0.0.0/0"), (443, 443, "0.0.0.0/0")}
+    [egress] = _rules(run, EGRESS, alb)
+    assert egress["referencedSecurityGroupId"] == tasks
+    assert (egress["fromPort"], egress["toPort"]) == (CONTAINER_PORT, CONTAINER_PORT)
+
+
+def test_internal_alb_gets_no_internet_ingress(internal_run: Run) -> None:
+    assert _rules(internal_run, INGRESS, _sg_id(internal_run, "alb")) == []
+    cidrs = [r.get("cidrIpv4") for r in internal_run.of_type(INGRESS)]
+    assert "0.0.0.0/0" not in cidrs
+
+
+# -- IAM ---------------------------------------------------------------------------------------
+
+
+def test_execution_policy_is_scoped_to_exact_resources(run: Run) -> None:
+    policy = run.one("aws:iam/rolePolicy:RolePolicy", "execution")
+    assert policy["role"] == run.named("security-execution-role")["name"]
+    key_arn = run.one("aws:kms/key:Key").outputs["arn"]
+    granted: dict[str, list[str]] = {}
+    for statement in _statements(policy["policy"]):
+        assert statement["Effect"] == "Allow"
+        for action in _as_list(statement["Action"]):
+            assert "*" not in action, action
+            granted[action] = _as_list(statement["Resource"])
+    parameters = f"arn:aws:ssm:{REGION}:{ACCOUNT_ID}:parameter/platform/staging/*"
+    log_streams = f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:{LOG_GROUP}:*"
+    assert granted == {
+        "ecr:GetAuthorizationToken": ["*"],
+        "ecr:BatchCheckLayerAvailability": [REPOSITORY_ARN],
+        "ecr:GetDownloadUrlForLayer": [REPOSITORY_ARN],
+        "ecr:BatchGetImage": [REPOSITORY_ARN],
+        "logs:CreateLogStream": [log_streams],
+        "logs:PutLogEvents": [log_streams],
+        "ssm:GetParameters": [parameters],
+        "kms:Decrypt": [key_arn],
+    }
+
+
+def test_roles_trust_only_ecs_tasks_acting_for_this_account(run: Run) -> None:
+    roles = run.of_type("aws:iam/role:Role")
+    assert {r["name"] for r in roles} == {"platform-staging-ecs-execution", "platform-staging-ecs-task"}
+    for role in roles:
+        [statement] = _statements(role["assumeRolePolicy"])
+        assert statement["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
+        assert statement["Action"] == "sts:AssumeRole"
+        assert statement["Condition"]["StringEquals"]["aws:SourceAccount"] == ACCOUNT_ID
+
+
+def test_task_role_has_no_permissions(run: Run) -> None:
+    task_role = run.named("security-task-role")
+    for type_ in ("aws:iam/rolePolicy:RolePolicy", "aws:iam/rolePolicyAttachment:RolePolicyAttachment"):
+        assert all(r["role"] not in (task_role.id, task_role["name"]) for r in run.of_type(type_))
+    assert not task_role.get("managedPolicyArns") and not task_role.get("inlinePolicies")
+
+
+def test_outputs_point_at_the_resources(run: Run) -> None:
+    outputs = run.one("platform:security:Security").outputs
+    assert outputs["task_security_group_id"] == _sg_id(run, "tasks")
+    assert outputs["database_security_group_id"] == _sg_id(run, "database")
+    assert outputs["alb_security_group_id"] == _sg_id(run, "alb")
+    assert outputs["kms_key_arn"] == run.one("aws:kms/key:Key").outputs["arn"]
+    assert outputs["execution_role_name"] == "platform-staging-ecs-execution"
+    assert outputs["task_role_arn"].endswith(":role/platform-staging-ecs-task")
+
+
+def test_overlong_name_prefix_is_rejected_before_anything_is_created() -> None:
+    with pytest.raises(ValueError, match="exceed 64 characters"):
+        run_stack("staging", config=CONFIG, program=lambda: _security(alb_public=True, name_prefix="p" * 55))
