@@ -315,6 +315,13 @@ class RecordingMocks(Mocks):
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
         if token == "aws:ec2/getManagedPrefixList:getManagedPrefixList":
             return {"id": "pl-58a04531", "name": inputs.get("name"), "maxEntries": 55, "entries": []}, []
+        if token == "aws:ec2/getSecurityGroup:getSecurityGroup":
+            filters = {f["name"]: f["values"][0] for f in inputs.get("filters") or []}
+            vpc_id = inputs.get("vpcId") or filters.get("vpc-id", "vpc-0")
+            group_name = inputs.get("name") or filters.get("group-name", "default")
+            group_id = inputs.get("id") or f"sg-{_fake_id(vpc_id, group_name)}"
+            arn = f"arn:aws:ec2:{region}:{ACCOUNT_ID}:security-group/{group_id}"
+            return {"id": group_id, "name": group_name, "vpcId": vpc_id, "arn": arn}, []
         if token == "aws:route53/getZone:getZone":
             zone = inputs.get("name", "example.com")
             return {"zoneId": f"Z{_fake_id(zone, length=20).upper()}", "id": f"Z{_fake_id(zone, length=20).upper()}", "name": zone}, []

@@ -1,0 +1,494 @@
+"""Edge: CloudFront in front of the internal ALB through a VPC origin, with WAF and access logs.
+
+The ALB sits in private subnets and accepts connections only from the security group AWS
+gives CloudFront's VPC-origin network interfaces, so every request passes the distribution
+(and its web ACL) first. CloudFront-scoped resources live in us-east-1 whatever the stack's
+region: the viewer certificate, the web ACL, and the log delivery of both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.dns import ValidatedCertificate, ValidatedCertificateArgs, alias_records
+from components.settings import LOG_RETENTION_DAYS, EdgeSettings
+
+CLOUDFRONT_REGION = "us-east-1"
+"""CloudFront takes viewer certificates, CLOUDFRONT-scope web ACLs and log delivery sources from here."""
+
+VPC_ORIGIN_SERVICE_SECURITY_GROUP = "CloudFront-VPCOrigins-Service-SG"
+"""Security group AWS creates in a VPC with its first CloudFront VPC origin; the origin-facing
+network interfaces carry it, so an ingress rule naming it admits CloudFront and nothing else."""
+
+# AWS managed policies, referenced by id (CloudFront developer guide, "Use managed cache policies"
+# and "Use managed origin request policies").
+CACHING_DISABLED_POLICY_ID = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+ALL_VIEWER_EXCEPT_HOST_HEADER_POLICY_ID = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+
+ORIGIN_ID = "api-alb"
+ALL_METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
+CACHED_METHODS = ["GET", "HEAD"]
+HSTS_MAX_AGE_SECONDS = 63_072_000  # two years
+ONE_YEAR_SECONDS = 31_536_000
+
+# Managed rule groups of the web ACL: (rule name, AWS rule group), in evaluation order after the
+# IP reputation list and the rate limit. Together with those ~1,130 WCUs, under the 1,500 included.
+MANAGED_RULE_GROUPS = (
+    ("aws-known-bad-inputs", "AWSManagedRulesKnownBadInputsRuleSet"),
+    ("aws-common", "AWSManagedRulesCommonRuleSet"),
+    ("aws-sqli", "AWSManagedRulesSQLiRuleSet"),
+)
+IP_REPUTATION_RULE = ("aws-ip-reputation", "AWSManagedRulesAmazonIpReputationList")
+RATE_LIMIT_RULE = "rate-limit-per-ip"
+RATE_LIMIT_WINDOW_SECONDS = 300
+
+# Credentials never reach the WAF logs.
+REDACTED_HEADERS = ("authorization", "cookie")
+
+
+@dataclass(frozen=True)
+class EdgeArgs:
+    settings: EdgeSettings
+    """Validated ``platform:edge`` settings (``cloudfront`` on)."""
+    name_prefix: str
+    """Physical-name prefix, e.g. ``platform-prod-commercial``."""
+    region: str
+    """The stack's region: where the VPC, the ALB and its security group are."""
+    alb_arn: pulumi.Input[str]
+    """The internal ALB the VPC origin points at."""
+    alb_security_group_id: pulumi.Input[str]
+    """The ALB's security group; this component adds the only ingress rule it needs."""
+    vpc_id: pulumi.Input[str]
+    """The ALB's VPC (where AWS creates the VPC-origin security group)."""
+    alb_listener_port: int
+    """443 when the ALB has an HTTPS listener (CloudFront then connects over TLS), else 80."""
+    alb_dns_name: pulumi.Input[str]
+    """The ALB's DNS name: the origin host when CloudFront talks plain HTTP to it."""
+    domain_name: str | None = None
+    """Public name of the API, e.g. ``api.example.com``. With HTTPS to the origin it is also the
+    origin host (TLS server name), so the ALB's certificate must cover it. ``None``: the
+    distribution is only reachable at its ``*.cloudfront.net`` name."""
+    zone_id: pulumi.Input[str] | None = None
+    """Route 53 hosted zone of ``domain_name`` (certificate validation and alias records)."""
+    access_log_retention_days: int = 90
+    """Days CloudFront access logs are kept in CloudWatch Logs."""
+
+
+class Edge(pulumi.ComponentResource):
+    """CloudFront distribution for the API, its VPC origin, WAF and logs.
+
+    Outputs:
+    - ``distribution_id``, ``distribution_arn``, ``distribution_domain_name`` (``d….cloudfront.net``),
+      ``distribution_hosted_zone_id``
+    - ``url``: ``https://<domain_name>``, or the ``cloudfront.net`` name without a domain
+    - ``certificate_arn``: the us-east-1 viewer certificate, ``None`` without a domain
+    - ``vpc_origin_id``
+    - ``access_log_group_name``: CloudWatch log group (us-east-1) of the access logs
+    - ``web_acl_arn``, ``web_acl_name``, ``web_acl_metric_name`` (the ``WebACL`` dimension of the
+      ``AWS/WAFV2`` metrics in us-east-1), ``rate_limit_metric_name`` (its ``Rule`` dimension),
+      ``waf_log_group_name``: all ``None`` when ``waf`` is off
+    """
+
+    def __init__(self, name: str, args: EdgeArgs, opts: pulumi.ResourceOptions | None = None):
+        _check(args)
+        super().__init__("platform:edge:Edge", name, None, opts)
+        settings = args.settings
+        child = pulumi.ResourceOptions(parent=self)
+        https_to_origin = args.alb_listener_port == 443
+
+        vpc_origin = aws.cloudfront.VpcOrigin(
+            f"{name}-vpc-origin",
+            vpc_origin_endpoint_config={
+                "name": f"{args.name_prefix}-alb",
+                "arn": args.alb_arn,
+                "http_port": 80 if https_to_origin else args.alb_listener_port,
+                "https_port": 443,
+                "origin_protocol_policy": "https-only" if https_to_origin else "http-only",
+                "origin_ssl_protocols": {"items": ["TLSv1.2"], "quantity": 1},
+            },
+            tags={"Name": f"{args.name_prefix}-alb"},
+            opts=child,
+        )
+        if not https_to_origin:
+            pulumi.log.warn(
+                "CloudFront reaches the ALB over plain HTTP inside the VPC (no certificate on the ALB). "
+                "Set platform:dns.domain so the ALB gets an HTTPS listener and CloudFront uses TLS "
+                "end to end.",
+                resource=self,
+            )
+
+        # The group only exists once the VPC origin does, hence the explicit dependency.
+        origin_security_group = aws.ec2.get_security_group_output(
+            filters=[
+                {"name": "vpc-id", "values": [args.vpc_id]},
+                {"name": "group-name", "values": [VPC_ORIGIN_SERVICE_SECURITY_GROUP]},
+            ],
+            region=args.region,
+            opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[vpc_origin]),
+        )
+        alb_ingress = aws.vpc.SecurityGroupIngressRule(
+            f"{name}-alb-from-cloudfront",
+            security_group_id=args.alb_security_group_id,
+            referenced_security_group_id=origin_security_group.id,
+            ip_protocol="tcp",
+            from_port=args.alb_listener_port,
+            to_port=args.alb_listener_port,
+            description="CloudFront VPC origin to the ALB listener",
+            # Removed before the VPC origin, whose managed security group it references.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[vpc_origin]),
+        )
+
+        self.certificate_arn: pulumi.Output[str] | None = None
+        if args.domain_name and settings.certificate_arn:
+            self.certificate_arn = pulumi.Output.from_input(settings.certificate_arn)
+        elif args.domain_name:
+            self.certificate_arn = ValidatedCertificate(
+                f"{name}-viewer",
+                ValidatedCertificateArgs(
+                    domain_name=args.domain_name, zone_id=args.zone_id, region=CLOUDFRONT_REGION
+                ),
+                opts=child,
+            ).certificate_arn
+        else:
+            pulumi.log.warn(
+                "No domain: the distribution serves the default *.cloudfront.net certificate, so "
+                "viewers' TLS ends at a cloudfront.net name and the TLSv1.2_2021 minimum cannot be "
+                "enforced. Set platform:dns.domain for the API's own name and certificate.",
+                resource=self,
+            )
+
+        self.web_acl_arn: pulumi.Output[str] | None = None
+        self.web_acl_name: str | None = None
+        self.web_acl_metric_name: str | None = None
+        self.rate_limit_metric_name: str | None = None
+        self.waf_log_group_name: pulumi.Output[str] | None = None
+        web_acl = self._web_acl(name, args) if settings.waf else None
+
+        distribution = aws.cloudfront.Distribution(
+            f"{name}-distribution",
+            enabled=True,
+            comment=f"{args.name_prefix} API",
+            aliases=[args.domain_name] if args.domain_name else None,
+            origins=[
+                {
+                    "origin_id": ORIGIN_ID,
+                    "domain_name": args.domain_name if https_to_origin else args.alb_dns_name,
+                    "vpc_origin_config": {"vpc_origin_id": vpc_origin.id},
+                }
+            ],
+            default_cache_behavior={
+                "target_origin_id": ORIGIN_ID,
+                "viewer_protocol_policy": "redirect-to-https",
+                "allowed_methods": ALL_METHODS,
+                "cached_methods": CACHED_METHODS,
+                "compress": True,
+                "cache_policy_id": self._cache_policy_id(name, args),
+                "origin_request_policy_id": ALL_VIEWER_EXCEPT_HOST_HEADER_POLICY_ID,
+                "response_headers_policy_id": self._security_headers_policy(name, args).id,
+            },
+            viewer_certificate=(
+                {
+                    "acm_certificate_arn": self.certificate_arn,
+                    "ssl_support_method": "sni-only",
+                    "minimum_protocol_version": "TLSv1.2_2021",
+                }
+                if self.certificate_arn is not None
+                else {"cloudfront_default_certificate": True}
+            ),
+            restrictions={"geo_restriction": {"restriction_type": "none"}},
+            http_version="http2and3",
+            is_ipv6_enabled=True,
+            price_class=settings.price_class,
+            web_acl_id=web_acl.arn if web_acl else None,
+            tags={"Name": f"{args.name_prefix}-api"},
+            # Serve only once the ALB admits CloudFront.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[alb_ingress]),
+        )
+
+        access_log_group = aws.cloudwatch.LogGroup(
+            f"{name}-access-logs",
+            # The prefix AWS recommends for vended logs such as CloudFront's.
+            name=f"/aws/vendedlogs/cloudfront/{args.name_prefix}",
+            retention_in_days=args.access_log_retention_days,
+            region=CLOUDFRONT_REGION,
+            opts=child,
+        )
+        waf_log_group = (
+            aws.cloudwatch.LogGroup(
+                f"{name}-waf-logs",
+                # AWS WAF only delivers to log groups whose name starts with aws-waf-logs-.
+                name=f"aws-waf-logs-{args.name_prefix}",
+                retention_in_days=settings.waf_log_retention_days,
+                region=CLOUDFRONT_REGION,
+                opts=child,
+            )
+            if web_acl
+            else None
+        )
+        delivery_policy = self._log_delivery_policy(
+            name, args, [group for group in (access_log_group, waf_log_group) if group]
+        )
+        self._access_logs(name, args, distribution, access_log_group, delivery_policy)
+        if web_acl and waf_log_group:
+            aws.wafv2.WebAclLoggingConfiguration(
+                f"{name}-waf-logging",
+                resource_arn=web_acl.arn,
+                log_destination_configs=[waf_log_group.arn],
+                redacted_fields=[{"single_header": {"name": header}} for header in REDACTED_HEADERS],
+                region=CLOUDFRONT_REGION,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[delivery_policy]),
+            )
+            self.waf_log_group_name = waf_log_group.name
+
+        if args.domain_name:
+            alias_records(
+                f"{name}-alias",
+                zone_id=args.zone_id,
+                record_name=args.domain_name,
+                target_dns_name=distribution.domain_name,
+                target_zone_id=distribution.hosted_zone_id,
+                opts=child,
+            )
+
+        self.distribution_id: pulumi.Output[str] = distribution.id
+        self.distribution_arn: pulumi.Output[str] = distribution.arn
+        self.distribution_domain_name: pulumi.Output[str] = distribution.domain_name
+        self.distribution_hosted_zone_id: pulumi.Output[str] = distribution.hosted_zone_id
+        self.url: pulumi.Output[str] = (
+            pulumi.Output.from_input(f"https://{args.domain_name}")
+            if args.domain_name
+            else pulumi.Output.concat("https://", distribution.domain_name)
+        )
+        self.vpc_origin_id: pulumi.Output[str] = vpc_origin.id
+        self.access_log_group_name: pulumi.Output[str] = access_log_group.name
+        self.register_outputs(
+            {
+                "distribution_id": self.distribution_id,
+                "distribution_arn": self.distribution_arn,
+                "distribution_domain_name": self.distribution_domain_name,
+                "distribution_hosted_zone_id": self.distribution_hosted_zone_id,
+                "url": self.url,
+                "certificate_arn": self.certificate_arn,
+                "vpc_origin_id": self.vpc_origin_id,
+                "access_log_group_name": self.access_log_group_name,
+                "web_acl_arn": self.web_acl_arn,
+                "web_acl_name": self.web_acl_name,
+                "web_acl_metric_name": self.web_acl_metric_name,
+                "rate_limit_metric_name": self.rate_limit_metric_name,
+                "waf_log_group_name": self.waf_log_group_name,
+            }
+        )
+
+    # -- caching and headers ----------------------------------------------------------------
+
+    def _cache_policy_id(self, name: str, args: EdgeArgs) -> pulumi.Input[str]:
+        if not args.settings.cache_api:
+            return CACHING_DISABLED_POLICY_ID
+        # Not the managed UseOriginCacheControlHeaders policy: a caching policy must put the
+        # Authorization header in the cache key for CloudFront to forward it at all, and the
+        # managed one leaves it (and query strings) out, which would break authenticated calls.
+        # Keying on credentials, cookies and the full query also means a response cached for one
+        # caller is never served to another.
+        policy = aws.cloudfront.CachePolicy(
+            f"{name}-api-cache",
+            name=f"{args.name_prefix}-api-origin-cache-control",
+            comment="Caches only what the API marks cacheable (Cache-Control), per caller",
+            min_ttl=0,
+            default_ttl=0,
+            max_ttl=ONE_YEAR_SECONDS,
+            parameters_in_cache_key_and_forwarded_to_origin={
+                "headers_config": {
+                    "header_behavior": "whitelist",
+                    "headers": {"items": ["Authorization", "Origin"]},
+                },
+                "cookies_config": {"cookie_behavior": "all"},
+                "query_strings_config": {"query_string_behavior": "all"},
+                "enable_accept_encoding_gzip": True,
+                "enable_accept_encoding_brotli": True,
+            },
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return policy.id
+
+    def _security_headers_policy(self, name: str, args: EdgeArgs) -> aws.cloudfront.ResponseHeadersPolicy:
+        # Own policy rather than the managed SecurityHeadersPolicy, which sends
+        # X-Frame-Options SAMEORIGIN; an API is never framed, so DENY.
+        return aws.cloudfront.ResponseHeadersPolicy(
+            f"{name}-security-headers",
+            name=f"{args.name_prefix}-api-security-headers",
+            comment="HSTS, nosniff, no framing, no cross-origin referrer",
+            security_headers_config={
+                "strict_transport_security": {
+                    "access_control_max_age_sec": HSTS_MAX_AGE_SECONDS,
+                    "include_subdomains": True,
+                    "override": True,
+                },
+                "content_type_options": {"override": True},
+                "frame_options": {"frame_option": "DENY", "override": True},
+                "referrer_policy": {
+                    "referrer_policy": "strict-origin-when-cross-origin",
+                    "override": True,
+                },
+            },
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    # -- WAF --------------------------------------------------------------------------------
+
+    def _web_acl(self, name: str, args: EdgeArgs) -> aws.wafv2.WebAcl:
+        settings = args.settings
+        acl_name = f"{args.name_prefix}-edge"
+
+        def visibility(metric: str) -> dict:
+            return {
+                "cloudwatch_metrics_enabled": True,
+                "sampled_requests_enabled": True,
+                "metric_name": metric,
+            }
+
+        def managed(priority: int, rule: str, group: str) -> dict:
+            return {
+                "name": rule,
+                "priority": priority,
+                "override_action": {"none": {}},
+                "statement": {"managed_rule_group_statement": {"vendor_name": "AWS", "name": group}},
+                "visibility_config": visibility(f"{acl_name}-{rule}"),
+            }
+
+        rate_limit = {
+            "name": RATE_LIMIT_RULE,
+            "priority": 1,
+            "action": {"block": {}},
+            "statement": {
+                "rate_based_statement": {
+                    "limit": settings.waf_rate_limit,
+                    "aggregate_key_type": "IP",
+                    "evaluation_window_sec": RATE_LIMIT_WINDOW_SECONDS,
+                }
+            },
+            "visibility_config": visibility(f"{acl_name}-{RATE_LIMIT_RULE}"),
+        }
+        rules = [
+            managed(0, *IP_REPUTATION_RULE),
+            rate_limit,
+            *(
+                managed(priority, rule, group)
+                for priority, (rule, group) in enumerate(MANAGED_RULE_GROUPS, 2)
+            ),
+        ]
+        web_acl = aws.wafv2.WebAcl(
+            f"{name}-waf",
+            name=acl_name,
+            description=f"{args.name_prefix} API at CloudFront",
+            scope="CLOUDFRONT",
+            region=CLOUDFRONT_REGION,
+            default_action={"allow": {}},
+            rules=rules,
+            visibility_config=visibility(acl_name),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+        self.web_acl_arn = web_acl.arn
+        self.web_acl_name = acl_name
+        self.web_acl_metric_name = acl_name
+        self.rate_limit_metric_name = f"{acl_name}-{RATE_LIMIT_RULE}"
+        return web_acl
+
+    # -- logs -------------------------------------------------------------------------------
+
+    def _access_logs(
+        self,
+        name: str,
+        args: EdgeArgs,
+        distribution: aws.cloudfront.Distribution,
+        log_group: aws.cloudwatch.LogGroup,
+        delivery_policy: aws.cloudwatch.LogResourcePolicy,
+    ) -> None:
+        """Standard logging (v2) to CloudWatch Logs in us-east-1.
+
+        Not legacy logging to the S3 log bucket: it needs bucket ACLs, which the bucket's
+        BucketOwnerEnforced ownership disables. Not v2 to that bucket either: delivery would
+        rewrite the bucket policy that the storage component manages.
+        """
+        source = aws.cloudwatch.LogDeliverySource(
+            f"{name}-access-log-source",
+            name=f"{args.name_prefix}-cloudfront",
+            log_type="ACCESS_LOGS",
+            resource_arn=distribution.arn,
+            region=CLOUDFRONT_REGION,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        destination = aws.cloudwatch.LogDeliveryDestination(
+            f"{name}-access-log-destination",
+            name=f"{args.name_prefix}-cloudfront-logs",
+            output_format="json",
+            delivery_destination_configuration={"destination_resource_arn": log_group.arn},
+            region=CLOUDFRONT_REGION,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.cloudwatch.LogDelivery(
+            f"{name}-access-log-delivery",
+            delivery_source_name=source.name,
+            delivery_destination_arn=destination.arn,
+            region=CLOUDFRONT_REGION,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[delivery_policy]),
+        )
+
+    def _log_delivery_policy(
+        self, name: str, args: EdgeArgs, log_groups: list[aws.cloudwatch.LogGroup]
+    ) -> aws.cloudwatch.LogResourcePolicy:
+        """Lets AWS log delivery write to exactly these groups, for this account's sources only.
+
+        Managed here so CloudFront and WAF do not grow their shared, size-limited account policies.
+        """
+        account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        document = pulumi.Output.json_dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "AwsLogDelivery",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "delivery.logs.amazonaws.com"},
+                        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                        "Resource": [pulumi.Output.concat(group.arn, ":*") for group in log_groups],
+                        "Condition": {
+                            "StringEquals": {"aws:SourceAccount": account_id},
+                            "ArnLike": {
+                                "aws:SourceArn": pulumi.Output.concat(
+                                    f"arn:aws:logs:{CLOUDFRONT_REGION}:", account_id, ":*"
+                                )
+                            },
+                        },
+                    }
+                ],
+            }
+        )
+        return aws.cloudwatch.LogResourcePolicy(
+            f"{name}-log-delivery",
+            policy_name=f"{args.name_prefix}-edge-log-delivery",
+            policy_document=document,
+            region=CLOUDFRONT_REGION,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+
+def _check(args: EdgeArgs) -> None:
+    if args.alb_listener_port not in (80, 443):
+        raise ValueError(f"alb_listener_port must be 443 (HTTPS) or 80 (HTTP), not {args.alb_listener_port}")
+    if args.alb_listener_port == 443 and not args.domain_name:
+        raise ValueError(
+            "an HTTPS ALB listener needs domain_name: CloudFront verifies the ALB's certificate against it"
+        )
+    if bool(args.domain_name) != (args.zone_id is not None):
+        raise ValueError("domain_name and zone_id go together (certificate validation and alias records)")
+    if args.settings.certificate_arn and not args.domain_name:
+        raise ValueError("edge.certificateArn needs a domain_name for the distribution's alias")
+    if args.access_log_retention_days not in LOG_RETENTION_DAYS:
+        raise ValueError(
+            f"access_log_retention_days {args.access_log_retention_days} is not a CloudWatch "
+            f"retention period {list(LOG_RETENTION_DAYS)}"
+        )
