@@ -288,6 +288,10 @@ class RecordingMocks(Mocks):
             return {"privateLinkId": _fake_id(logical, length=24), "endpointServiceName": f"com.amazonaws.vpce.{region}.vpce-svc-{h}", "status": "AVAILABLE"}
         if typ.startswith("sentry:") and typ.endswith(":SentryKey"):
             return {"dsnPublic": f"https://{h[:32]}@o4500000000000000.ingest.sentry.io/45000000000{int(h[:4], 16)}", "public": h[:32], "secret": h[32:64], "dsn": {"public": f"https://{h[:32]}@o4500000000000000.ingest.sentry.io/45000000000{int(h[:4], 16)}"}}
+        if typ == "datadog:aws/integrationExternalId:IntegrationExternalId":
+            return {"__id": h[:32]}
+        if typ == "datadog:index/monitor:Monitor":
+            return {"__id": str(int(h[:7], 16))}
         if typ.startswith("random:") and typ.endswith("RandomPassword"):
             length = int(inputs.get("length", 32))
             return {"result": ("P" + h * 4)[:length]}

@@ -1,0 +1,677 @@
+"""Monitoring: the alarm topic, CloudWatch alarms, the dashboard and the monthly cost budget."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pulumi
+import pulumi_aws as aws
+
+from components.settings import MonitoringSettings
+
+# CloudFront publishes its metrics, and a CLOUDFRONT-scope web ACL its WAF metrics, only in
+# us-east-1; an alarm must live in the region of its metric and act on a topic in that region.
+EDGE_REGION = "us-east-1"
+
+# RDS and Aurora PostgreSQL default max_connections: LEAST(DBInstanceClassMemory / 9531392, 5000).
+_BYTES_PER_CONNECTION = 9_531_392
+_MAX_CONNECTIONS_CAP = 5000
+# DBInstanceClassMemory is below the class's nominal memory (the OS and RDS reserve some), so
+# alarm well before the estimate: 70% still fires before the real limit on a db.t4g.micro.
+CONNECTIONS_ALARM_FRACTION = 0.7
+# Storage autoscaling grows an instance at 10% free; 2 GiB left means it is lagging or at its ceiling.
+FREE_STORAGE_ALARM_BYTES = 2 * 1024**3
+FREEABLE_MEMORY_ALARM_FRACTION = 0.1
+
+TreatMissingData = Literal["missing", "ignore", "breaching", "notBreaching"]
+
+
+@dataclass(frozen=True)
+class DatabaseTargets:
+    """What the database exposes for alarms (from the Database component)."""
+
+    engine: str
+    """``rds-postgres`` or ``aurora-serverless-v2`` (plain: decides which alarms exist)."""
+    instance_identifiers: Sequence[pulumi.Input[str]] = ()
+    """RDS instance identifiers (``rds-postgres``), one set of alarms each."""
+    cluster_identifier: pulumi.Input[str] | None = None
+    """Aurora cluster identifier (``aurora-serverless-v2``)."""
+    memory_gib: float = 1.0
+    """Memory of one instance: the RDS class's (1 GiB for db.t4g.micro) or, for Aurora
+    Serverless v2, ``maxCapacity`` x 2 GiB. Sets the connection and freeable-memory thresholds."""
+
+    @property
+    def max_connections(self) -> int:
+        """PostgreSQL's default max_connections on RDS and Aurora for this much memory."""
+        return min(int(self.memory_gib * 1024**3 / _BYTES_PER_CONNECTION), _MAX_CONNECTIONS_CAP)
+
+
+@dataclass(frozen=True)
+class MonitoringArgs:
+    """Inputs of :class:`Monitoring`."""
+
+    settings: MonitoringSettings
+    """Alarm e-mail, dashboard switch and the monthly budget."""
+    name_prefix: str
+    """Physical-name prefix, e.g. ``platform-staging``."""
+    region: str
+    """The stack's AWS region (alarms on regional metrics are created there)."""
+    kms_key_arn: pulumi.Input[str]
+    """The stack's KMS key; encrypts the alarm topic. Its key policy must let
+    cloudwatch.amazonaws.com and budgets.amazonaws.com use it (see the Security component)."""
+    alb_arn_suffix: pulumi.Input[str]
+    """``app/<name>/<id>``: the ALB's CloudWatch ``LoadBalancer`` dimension."""
+    target_group_arn_suffix: pulumi.Input[str]
+    """``targetgroup/<name>/<id>``: the ``TargetGroup`` dimension."""
+    cluster_name: pulumi.Input[str]
+    """ECS cluster name (``ClusterName`` dimension)."""
+    service_name: pulumi.Input[str]
+    """ECS service name (``ServiceName`` dimension)."""
+    database: DatabaseTargets
+    """The database to alarm on."""
+    scales_to_zero: bool = False
+    """True when the schedule stops the service and database outside business hours (staging):
+    the "no healthy task" alarm is left out, since zero tasks at night is the plan."""
+    distribution_id: pulumi.Input[str] | None = None
+    """CloudFront distribution id; given, its 5xx error rate is alarmed on (in us-east-1)."""
+    web_acl_metric_name: pulumi.Input[str] | None = None
+    """The CLOUDFRONT-scope web ACL's ``visibility_config.metric_name`` (WAF's ``WebACL``
+    dimension); given, a spike in blocked requests is alarmed on (in us-east-1)."""
+
+
+@dataclass(frozen=True)
+class _Alarm:
+    """One CloudWatch metric alarm, before it is bound to a topic."""
+
+    key: str
+    description: str
+    namespace: str
+    metric: str
+    dimensions: Mapping[str, pulumi.Input[str]]
+    threshold: float
+    statistic: str | None = None
+    extended_statistic: str | None = None
+    comparison: str = "GreaterThanOrEqualToThreshold"
+    period: int = 300
+    evaluation_periods: int = 3
+    """Consecutive periods over the threshold before the alarm fires (all of them must breach)."""
+    treat_missing_data: TreatMissingData = "notBreaching"
+    """ALB ``HTTPCode_*`` metrics are only published when non-zero, and a stopped or idle service
+    publishes no ECS/RDS/CloudFront metrics at all: for a "too high" alarm, no data means nothing
+    is wrong. Only an alarm whose missing data signals an outage says otherwise."""
+
+
+class Monitoring(pulumi.ComponentResource):
+    """CloudWatch alarms on the service, load balancer, database and edge, published to an
+    encrypted SNS topic (e-mailed when ``alarm_email`` is set); a dashboard; a cost budget.
+
+    Outputs:
+        alarm_topic_arn: the topic every regional alarm and the budget notify.
+        edge_alarm_topic_arn: the us-east-1 topic of the CloudFront/WAF alarms (None without a
+            distribution; the main topic when the stack itself runs in us-east-1).
+        alarm_names: alarm key (e.g. ``alb-target-5xx``) -> physical alarm name.
+        dashboard_name: the CloudWatch dashboard (None when ``dashboard`` is off).
+        budget_name: the AWS Budgets monthly cost budget.
+    """
+
+    def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("platform:monitoring:Monitoring", name, None, opts)
+        self._name = name
+        self._args = args
+        settings = args.settings
+        account_id = aws.get_caller_identity_output().account_id
+
+        topic = self._topic(
+            f"{name}-alarms", f"{args.name_prefix}-alarms", args.kms_key_arn, None, account_id
+        )
+        self.alarm_topic_arn: pulumi.Output[str] = topic.arn
+
+        self.alarm_names: dict[str, pulumi.Output[str]] = {}
+        for alarm in self._regional_alarms():
+            self._metric_alarm(alarm, topic.arn, None)
+
+        self.edge_alarm_topic_arn: pulumi.Output[str] | None = None
+        edge_alarms = self._edge_alarms()
+        if edge_alarms:
+            if args.region == EDGE_REGION:
+                edge_topic_arn = topic.arn
+            else:
+                edge_key = self._edge_key(account_id)
+                edge_topic_arn = self._topic(
+                    f"{name}-edge-alarms",
+                    f"{args.name_prefix}-edge-alarms",
+                    edge_key.arn,
+                    EDGE_REGION,
+                    account_id,
+                ).arn
+            self.edge_alarm_topic_arn = edge_topic_arn
+            for alarm in edge_alarms:
+                self._metric_alarm(alarm, edge_topic_arn, EDGE_REGION)
+
+        self.dashboard_name: pulumi.Output[str] | None = None
+        if settings.dashboard:
+            dashboard = aws.cloudwatch.Dashboard(
+                f"{name}-dashboard",
+                dashboard_name=f"{args.name_prefix}-overview",
+                dashboard_body=pulumi.Output.json_dumps({"widgets": self._widgets()}),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self.dashboard_name = dashboard.dashboard_name
+
+        budget = self._budget(topic.arn)
+        self.budget_name: pulumi.Output[str] = budget.name
+
+        self.register_outputs(
+            {
+                "alarm_topic_arn": self.alarm_topic_arn,
+                "edge_alarm_topic_arn": self.edge_alarm_topic_arn,
+                "alarm_names": self.alarm_names,
+                "dashboard_name": self.dashboard_name,
+                "budget_name": self.budget_name,
+            }
+        )
+
+    # -- notification topics -------------------------------------------------------------------
+
+    def _topic(
+        self,
+        logical: str,
+        topic_name: str,
+        kms_key_arn: pulumi.Input[str],
+        region: str | None,
+        account_id: pulumi.Output[str],
+    ) -> aws.sns.Topic:
+        """An encrypted topic that only this account's alarms (and budgets) may publish to, over TLS."""
+        home_region = region or self._args.region
+        topic = aws.sns.Topic(
+            logical,
+            name=topic_name,
+            kms_master_key_id=kms_key_arn,
+            region=region,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        publishers: dict[str, str] = {
+            "cloudwatch.amazonaws.com": "arn:aws:cloudwatch:{region}:{account}:alarm:*"
+        }
+        if region is None:
+            # AWS Budgets is global; its notifications go to the main topic only.
+            publishers["budgets.amazonaws.com"] = "arn:aws:budgets::{account}:*"
+        aws.sns.TopicPolicy(
+            f"{logical}-policy",
+            arn=topic.arn,
+            policy=pulumi.Output.json_dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        *(
+                            {
+                                "Sid": f"Allow{service.split('.')[0].capitalize()}Publish",
+                                "Effect": "Allow",
+                                "Principal": {"Service": service},
+                                "Action": "sns:Publish",
+                                "Resource": topic.arn,
+                                "Condition": {
+                                    "StringEquals": {"aws:SourceAccount": account_id},
+                                    "ArnLike": {
+                                        "aws:SourceArn": account_id.apply(
+                                            lambda account, pattern=pattern: pattern.format(
+                                                region=home_region, account=account
+                                            )
+                                        )
+                                    },
+                                },
+                            }
+                            for service, pattern in publishers.items()
+                        ),
+                        {
+                            "Sid": "DenyInsecureTransport",
+                            "Effect": "Deny",
+                            "Principal": "*",
+                            "Action": "sns:Publish",
+                            "Resource": topic.arn,
+                            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                        },
+                    ],
+                }
+            ),
+            region=region,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        if self._args.settings.alarm_email:
+            aws.sns.TopicSubscription(
+                f"{logical}-email",
+                topic=topic.arn,
+                protocol="email",
+                endpoint=self._args.settings.alarm_email,
+                region=region,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        return topic
+
+    def _edge_key(self, account_id: pulumi.Output[str]) -> aws.kms.Key:
+        """A us-east-1 key for the edge topic: SNS only accepts a key from the topic's region, and
+        CloudWatch cannot publish to a topic under the AWS-managed SNS key."""
+        return aws.kms.Key(
+            f"{self._name}-edge-alarms-key",
+            description=f"{self._args.name_prefix}: encrypts the us-east-1 CloudFront/WAF alarm topic",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            region=EDGE_REGION,
+            policy=pulumi.Output.json_dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "AccountAdministers",
+                            "Effect": "Allow",
+                            "Principal": {"AWS": pulumi.Output.concat("arn:aws:iam::", account_id, ":root")},
+                            "Action": "kms:*",
+                            "Resource": "*",
+                        },
+                        {
+                            "Sid": "CloudWatchAlarmsPublishToEncryptedTopic",
+                            "Effect": "Allow",
+                            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                            "Resource": "*",
+                            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+                        },
+                    ],
+                }
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    # -- alarms ----------------------------------------------------------------------------------
+
+    def _regional_alarms(self) -> list[_Alarm]:
+        args = self._args
+        lb = {"LoadBalancer": args.alb_arn_suffix}
+        target_group = {"TargetGroup": args.target_group_arn_suffix, **lb}
+        service = {"ClusterName": args.cluster_name, "ServiceName": args.service_name}
+        alarms = [
+            _Alarm(
+                key="alb-target-5xx",
+                description="The API answered 10 or more 5xx responses in 5 minutes",
+                namespace="AWS/ApplicationELB",
+                metric="HTTPCode_Target_5XX_Count",
+                dimensions=lb,
+                threshold=10,
+                evaluation_periods=1,
+                statistic="Sum",
+            ),
+            _Alarm(
+                key="alb-elb-5xx",
+                description="The load balancer itself answered 10 or more 5xx in 5 minutes "
+                "(no healthy target, timeouts)",
+                namespace="AWS/ApplicationELB",
+                metric="HTTPCode_ELB_5XX_Count",
+                dimensions=lb,
+                threshold=10,
+                evaluation_periods=1,
+                statistic="Sum",
+            ),
+            _Alarm(
+                key="alb-unhealthy-hosts",
+                description="A task has failed its health check for 5 minutes",
+                namespace="AWS/ApplicationELB",
+                metric="UnHealthyHostCount",
+                dimensions=target_group,
+                threshold=1,
+                period=60,
+                evaluation_periods=5,
+                statistic="Maximum",
+            ),
+            _Alarm(
+                key="alb-p95-latency",
+                description="p95 response time above 1 s for 15 minutes",
+                namespace="AWS/ApplicationELB",
+                metric="TargetResponseTime",
+                dimensions=lb,
+                comparison="GreaterThanThreshold",
+                threshold=1.0,
+                extended_statistic="p95",
+            ),
+            _Alarm(
+                key="ecs-cpu",
+                description="Service CPU above 85% for 15 minutes (autoscaling at its ceiling?)",
+                namespace="AWS/ECS",
+                metric="CPUUtilization",
+                dimensions=service,
+                threshold=85,
+                statistic="Average",
+            ),
+            _Alarm(
+                key="ecs-memory",
+                description="Service memory above 85% for 15 minutes",
+                namespace="AWS/ECS",
+                metric="MemoryUtilization",
+                dimensions=service,
+                threshold=85,
+                statistic="Average",
+            ),
+        ]
+        if not args.scales_to_zero:
+            # Always-on service: no metric means no registered target, which is an outage.
+            alarms.append(
+                _Alarm(
+                    key="alb-no-healthy-hosts",
+                    description="No healthy task behind the load balancer for 3 minutes",
+                    namespace="AWS/ApplicationELB",
+                    metric="HealthyHostCount",
+                    dimensions=target_group,
+                    comparison="LessThanThreshold",
+                    threshold=1,
+                    period=60,
+                    treat_missing_data="breaching",
+                    statistic="Minimum",
+                )
+            )
+        return alarms + self._database_alarms()
+
+    def _database_alarms(self) -> list[_Alarm]:
+        db = self._args.database
+        connections = max(1, int(db.max_connections * CONNECTIONS_ALARM_FRACTION))
+        if db.engine == "rds-postgres":
+            alarms: list[_Alarm] = []
+            for index, identifier in enumerate(db.instance_identifiers):
+                instance = {"DBInstanceIdentifier": identifier}
+                alarms += [
+                    _Alarm(
+                        key=f"db{index}-cpu",
+                        description="Database CPU above 80% for 15 minutes",
+                        namespace="AWS/RDS",
+                        metric="CPUUtilization",
+                        dimensions=instance,
+                        threshold=80,
+                        statistic="Average",
+                    ),
+                    _Alarm(
+                        key=f"db{index}-free-storage",
+                        description="Less than 2 GiB of database storage left",
+                        namespace="AWS/RDS",
+                        metric="FreeStorageSpace",
+                        dimensions=instance,
+                        comparison="LessThanThreshold",
+                        threshold=FREE_STORAGE_ALARM_BYTES,
+                        evaluation_periods=1,
+                        statistic="Minimum",
+                    ),
+                    _Alarm(
+                        key=f"db{index}-connections",
+                        description=f"Database connections at {connections} "
+                        f"(of about {db.max_connections}) for 10 minutes",
+                        namespace="AWS/RDS",
+                        metric="DatabaseConnections",
+                        dimensions=instance,
+                        threshold=connections,
+                        evaluation_periods=2,
+                        statistic="Maximum",
+                    ),
+                ]
+            return alarms
+        if db.engine == "aurora-serverless-v2":
+            if db.cluster_identifier is None:
+                raise ValueError("DatabaseTargets: aurora-serverless-v2 needs cluster_identifier")
+            cluster = {"DBClusterIdentifier": db.cluster_identifier}
+            memory_floor = db.memory_gib * 1024**3 * FREEABLE_MEMORY_ALARM_FRACTION
+            return [
+                _Alarm(
+                    key="db-cpu",
+                    description="Aurora CPU above 80% for 15 minutes",
+                    namespace="AWS/RDS",
+                    metric="CPUUtilization",
+                    dimensions=cluster,
+                    threshold=80,
+                    statistic="Average",
+                ),
+                _Alarm(
+                    key="db-connections",
+                    description=f"An Aurora instance has {connections} connections "
+                    f"(of about {db.max_connections}) for 10 minutes",
+                    namespace="AWS/RDS",
+                    metric="DatabaseConnections",
+                    dimensions=cluster,
+                    threshold=connections,
+                    evaluation_periods=2,
+                    statistic="Maximum",
+                ),
+                _Alarm(
+                    key="db-acu-utilization",
+                    description="Aurora above 90% of maxCapacity ACUs for 15 minutes",
+                    namespace="AWS/RDS",
+                    metric="ACUUtilization",
+                    dimensions=cluster,
+                    threshold=90,
+                    statistic="Average",
+                ),
+                _Alarm(
+                    key="db-freeable-memory",
+                    description="An Aurora instance has under 10% of its memory free",
+                    namespace="AWS/RDS",
+                    metric="FreeableMemory",
+                    dimensions=cluster,
+                    comparison="LessThanThreshold",
+                    threshold=memory_floor,
+                    statistic="Minimum",
+                ),
+            ]
+        raise ValueError(f"DatabaseTargets: unknown engine {db.engine!r}")
+
+    def _edge_alarms(self) -> list[_Alarm]:
+        args = self._args
+        alarms: list[_Alarm] = []
+        if args.distribution_id is not None:
+            alarms.append(
+                _Alarm(
+                    key="cloudfront-5xx-rate",
+                    description="Over 5% of CloudFront responses were 5xx for 10 minutes",
+                    namespace="AWS/CloudFront",
+                    metric="5xxErrorRate",
+                    dimensions={"DistributionId": args.distribution_id, "Region": "Global"},
+                    threshold=5,
+                    evaluation_periods=2,
+                    statistic="Average",
+                )
+            )
+        if args.web_acl_metric_name is not None:
+            # A static ceiling, not anomaly detection: BlockedRequests is sparse (absent at zero),
+            # which anomaly models read badly.
+            alarms.append(
+                _Alarm(
+                    key="waf-blocked-spike",
+                    description="WAF blocked 1000 or more requests in 5 minutes (attack?)",
+                    namespace="AWS/WAFV2",
+                    metric="BlockedRequests",
+                    dimensions={"WebACL": args.web_acl_metric_name, "Rule": "ALL"},
+                    threshold=1000,
+                    evaluation_periods=1,
+                    statistic="Sum",
+                )
+            )
+        return alarms
+
+    def _metric_alarm(self, alarm: _Alarm, topic_arn: pulumi.Input[str], region: str | None) -> None:
+        physical = f"{self._args.name_prefix}-{alarm.key}"
+        resource = aws.cloudwatch.MetricAlarm(
+            f"{self._name}-{alarm.key}",
+            name=physical,
+            alarm_description=alarm.description,
+            namespace=alarm.namespace,
+            metric_name=alarm.metric,
+            dimensions=dict(alarm.dimensions),
+            statistic=alarm.statistic,
+            extended_statistic=alarm.extended_statistic,
+            period=alarm.period,
+            evaluation_periods=alarm.evaluation_periods,
+            datapoints_to_alarm=alarm.evaluation_periods,
+            comparison_operator=alarm.comparison,
+            threshold=alarm.threshold,
+            treat_missing_data=alarm.treat_missing_data,
+            alarm_actions=[topic_arn],
+            ok_actions=[topic_arn],
+            region=region,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.alarm_names[alarm.key] = resource.name
+
+    # -- dashboard -------------------------------------------------------------------------------
+
+    def _widgets(self) -> list[dict[str, Any]]:
+        args = self._args
+        lb = ["LoadBalancer", args.alb_arn_suffix]
+        service = ["ClusterName", args.cluster_name, "ServiceName", args.service_name]
+        graphs: list[tuple[str, str, list[list[Any]], str]] = [
+            (
+                "API: CPU and memory (%)",
+                args.region,
+                [["AWS/ECS", "CPUUtilization", *service], ["AWS/ECS", "MemoryUtilization", *service]],
+                "Average",
+            ),
+            (
+                "ALB: requests and 5xx",
+                args.region,
+                [
+                    ["AWS/ApplicationELB", "RequestCount", *lb],
+                    ["AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", *lb],
+                    ["AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", *lb],
+                ],
+                "Sum",
+            ),
+            (
+                "ALB: p95 response time (s)",
+                args.region,
+                [["AWS/ApplicationELB", "TargetResponseTime", *lb]],
+                "p95",
+            ),
+            (
+                "ALB: healthy and unhealthy tasks",
+                args.region,
+                [
+                    [
+                        "AWS/ApplicationELB",
+                        "HealthyHostCount",
+                        "TargetGroup",
+                        args.target_group_arn_suffix,
+                        *lb,
+                    ],
+                    [
+                        "AWS/ApplicationELB",
+                        "UnHealthyHostCount",
+                        "TargetGroup",
+                        args.target_group_arn_suffix,
+                        *lb,
+                    ],
+                ],
+                "Maximum",
+            ),
+        ]
+        db = args.database
+        if db.engine == "aurora-serverless-v2" and db.cluster_identifier is not None:
+            cluster = ["DBClusterIdentifier", db.cluster_identifier]
+            graphs += [
+                (
+                    "Aurora: CPU (%) and connections",
+                    args.region,
+                    [["AWS/RDS", "CPUUtilization", *cluster], ["AWS/RDS", "DatabaseConnections", *cluster]],
+                    "Average",
+                ),
+                (
+                    "Aurora: capacity (ACU)",
+                    args.region,
+                    [["AWS/RDS", "ServerlessDatabaseCapacity", *cluster]],
+                    "Average",
+                ),
+            ]
+        else:
+            instances = [["DBInstanceIdentifier", identifier] for identifier in db.instance_identifiers]
+            graphs += [
+                (
+                    "Database: CPU (%)",
+                    args.region,
+                    [["AWS/RDS", "CPUUtilization", *i] for i in instances],
+                    "Average",
+                ),
+                (
+                    "Database: connections",
+                    args.region,
+                    [["AWS/RDS", "DatabaseConnections", *i] for i in instances],
+                    "Maximum",
+                ),
+                (
+                    "Database: free storage (bytes)",
+                    args.region,
+                    [["AWS/RDS", "FreeStorageSpace", *i] for i in instances],
+                    "Minimum",
+                ),
+            ]
+        if args.distribution_id is not None:
+            distribution = ["DistributionId", args.distribution_id, "Region", "Global"]
+            graphs += [
+                ("CloudFront: requests", EDGE_REGION, [["AWS/CloudFront", "Requests", *distribution]], "Sum"),
+                (
+                    "CloudFront: error rates (%)",
+                    EDGE_REGION,
+                    [
+                        ["AWS/CloudFront", "4xxErrorRate", *distribution],
+                        ["AWS/CloudFront", "5xxErrorRate", *distribution],
+                    ],
+                    "Average",
+                ),
+            ]
+        if args.web_acl_metric_name is not None:
+            acl = ["WebACL", args.web_acl_metric_name, "Rule", "ALL"]
+            graphs.append(
+                (
+                    "WAF: allowed and blocked requests",
+                    EDGE_REGION,
+                    [["AWS/WAFV2", "AllowedRequests", *acl], ["AWS/WAFV2", "BlockedRequests", *acl]],
+                    "Sum",
+                )
+            )
+        return [
+            {
+                "type": "metric",
+                "x": (index % 2) * 12,
+                "y": (index // 2) * 6,
+                "width": 12,
+                "height": 6,
+                "properties": {
+                    "title": title,
+                    "region": region,
+                    "metrics": metrics,
+                    "stat": stat,
+                    "period": 300,
+                    "view": "timeSeries",
+                },
+            }
+            for index, (title, region, metrics, stat) in enumerate(graphs)
+        ]
+
+    # -- budget ----------------------------------------------------------------------------------
+
+    def _budget(self, topic_arn: pulumi.Input[str]) -> aws.budgets.Budget:
+        settings = self._args.settings
+        emails = [settings.alarm_email] if settings.alarm_email else None
+        return aws.budgets.Budget(
+            f"{self._name}-budget",
+            name=f"{self._args.name_prefix}-monthly-cost",
+            budget_type="COST",
+            limit_amount=f"{settings.monthly_budget_usd:.2f}",
+            limit_unit="USD",
+            time_unit="MONTHLY",
+            notifications=[
+                aws.budgets.BudgetNotificationArgs(
+                    notification_type=kind,
+                    comparison_operator="GREATER_THAN",
+                    threshold=percent,
+                    threshold_type="PERCENTAGE",
+                    subscriber_email_addresses=emails,
+                    subscriber_sns_topic_arns=[topic_arn],
+                )
+                for kind, percent in (("ACTUAL", 80), ("FORECASTED", 100))
+            ],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
