@@ -33,7 +33,9 @@ def plan_subnets(vpc_cidr: str, az_count: int) -> SubnetPlan:
     if not 1 <= az_count <= MAX_AZS:
         raise ValueError(f"az_count must be 1 to {MAX_AZS}, got {az_count}")
     if vpc.prefixlen + 4 > MIN_SUBNET_PREFIX:
-        raise ValueError(f"{vpc_cidr} is too small: public subnets would be smaller than /{MIN_SUBNET_PREFIX}")
+        raise ValueError(
+            f"{vpc_cidr} is too small: public subnets would be smaller than /{MIN_SUBNET_PREFIX}"
+        )
     lower_half, upper_half = vpc.subnets(prefixlen_diff=1)
     public_quarter, reserved = upper_half.subnets(prefixlen_diff=1)
     private = list(lower_half.subnets(new_prefix=vpc.prefixlen + 3))[:az_count]

@@ -354,7 +354,11 @@ class Network(pulumi.ComponentResource):
                     "Statement": [
                         {
                             "Effect": "Allow",
-                            "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                            "Action": [
+                                "logs:CreateLogStream",
+                                "logs:PutLogEvents",
+                                "logs:DescribeLogStreams",
+                            ],
                             "Resource": [log_group.arn, pulumi.Output.concat(log_group.arn, ":*")],
                         }
                     ],

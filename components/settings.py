@@ -77,9 +77,7 @@ class SettingsError(pulumi.RunError):
 
     def __init__(self, problems: list[str]):
         self.problems = problems
-        super().__init__(
-            "invalid stack configuration:\n" + "\n".join(f"  - {p}" for p in problems)
-        )
+        super().__init__("invalid stack configuration:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -171,6 +169,7 @@ class _Section(BaseModel):
         populate_by_name=True,
         frozen=True,
         validate_default=True,
+        use_attribute_docstrings=True,  # the docstrings below are the config reference
     )
 
 
@@ -196,6 +195,7 @@ class NetworkSettings(_Section):
     flow_logs: bool = True
     """VPC flow logs to CloudWatch Logs."""
     flow_log_retention_days: LogRetention = 30
+    """Days the flow logs are kept."""
 
     @model_validator(mode="after")
     def _endpoints_unique(self) -> NetworkSettings:
@@ -247,9 +247,11 @@ class ComputeSettings(_Section):
     image: ImageRef | None = None
     """Container image. Unset: this stack's ECR repository at ``imageTag``."""
     image_tag: str = Field("latest", pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+    """Tag deployed from this stack's ECR repository when ``image`` is unset."""
     container_port: int = Field(3000, ge=1, le=65535)
     """Port the NestJS API listens on."""
     health_check_path: str = Field("/health", pattern=r"^/[A-Za-z0-9/_.-]*$")
+    """HTTP path the ALB and the container health check probe."""
     cpu: int = 256
     """Fargate task CPU units."""
     memory: int = 512
@@ -259,7 +261,9 @@ class ComputeSettings(_Section):
     desired_count: int = Field(1, ge=0, le=100)
     """Tasks at deploy time (the autoscaler and schedules own it afterwards)."""
     min_count: int = Field(1, ge=0, le=100)
+    """Fewest tasks the autoscaler keeps during business hours."""
     max_count: int = Field(2, ge=1, le=100)
+    """Most tasks the autoscaler may run."""
     cpu_target_percent: int = Field(60, ge=10, le=90)
     """Target-tracking goal for average CPU."""
     requests_per_target: int | None = Field(None, ge=10, le=100000)
@@ -271,17 +275,18 @@ class ComputeSettings(_Section):
     spot_weight: int = Field(1, ge=1, le=1000)
     """Fargate Spot's share of tasks above the base (regular Fargate's weight is 1)."""
     container_insights: bool = False
+    """CloudWatch Container Insights metrics for the cluster (billed per metric)."""
     log_retention_days: LogRetention = 30
+    """Days the API's container logs are kept."""
     environment: dict[str, str] = Field(default_factory=dict)
     """Plain, non-secret environment variables; secrets never go here."""
     alb_deletion_protection: bool = False
+    """Refuse to delete the load balancer until this is turned off."""
 
     @model_validator(mode="after")
     def _valid(self) -> ComputeSettings:
         if self.cpu not in FARGATE_SIZES:
-            raise ValueError(
-                f"cpu {self.cpu} is not a Fargate size; allowed pairs: {_fargate_sizes_text()}"
-            )
+            raise ValueError(f"cpu {self.cpu} is not a Fargate size; allowed pairs: {_fargate_sizes_text()}")
         if self.memory not in FARGATE_SIZES[self.cpu]:
             raise ValueError(
                 f"cpu {self.cpu} with memory {self.memory} is not a valid Fargate pair; "
@@ -289,6 +294,8 @@ class ComputeSettings(_Section):
             )
         if self.min_count > self.max_count:
             raise ValueError(f"minCount {self.min_count} is above maxCount {self.max_count}")
+        if self.spot and self.architecture == "ARM64":
+            raise ValueError("spot needs architecture X86_64: Fargate Spot runs only X86_64 Linux tasks")
         if self.spot and self.on_demand_base < 1:
             raise ValueError("spot needs onDemandBase of at least 1 so one task never runs on Spot")
         reserved = {"DATABASE_URL", "MONGODB_URI", "SENTRY_DSN", "DD_API_KEY"}
@@ -306,8 +313,11 @@ class ScheduleSettings(_Section):
     """
 
     enabled: bool = True
+    """Follow business hours at all; off: the service runs around the clock at ``minCount``."""
     mode: Literal["stop", "scale-down"] = "stop"
+    """``stop``: zero tasks and the database stopped off hours; ``scale-down``: fewer tasks."""
     timezone: TimeZone = "Asia/Tokyo"
+    """IANA time zone the hours are read in."""
     start: ClockTime = "09:00"
     """Local time the working day starts; the service is up by then."""
     stop: ClockTime = "20:00"
@@ -327,13 +337,17 @@ class ScheduleSettings(_Section):
 
 
 class EdgeSettings(_Section):
-    """``platform:edge``: CloudFront and WAF in front of the ALB."""
+    """``platform:edge``: CloudFront and WAF in front of the ALB.
+
+    The ALB refuses traffic that bypasses CloudFront: it becomes internal and CloudFront reaches it
+    through a VPC origin, which also saves the ALB's public IPv4 addresses.
+    """
 
     cloudfront: bool = False
-    origin_lockdown: Literal["vpc-origin", "prefix-list"] = "vpc-origin"
-    """How the ALB refuses traffic that bypasses CloudFront: a CloudFront VPC origin to an
-    internal ALB, or the origin-facing prefix list plus a secret header."""
-    certificate_arn: str | None = Field(None, pattern=r"^arn:aws:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$")
+    """Put CloudFront in front of the ALB (the ALB becomes internal, reached through a VPC origin)."""
+    certificate_arn: str | None = Field(
+        None, pattern=r"^arn:aws:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$"
+    )
     """An existing ACM certificate for the CloudFront aliases; must be in us-east-1. Unset with a
     domain: one is requested in us-east-1 and validated through Route 53."""
     price_class: Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"] = "PriceClass_200"
@@ -341,9 +355,11 @@ class EdgeSettings(_Section):
     cache_api: bool = False
     """Cache API responses at the edge (honours origin Cache-Control); off: nothing is cached."""
     waf: bool = False
+    """Attach a WAF web ACL (AWS managed rules and a per-IP rate limit) to the distribution."""
     waf_rate_limit: int = Field(2000, ge=10, le=2_000_000_000)
     """Requests one IP may make in 5 minutes before the rate-based rule blocks it."""
     waf_log_retention_days: LogRetention = 90
+    """Days WAF logs are kept."""
 
     @model_validator(mode="after")
     def _valid(self) -> EdgeSettings:
@@ -361,27 +377,39 @@ class DatabaseSettings(_Section):
     """``platform:database``: PostgreSQL on RDS (staging) or Aurora Serverless v2 (commercial)."""
 
     engine: Literal["rds-postgres", "aurora-serverless-v2"] = "rds-postgres"
+    """``rds-postgres`` (one instance) or ``aurora-serverless-v2`` (writer and readers)."""
     engine_version: str = Field("16.6", pattern=r"^\d{2}(\.\d{1,2})?$")
     """PostgreSQL version (major.minor)."""
     instance_class: str = Field("db.t4g.micro", pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")
     """RDS instance class (``rds-postgres`` only)."""
     allocated_storage_gb: int = Field(20, ge=20, le=65536)
+    """Initial gp3 storage of an ``rds-postgres`` instance."""
     max_allocated_storage_gb: int = Field(100, ge=20, le=65536)
     """Storage autoscaling ceiling (``rds-postgres``)."""
     multi_az: bool = False
+    """Standby in a second AZ (``rds-postgres``; Aurora spreads instances instead)."""
     min_capacity: float = Field(0.5, ge=0, le=256)
     """Aurora Serverless v2 minimum ACUs (0 to 256 in steps of 0.5; 0 auto-pauses)."""
     max_capacity: float = Field(4, ge=1, le=256)
+    """Aurora Serverless v2 maximum ACUs."""
     reader_instances: int = Field(1, ge=0, le=15)
     """Aurora readers, each in a different AZ from the writer."""
     database_name: str = Field("app", pattern=r"^[a-z][a-z0-9_]{0,62}$")
+    """Database created at launch."""
     master_username: str = Field("app_admin", pattern=r"^[a-z][a-z0-9_]{0,15}$")
+    """Master user; well-known names such as ``postgres`` are refused."""
     backup_retention_days: int = Field(7, ge=1, le=35)
+    """Days of automated backups (point-in-time recovery window)."""
     deletion_protection: bool = True
+    """The service refuses to delete the database."""
     skip_final_snapshot: bool = False
+    """Delete without a final snapshot (staging only; commercial refuses it)."""
     performance_insights: bool = False
+    """Performance Insights, encrypted with the stack's key (7 days are free)."""
     iam_auth: bool = False
+    """Allow IAM database authentication besides passwords."""
     log_retention_days: LogRetention = 30
+    """Days the exported PostgreSQL logs are kept."""
 
     @model_validator(mode="after")
     def _valid(self) -> DatabaseSettings:
@@ -396,7 +424,9 @@ class DatabaseSettings(_Section):
                 f"allocatedStorageGb {self.allocated_storage_gb}"
             )
         if self.master_username in {"postgres", "admin", "rdsadmin", "root"}:
-            raise ValueError(f"masterUsername {self.master_username!r} is reserved or well known; pick another")
+            raise ValueError(
+                f"masterUsername {self.master_username!r} is reserved or well known; pick another"
+            )
         return self
 
 
@@ -404,6 +434,7 @@ class AtlasSettings(_Section):
     """``platform:atlas``: MongoDB Atlas project, cluster and database user."""
 
     enabled: bool = True
+    """Build the Atlas project, cluster and user at all."""
     org_id: AtlasOrgId = "000000000000000000000000"
     """Atlas organisation id (24 hex characters). The committed placeholder must be replaced."""
     tier: Literal[ATLAS_TIERS] = "M0"  # type: ignore[valid-type]
@@ -411,14 +442,19 @@ class AtlasSettings(_Section):
     region: str = Field("AP_NORTHEAST_1", pattern=r"^[A-Z0-9_]+$")
     """Atlas region name for AWS (Tokyo is AP_NORTHEAST_1)."""
     mongo_version: Literal["7.0", "8.0"] = "8.0"
+    """MongoDB major version of dedicated and flex clusters."""
     database_name: str = Field("app", pattern=r"^[A-Za-z0-9_-]{1,63}$")
+    """Database the application user may read and write."""
     access_cidrs: tuple[Cidr, ...] = ()
     """Extra source addresses allowed in the Atlas IP access list (e.g. a VPN)."""
     private_link: bool = False
     """Reach the cluster through AWS PrivateLink (dedicated tiers only)."""
     cloud_backup: bool = False
+    """Atlas cloud backups (dedicated tiers)."""
     pit_restore: bool = False
+    """Continuous backup for point-in-time restore (needs ``cloudBackup``)."""
     termination_protection: bool = False
+    """Atlas refuses to terminate the cluster until this is turned off."""
 
     @model_validator(mode="after")
     def _valid(self) -> AtlasSettings:
@@ -431,7 +467,9 @@ class AtlasSettings(_Section):
             ("pitRestore", self.pit_restore),
         ):
             if on and not dedicated:
-                raise ValueError(f"{name} needs a dedicated tier ({', '.join(ATLAS_DEDICATED_TIERS)}), not {self.tier}")
+                raise ValueError(
+                    f"{name} needs a dedicated tier ({', '.join(ATLAS_DEDICATED_TIERS)}), not {self.tier}"
+                )
         if self.pit_restore and not self.cloud_backup:
             raise ValueError("pitRestore needs cloudBackup")
         return self
@@ -445,13 +483,16 @@ class MonitoringSettings(_Section):
     monthly_budget_usd: float = Field(70, gt=0, le=100000)
     """AWS Budgets alert threshold; the offline preview compares its estimate with it."""
     dashboard: bool = False
+    """A CloudWatch dashboard of the service, load balancer, database and edge."""
     log_retention_days: LogRetention = 30
+    """Days other log groups of the stack are kept."""
 
 
 class SentrySettings(_Section):
     """``platform:sentry``: error tracking projects (pulumiverse-sentry)."""
 
     enabled: bool = True
+    """Create Sentry projects and inject their DSNs as secrets."""
     organization: str = Field("platform", pattern=r"^[a-z0-9][a-z0-9_-]{0,49}$")
     """Sentry organisation slug."""
     team: str = Field("platform", pattern=r"^[a-z0-9][a-z0-9_-]{0,49}$")
@@ -462,6 +503,7 @@ class DatadogSettings(_Section):
     """``platform:datadog``: APM agent sidecar, AWS integration and monitors."""
 
     enabled: bool = False
+    """Run the Datadog agent as a sidecar (APM, metrics) with its API key from SSM."""
     site: Literal[
         "ap1.datadoghq.com", "datadoghq.com", "us3.datadoghq.com", "us5.datadoghq.com",
         "datadoghq.eu", "ap2.datadoghq.com",
@@ -472,6 +514,7 @@ class DatadogSettings(_Section):
     monitors: bool = False
     """Datadog monitors for API latency and error rate."""
     agent_image: ImageRef = "public.ecr.aws/datadog/agent:7"
+    """Datadog agent image of the sidecar."""
 
 
 class VercelSettings(_Section):
@@ -480,9 +523,13 @@ class VercelSettings(_Section):
     plan: Literal["hobby", "pro", "enterprise"] = "pro"
     """Vercel plan of the team; Hobby forbids commercial use."""
     team_id: str | None = Field(None, pattern=r"^team_[A-Za-z0-9]+$")
+    """Vercel team that owns the project (unset: the token's personal account)."""
     project_name: str = Field("platform-web", pattern=r"^[a-z0-9._-]{1,100}$")
+    """Vercel project name."""
     repository: Repository = "example/web"
+    """GitHub repository of the Next.js web app, ``owner/name``."""
     production_branch: str = "main"
+    """Branch Vercel deploys to production."""
     root_directory: str | None = None
     """Directory of the Next.js app inside the repository (monorepos)."""
 
@@ -491,22 +538,38 @@ class RenderSettings(_Section):
     """``platform:render``: the NestJS API as a Render web service (pre-commercial)."""
 
     service_name: str = Field("platform-api", pattern=r"^[a-z0-9-]{1,64}$")
+    """Render web service name."""
+    owner_id: str = Field("tea-00000000000000000000", pattern=r"^(tea|usr)-[a-z0-9]{20}$")
+    """Render workspace that owns the service (``tea-...``; the API requires it). The committed
+    placeholder must be replaced."""
     repository: Repository = "example/api"
+    """GitHub repository of the NestJS API, ``owner/name``."""
     branch: str = "main"
+    """Branch Render deploys on push."""
     region: Literal[RENDER_REGIONS] = "singapore"  # type: ignore[valid-type]
     """Render has no Tokyo region; Singapore is the nearest."""
     plan: Literal[RENDER_PLANS] = "starter"  # type: ignore[valid-type]
+    """Render instance type."""
     runtime: Literal["node", "docker"] = "node"
+    """Build natively on Node or from the repository's Dockerfile."""
     build_command: str = "npm ci && npm run build"
+    """Build command (``node`` runtime)."""
     start_command: str = "node dist/main.js"
+    """Start command (``node`` runtime)."""
     health_check_path: str = Field("/health", pattern=r"^/[A-Za-z0-9/_.-]*$")
+    """Path Render probes before routing traffic to an instance."""
     min_instances: int = Field(1, ge=1, le=100)
+    """Autoscaling floor."""
     max_instances: int = Field(3, ge=1, le=100)
+    """Autoscaling ceiling."""
     cpu_target_percent: int = Field(70, ge=10, le=90)
+    """Autoscaling target for average CPU."""
     memory_target_percent: int = Field(80, ge=10, le=90)
+    """Autoscaling target for average memory."""
     outbound_cidrs: tuple[Cidr, ...] = ()
     """Render's published outbound addresses for ``region``, allowed in Atlas' access list."""
     environment: dict[str, str] = Field(default_factory=dict)
+    """Plain, non-secret environment variables of the API."""
 
     @model_validator(mode="after")
     def _valid(self) -> RenderSettings:
@@ -521,8 +584,11 @@ class SupabaseSettings(_Section):
     organization_id: str = Field("platform-org", pattern=r"^[a-z0-9-]{1,64}$")
     """Supabase organisation slug."""
     project_name: str = Field("platform", pattern=r"^[A-Za-z0-9 _-]{1,64}$")
+    """Supabase project name."""
     region: Literal[SUPABASE_REGIONS] = "ap-northeast-1"  # type: ignore[valid-type]
+    """Supabase region (Tokyo is ap-northeast-1)."""
     plan: Literal["free", "pro"] = "free"
+    """Organisation plan the project runs on (``free`` pauses after a week idle, no backups)."""
     protect: bool = True
     """Refuse ``pulumi destroy`` of the project (the engine's protect)."""
 
@@ -546,7 +612,9 @@ SECTIONS: dict[str, type[_Section]] = {
 }
 
 # Sections that only mean something on AWS, and those only for the managed platforms.
-AWS_SECTIONS = frozenset({"network", "security", "storage", "compute", "schedule", "edge", "database", "datadog"})
+AWS_SECTIONS = frozenset(
+    {"network", "security", "storage", "compute", "schedule", "edge", "database", "datadog"}
+)
 MANAGED_SECTIONS = frozenset({"vercel", "render", "supabase"})
 
 
@@ -596,7 +664,8 @@ class Settings(BaseModel):
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "staging": {
         "network": {"azCount": 2, "nat": "none", "interfaceEndpoints": [], "flowLogRetentionDays": 14},
-        "storage": {"forceDestroyBuckets": True, "accessLogExpiryDays": 30},
+        # Staging follows the API's main branch through a moving ``latest`` tag.
+        "storage": {"forceDestroyBuckets": True, "accessLogExpiryDays": 30, "ecrImmutableTags": False},
         "compute": {"cpu": 256, "memory": 512, "desiredCount": 1, "minCount": 1, "maxCount": 2},
         "schedule": {"enabled": True, "mode": "stop"},
         "edge": {"cloudfront": False, "waf": False},
@@ -619,12 +688,9 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "supabase": {"plan": "free", "protect": True},
     },
     "commercial": {
-        "network": {
-            "azCount": 3,
-            "nat": "single",
-            "interfaceEndpoints": ["ecr.api", "ecr.dkr", "logs", "ssm", "secretsmanager", "kms"],
-            "flowLogRetentionDays": 90,
-        },
+        # fck-nat per AZ keeps egress alive when an AZ fails, for a sixth of per-AZ NAT gateways;
+        # interface endpoints would cost ~$184/month in 3 AZs (see the preview's comparison).
+        "network": {"azCount": 3, "nat": "instance", "interfaceEndpoints": [], "flowLogRetentionDays": 90},
         "storage": {"forceDestroyBuckets": False, "accessLogExpiryDays": 365},
         "compute": {
             "cpu": 512,
@@ -637,7 +703,13 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             "albDeletionProtection": True,
             "logRetentionDays": 90,
         },
-        "schedule": {"enabled": True, "mode": "scale-down", "start": "08:00", "stop": "23:00", "offHoursMinCount": 2},
+        "schedule": {
+            "enabled": True,
+            "mode": "scale-down",
+            "start": "08:00",
+            "stop": "23:00",
+            "offHoursMinCount": 2,
+        },
         "edge": {"cloudfront": True, "waf": True},
         "database": {
             "engine": "aurora-serverless-v2",
@@ -697,27 +769,39 @@ def _cross_checks(settings: Settings) -> list[str]:
     key = f"{NAMESPACE}:"
     if topology == "commercial":
         if settings.network.az_count < 2:
-            problems.append(f"{key}network.azCount: commercial needs at least 2 AZs (got {settings.network.az_count})")
+            problems.append(
+                f"{key}network.azCount: commercial needs at least 2 AZs (got {settings.network.az_count})"
+            )
         if settings.network.nat == "none":
-            problems.append(f"{key}network.nat: commercial keeps tasks in private subnets; 'none' is not allowed")
+            problems.append(
+                f"{key}network.nat: commercial keeps tasks in private subnets; 'none' is not allowed"
+            )
         if settings.database.engine != "aurora-serverless-v2":
-            problems.append(f"{key}database.engine: commercial runs 'aurora-serverless-v2' (got {settings.database.engine!r})")
+            problems.append(
+                f"{key}database.engine: commercial runs 'aurora-serverless-v2' (got {settings.database.engine!r})"
+            )
         if settings.database.min_capacity == 0:
             problems.append(
                 f"{key}database.minCapacity: 0 (auto-pause) is not allowed for commercial: the first "
                 "request after a pause waits ~15 s; use 0.5 or more"
             )
         if settings.database.reader_instances < 1:
-            problems.append(f"{key}database.readerInstances: commercial needs a reader in a second AZ (got 0)")
+            problems.append(
+                f"{key}database.readerInstances: commercial needs a reader in a second AZ (got 0)"
+            )
         if not settings.database.deletion_protection or settings.database.skip_final_snapshot:
-            problems.append(f"{key}database: commercial data must keep deletionProtection on and skipFinalSnapshot off")
+            problems.append(
+                f"{key}database: commercial data must keep deletionProtection on and skipFinalSnapshot off"
+            )
         if settings.database.backup_retention_days < 7:
             problems.append(
                 f"{key}database.backupRetentionDays: commercial keeps at least 7 days "
                 f"(got {settings.database.backup_retention_days})"
             )
         if settings.compute.min_count < 2:
-            problems.append(f"{key}compute.minCount: commercial needs at least 2 tasks for HA (got {settings.compute.min_count})")
+            problems.append(
+                f"{key}compute.minCount: commercial needs at least 2 tasks for HA (got {settings.compute.min_count})"
+            )
         if settings.schedule.enabled and settings.schedule.mode == "stop":
             problems.append(f"{key}schedule.mode: commercial runs 24/7; use 'scale-down', not 'stop'")
         if settings.schedule.enabled and settings.schedule.off_hours_min_count < 2:
@@ -726,9 +810,17 @@ def _cross_checks(settings: Settings) -> list[str]:
                 f"(got {settings.schedule.off_hours_min_count})"
             )
         if settings.atlas.enabled and settings.atlas.tier not in ATLAS_DEDICATED_TIERS:
-            problems.append(f"{key}atlas.tier: commercial needs a dedicated tier M10 or larger (got {settings.atlas.tier!r})")
+            problems.append(
+                f"{key}atlas.tier: commercial needs a dedicated tier M10 or larger (got {settings.atlas.tier!r})"
+            )
         if settings.edge.cloudfront and settings.edge.certificate_arn and not settings.dns.domain:
             problems.append(f"{key}edge.certificateArn: needs {key}dns.domain for the CloudFront aliases")
+    moving_tag = settings.compute.image is None and settings.compute.image_tag == "latest"
+    if settings.on_aws and settings.storage.ecr_immutable_tags and moving_tag:
+        problems.append(
+            f"{key}compute.imageTag: 'latest' cannot be pushed twice to an immutable ECR repository; "
+            f"pin a release tag (e.g. the git SHA) or set {key}storage.ecrImmutableTags to false"
+        )
     if topology == "pre-commercial":
         if settings.vercel.plan == "hobby":
             problems.append(
@@ -736,13 +828,15 @@ def _cross_checks(settings: Settings) -> list[str]:
                 "pre-commercial serves real users, so use 'pro' or 'enterprise'"
             )
         if settings.atlas.enabled and settings.atlas.tier not in ("M0", "FLEX"):
-            problems.append(f"{key}atlas.tier: pre-commercial uses the free M0 or FLEX tier (got {settings.atlas.tier!r})")
-    if settings.on_aws and settings.schedule.enabled and settings.schedule.mode == "scale-down":
-        if settings.schedule.off_hours_min_count > settings.compute.max_count:
             problems.append(
-                f"{key}schedule.offHoursMinCount: {settings.schedule.off_hours_min_count} is above "
-                f"compute.maxCount {settings.compute.max_count}"
+                f"{key}atlas.tier: pre-commercial uses the free M0 or FLEX tier (got {settings.atlas.tier!r})"
             )
+    scale_down = settings.on_aws and settings.schedule.enabled and settings.schedule.mode == "scale-down"
+    if scale_down and settings.schedule.off_hours_min_count > settings.compute.max_count:
+        problems.append(
+            f"{key}schedule.offHoursMinCount: {settings.schedule.off_hours_min_count} is above "
+            f"compute.maxCount {settings.compute.max_count}"
+        )
     return problems
 
 
@@ -759,13 +853,13 @@ def parse_settings(
     if topology is None:
         raise SettingsError([f"{NAMESPACE}:topology: required, one of {list(TOPOLOGIES)}"])
     if topology not in TOPOLOGIES:
-        raise SettingsError([f"{NAMESPACE}:topology: {topology!r} is not a topology; allowed: {list(TOPOLOGIES)}"])
+        raise SettingsError(
+            [f"{NAMESPACE}:topology: {topology!r} is not a topology; allowed: {list(TOPOLOGIES)}"]
+        )
 
     unknown = sorted(set(config) - set(SECTIONS) - {"topology"})
     for name in unknown:
-        problems.append(
-            f"{NAMESPACE}:{name}: unknown key; allowed keys are {['topology', *SECTIONS]}"
-        )
+        problems.append(f"{NAMESPACE}:{name}: unknown key; allowed keys are {['topology', *SECTIONS]}")
     irrelevant = AWS_SECTIONS if topology == "pre-commercial" else MANAGED_SECTIONS
     for name in sorted(irrelevant & set(config)):
         problems.append(f"{NAMESPACE}:{name}: not used by the {topology} topology; remove it")

@@ -13,13 +13,15 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from pulumi.runtime import MockCallArgs, Mocks, MockResourceArgs
+from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks, rpc
 from pulumi.runtime.mocks import MockMonitor
-from pulumi.runtime import rpc
 
 ACCOUNT_ID = "123456789012"
 AZS_BY_REGION = {
-    "ap-northeast-1": (["ap-northeast-1a", "ap-northeast-1c", "ap-northeast-1d"], ["apne1-az4", "apne1-az1", "apne1-az2"]),
+    "ap-northeast-1": (
+        ["ap-northeast-1a", "ap-northeast-1c", "ap-northeast-1d"],
+        ["apne1-az4", "apne1-az1", "apne1-az2"],
+    ),
     "us-east-1": (
         ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1e", "us-east-1f"],
         ["use1-az1", "use1-az2", "use1-az4", "use1-az6", "use1-az3", "use1-az5"],
@@ -106,6 +108,8 @@ class RecordingMocks(Mocks):
     def __init__(self, region: str = "ap-northeast-1"):
         self.region = region
         self.invokes: list[tuple[str, dict[str, Any]]] = []
+        # Atlas project id -> the VPC endpoint its PrivateLinkEndpointService accepted.
+        self.atlas_private_endpoints: dict[str, str] = {}
 
     # -- resources -------------------------------------------------------------------------
 
@@ -146,7 +150,9 @@ class RecordingMocks(Mocks):
         state.pop("__id", None)
         return resource_id, state
 
-    def _outputs(self, typ: str, logical: str, name: str, inputs: dict[str, Any], region: str, h: str) -> dict[str, Any]:
+    def _outputs(
+        self, typ: str, logical: str, name: str, inputs: dict[str, Any], region: str, h: str
+    ) -> dict[str, Any]:
         acct = ACCOUNT_ID
         if typ == "aws:ec2/vpc:Vpc":
             return {"defaultSecurityGroupId": f"sg-{h[::-1][:17]}", "mainRouteTableId": f"rtb-{h[1:18]}"}
@@ -158,12 +164,20 @@ class RecordingMocks(Mocks):
             return {"publicIp": f"198.51.100.{n % 250 + 1}"}
         if typ == "aws:ec2/instance:Instance":
             n = int(h[:4], 16)
-            return {"publicIp": f"192.0.2.{n % 250 + 1}", "primaryNetworkInterfaceId": f"eni-{h}", "privateIp": "10.0.0.10"}
+            return {
+                "publicIp": f"192.0.2.{n % 250 + 1}",
+                "primaryNetworkInterfaceId": f"eni-{h}",
+                "privateIp": "10.0.0.10",
+            }
         if typ == "aws:kms/key:Key":
             key_id = f"{h[:8]}-{h[8:12]}-4{h[12:15]}-8{h[15:18]}-{_fake_id(h, length=12)}"
             return {"__id": key_id, "keyId": key_id, "arn": f"arn:aws:kms:{region}:{acct}:key/{key_id}"}
         if typ == "aws:iam/role:Role":
-            return {"arn": f"arn:aws:iam::{acct}:role/{name}", "name": name, "uniqueId": f"AROA{h[:16].upper()}"}
+            return {
+                "arn": f"arn:aws:iam::{acct}:role/{name}",
+                "name": name,
+                "uniqueId": f"AROA{h[:16].upper()}",
+            }
         if typ == "aws:iam/policy:Policy":
             return {"arn": f"arn:aws:iam::{acct}:policy/{name}", "name": name}
         if typ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
@@ -204,19 +218,30 @@ class RecordingMocks(Mocks):
             arn = f"arn:aws:elasticloadbalancing:{region}:{acct}:listener/app/{logical[:20]}/{h[:16]}/{h[16:32]}"
             return {"__id": arn, "arn": arn}
         if typ == "aws:ecs/cluster:Cluster":
-            return {"__id": f"arn:aws:ecs:{region}:{acct}:cluster/{name}", "arn": f"arn:aws:ecs:{region}:{acct}:cluster/{name}", "name": name}
+            return {
+                "__id": f"arn:aws:ecs:{region}:{acct}:cluster/{name}",
+                "arn": f"arn:aws:ecs:{region}:{acct}:cluster/{name}",
+                "name": name,
+            }
         if typ == "aws:ecs/service:Service":
             return {"__id": f"arn:aws:ecs:{region}:{acct}:service/{name}", "name": name}
         if typ == "aws:ecs/taskDefinition:TaskDefinition":
             family = inputs.get("family", name)
-            return {"arn": f"arn:aws:ecs:{region}:{acct}:task-definition/{family}:1", "revision": 1, "arnWithoutRevision": f"arn:aws:ecs:{region}:{acct}:task-definition/{family}"}
+            return {
+                "arn": f"arn:aws:ecs:{region}:{acct}:task-definition/{family}:1",
+                "revision": 1,
+                "arnWithoutRevision": f"arn:aws:ecs:{region}:{acct}:task-definition/{family}",
+            }
         if typ == "aws:cloudwatch/logGroup:LogGroup":
             return {"__id": name, "name": name, "arn": f"arn:aws:logs:{region}:{acct}:log-group:{name}"}
         if typ == "aws:ssm/parameter:Parameter":
             pname = inputs.get("name", name)
             return {"__id": pname, "arn": f"arn:aws:ssm:{region}:{acct}:parameter{pname}", "version": 1}
         if typ == "aws:sns/topic:Topic":
-            return {"__id": f"arn:aws:sns:{region}:{acct}:{name}", "arn": f"arn:aws:sns:{region}:{acct}:{name}"}
+            return {
+                "__id": f"arn:aws:sns:{region}:{acct}:{name}",
+                "arn": f"arn:aws:sns:{region}:{acct}:{name}",
+            }
         if typ == "aws:rds/instance:Instance":
             ident = inputs.get("identifier", name)
             return {
@@ -241,7 +266,12 @@ class RecordingMocks(Mocks):
             }
         if typ == "aws:rds/clusterInstance:ClusterInstance":
             ident = inputs.get("identifier", name)
-            return {"__id": ident, "identifier": ident, "arn": f"arn:aws:rds:{region}:{acct}:db:{ident}", "endpoint": f"{ident}.c{h[:10]}.{region}.rds.amazonaws.com"}
+            return {
+                "__id": ident,
+                "identifier": ident,
+                "arn": f"arn:aws:rds:{region}:{acct}:db:{ident}",
+                "endpoint": f"{ident}.c{h[:10]}.{region}.rds.amazonaws.com",
+            }
         if typ == "aws:acm/certificate:Certificate":
             domain = inputs.get("domainName", "example.com")
             cert_id = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{_fake_id(h, length=12)}"
@@ -270,24 +300,78 @@ class RecordingMocks(Mocks):
         if typ == "aws:wafv2/webAcl:WebAcl":
             scope = str(inputs.get("scope", "REGIONAL")).lower()
             scope_path = "global" if scope == "cloudfront" else "regional"
-            return {"__id": h[:36], "arn": f"arn:aws:wafv2:{region}:{acct}:{scope_path}/webacl/{name}/{h[:36]}", "capacity": 0}
+            return {
+                "__id": h[:36],
+                "arn": f"arn:aws:wafv2:{region}:{acct}:{scope_path}/webacl/{name}/{h[:36]}",
+                "capacity": 0,
+            }
         if typ == "aws:route53/zone:Zone":
-            return {"__id": f"Z{h[:20].upper()}", "zoneId": f"Z{h[:20].upper()}", "nameServers": ["ns-1.awsdns-01.org", "ns-2.awsdns-02.co.uk"]}
-        if typ == "mongodbatlas:index/project:Project":
-            return {"__id": _fake_id(logical, length=24), "orgId": inputs.get("orgId")}
-        if typ in ("mongodbatlas:index/advancedCluster:AdvancedCluster", "mongodbatlas:index/cluster:Cluster", "mongodbatlas:index/flexCluster:FlexCluster"):
+            return {
+                "__id": f"Z{h[:20].upper()}",
+                "zoneId": f"Z{h[:20].upper()}",
+                "nameServers": ["ns-1.awsdns-01.org", "ns-2.awsdns-02.co.uk"],
+            }
+        if typ in (
+            "aws:rds/parameterGroup:ParameterGroup",
+            "aws:rds/clusterParameterGroup:ClusterParameterGroup",
+        ):
+            group = inputs.get("name") or f"{inputs.get('namePrefix', logical)}{h[:26]}"
+            return {"__id": group, "name": group}
+        if typ in (
+            "mongodbatlas:index/advancedCluster:AdvancedCluster",
+            "mongodbatlas:index/flexCluster:FlexCluster",
+        ):
+            # Provider v2: one connectionStrings object; private endpoints are listed once accepted.
             cname = inputs.get("name", name)
             return {
                 "clusterId": _fake_id(logical, length=24),
-                "connectionStrings": [{"standardSrv": f"mongodb+srv://{cname}.{h[:5]}.mongodb.net", "privateSrv": f"mongodb+srv://{cname}-pl-0.{h[:5]}.mongodb.net", "privateEndpoints": []}],
+                "connectionStrings": {
+                    "standard": f"mongodb://{cname}-shard-00-00.{h[:5]}.mongodb.net:27017",
+                    "standardSrv": f"mongodb+srv://{cname}.{h[:5]}.mongodb.net",
+                    "privateEndpoints": [],
+                },
+                "stateName": "IDLE",
+                "mongoDbVersion": "8.0.4",
+            }
+        if typ == "mongodbatlas:index/databaseUser:DatabaseUser":
+            user_id = f"{inputs.get('projectId')}-{inputs.get('username')}-{inputs.get('authDatabaseName')}"
+            return {"__id": user_id}
+        if typ == "mongodbatlas:index/privateLinkEndpointService:PrivateLinkEndpointService":
+            vpce = str(inputs.get("endpointServiceId"))
+            self.atlas_private_endpoints[str(inputs.get("projectId"))] = vpce
+            return {"awsConnectionStatus": "AVAILABLE", "interfaceEndpointId": vpce, "deleteRequested": False}
+        if typ == "mongodbatlas:index/project:Project":
+            return {"__id": _fake_id(logical, length=24), "orgId": inputs.get("orgId")}
+        if typ == "mongodbatlas:index/cluster:Cluster":
+            cname = inputs.get("name", name)
+            return {
+                "clusterId": _fake_id(logical, length=24),
+                "connectionStrings": [
+                    {
+                        "standardSrv": f"mongodb+srv://{cname}.{h[:5]}.mongodb.net",
+                        "privateSrv": f"mongodb+srv://{cname}-pl-0.{h[:5]}.mongodb.net",
+                        "privateEndpoints": [],
+                    }
+                ],
                 "connectionString": {"standardSrv": f"mongodb+srv://{cname}.{h[:5]}.mongodb.net"},
                 "stateName": "IDLE",
                 "mongoDbVersion": "8.0.4",
             }
         if typ == "mongodbatlas:index/privateLinkEndpoint:PrivateLinkEndpoint":
-            return {"privateLinkId": _fake_id(logical, length=24), "endpointServiceName": f"com.amazonaws.vpce.{region}.vpce-svc-{h}", "status": "AVAILABLE"}
+            return {
+                "privateLinkId": _fake_id(logical, length=24),
+                "endpointServiceName": f"com.amazonaws.vpce.{region}.vpce-svc-{h}",
+                "status": "AVAILABLE",
+            }
         if typ.startswith("sentry:") and typ.endswith(":SentryKey"):
-            return {"dsnPublic": f"https://{h[:32]}@o4500000000000000.ingest.sentry.io/45000000000{int(h[:4], 16)}", "public": h[:32], "secret": h[32:64], "dsn": {"public": f"https://{h[:32]}@o4500000000000000.ingest.sentry.io/45000000000{int(h[:4], 16)}"}}
+            return {
+                "dsnPublic": f"https://{h[:32]}@o4500000000000000.ingest.sentry.io/45000000000{int(h[:4], 16)}",
+                "public": h[:32],
+                "secret": h[32:64],
+                "dsn": {
+                    "public": f"https://{h[:32]}@o4500000000000000.ingest.sentry.io/45000000000{int(h[:4], 16)}"
+                },
+            }
         if typ == "datadog:aws/integrationExternalId:IntegrationExternalId":
             return {"__id": h[:32]}
         if typ == "datadog:index/monitor:Monitor":
@@ -298,7 +382,29 @@ class RecordingMocks(Mocks):
         if typ.startswith("vercel:") and typ.endswith(":Project"):
             return {"__id": f"prj_{h[:28]}"}
         if typ.startswith("render:") and "WebService" in typ:
-            return {"__id": f"srv-{h[:20]}", "url": f"https://{inputs.get('name', logical)}.onrender.com", "slug": inputs.get("name", logical)}
+            slug = inputs.get("name", logical)
+            details = {**(inputs.get("serviceDetails") or {}), "url": f"https://{slug}.onrender.com"}
+            return {
+                "__id": f"srv-{h[:20]}",
+                "serviceDetails": details,
+                "dashboardUrl": f"https://dashboard.render.com/web/srv-{h[:20]}",
+                "slug": slug,
+            }
+        if typ == "pulumi-python:dynamic/supabase:Project":
+            ref = "".join(chr(ord("a") + int(c, 16)) for c in _fake_id(typ, logical, length=20))
+            password = rpc.unwrap_rpc_secret(inputs.get("db_pass"))
+            pooler_host = f"aws-0-{inputs.get('region')}.pooler.supabase.com"
+            return {
+                "__id": ref,
+                "ref": ref,
+                "status": "ACTIVE_HEALTHY",
+                "db_host": f"db.{ref}.supabase.co",
+                "pooler_host": pooler_host,
+                "pooler_port": 5432,
+                "pooler_user": f"postgres.{ref}",
+                "database": "postgres",
+                "pooled_connection_string": f"postgresql://postgres.{ref}:{password}@{pooler_host}:5432/postgres?sslmode=require",
+            }
         return {}
 
     # -- invokes ---------------------------------------------------------------------------
@@ -309,12 +415,25 @@ class RecordingMocks(Mocks):
         self.invokes.append((token, inputs))
         region = inputs.get("region") or self.region
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-            names, ids = AZS_BY_REGION.get(region, ([f"{region}a", f"{region}b", f"{region}c"], ["az1", "az2", "az3"]))
+            names, ids = AZS_BY_REGION.get(
+                region, ([f"{region}a", f"{region}b", f"{region}c"], ["az1", "az2", "az3"])
+            )
             return {"names": names, "zoneIds": ids, "id": region, "state": "available"}, []
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/preview", "userId": "AIDAPREVIEW", "id": ACCOUNT_ID}, []
+            return {
+                "accountId": ACCOUNT_ID,
+                "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/preview",
+                "userId": "AIDAPREVIEW",
+                "id": ACCOUNT_ID,
+            }, []
         if token in ("aws:index/getRegion:getRegion",):
-            return {"name": region, "region": region, "id": region, "endpoint": f"ec2.{region}.amazonaws.com", "description": region}, []
+            return {
+                "name": region,
+                "region": region,
+                "id": region,
+                "endpoint": f"ec2.{region}.amazonaws.com",
+                "description": region,
+            }, []
         if token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
         if token == "aws:ec2/getManagedPrefixList:getManagedPrefixList":
@@ -328,11 +447,41 @@ class RecordingMocks(Mocks):
             return {"id": group_id, "name": group_name, "vpcId": vpc_id, "arn": arn}, []
         if token == "aws:route53/getZone:getZone":
             zone = inputs.get("name", "example.com")
-            return {"zoneId": f"Z{_fake_id(zone, length=20).upper()}", "id": f"Z{_fake_id(zone, length=20).upper()}", "name": zone}, []
+            return {
+                "zoneId": f"Z{_fake_id(zone, length=20).upper()}",
+                "id": f"Z{_fake_id(zone, length=20).upper()}",
+                "name": zone,
+            }, []
         if token == "aws:ec2/getAmi:getAmi":
-            return {"id": f"ami-{_fake_id(str(inputs.get('filters')))}", "imageId": f"ami-{_fake_id(str(inputs.get('filters')))}", "architecture": "arm64"}, []
+            return {
+                "id": f"ami-{_fake_id(str(inputs.get('filters')))}",
+                "imageId": f"ami-{_fake_id(str(inputs.get('filters')))}",
+                "architecture": "arm64",
+            }, []
         if token == "aws:elb/getServiceAccount:getServiceAccount":
             return {"arn": "arn:aws:iam::582318560864:root", "id": "582318560864"}, []
+        if token == "mongodbatlas:index/getAdvancedCluster:getAdvancedCluster":
+            cname, project = inputs.get("name", "cluster"), str(inputs.get("projectId"))
+            h = _fake_id(project, cname)
+            strings: dict[str, Any] = {
+                "standard": f"mongodb://{cname}-shard-00-00.{h[:5]}.mongodb.net:27017",
+                "standardSrv": f"mongodb+srv://{cname}.{h[:5]}.mongodb.net",
+                "private": "",
+                "privateSrv": "",
+                "privateEndpoints": [],
+            }
+            accepted = self.atlas_private_endpoints.get(project)
+            if accepted:
+                strings["privateEndpoints"].append(
+                    {
+                        "srvConnectionString": f"mongodb+srv://{cname}-pl-0.{h[:5]}.mongodb.net",
+                        "srvShardOptimizedConnectionString": f"mongodb+srv://{cname}-pl-0.{h[:5]}.mongodb.net",
+                        "connectionString": f"mongodb://pl-0-{self.region}.{h[:5]}.mongodb.net:1024",
+                        "type": "MONGOD",
+                        "endpoints": [{"endpointId": accepted, "providerName": "AWS", "region": self.region}],
+                    }
+                )
+            return {"name": cname, "projectId": project, "connectionStrings": strings}, []
         if token == "aws:iam/getPolicyDocument:getPolicyDocument":
             return {"json": "{}", "id": "doc"}, []
         return {}, []

@@ -1,0 +1,35 @@
+"""The config reference in README.md and the declarations in Pulumi.yaml follow the settings."""
+
+import yaml
+
+from components.settings import SECTIONS
+from tools.config_reference import PROJECT_FILE, README, embedded, embedded_project_config, project_config, reference
+
+
+def test_every_setting_is_documented() -> None:
+    for section, model in SECTIONS.items():
+        assert model.__doc__, section
+        for name, field in model.model_fields.items():
+            assert field.description, f"platform:{section}.{field.alias or name} has no docstring"
+
+
+def test_readme_reference_is_current() -> None:
+    assert embedded(README.read_text()) == reference(), "run: make reference"
+
+
+def test_pulumi_yaml_declares_every_key() -> None:
+    text = PROJECT_FILE.read_text()
+    assert embedded_project_config(text) == project_config(), "run: make reference"
+    declared = yaml.safe_load(text)["config"]
+    assert set(declared) == {"topology", *SECTIONS}
+    assert all(entry["description"] for entry in declared.values())
+    for section, model in SECTIONS.items():
+        for name, field in model.model_fields.items():
+            assert (field.alias or name) in declared[section]["description"]
+
+
+def test_project_runs_python_from_the_locked_environment() -> None:
+    project = yaml.safe_load(PROJECT_FILE.read_text())
+    assert project["name"] == "platform"
+    assert project["runtime"]["name"] == "python"
+    assert project["runtime"]["options"]["toolchain"] == "uv"

@@ -1,0 +1,129 @@
+"""Network under the mocks: subnets per AZ, the NAT strategies, endpoints, flow logs."""
+
+import json
+
+import pytest
+
+from components.network import Network, NetworkArgs
+from components.settings import NetworkSettings
+from tools.harness import Run, run_stack
+from tools.mocks import AZS_BY_REGION
+
+CONFIG = {"aws:region": "ap-northeast-1", "platform:topology": "staging"}
+ZONES = AZS_BY_REGION["ap-northeast-1"][0]
+
+
+def build(**settings: object) -> Run:
+    args = NetworkArgs(
+        settings=NetworkSettings(**settings),
+        name_prefix="platform-test",
+        availability_zones=ZONES,
+        region="ap-northeast-1",
+        flow_log_group_name="/platform/test/vpc-flow-logs",
+    )
+    return run_stack("test", config=CONFIG, program=lambda: Network("net", args))
+
+
+def routes_to_internet(run: Run, key: str) -> list:
+    return [r for r in run.of_type("aws:ec2/route:Route") if r.get("destinationCidrBlock") == "0.0.0.0/0" and r.get(key)]
+
+
+def test_one_public_and_one_private_subnet_per_zone_spread_over_distinct_zones() -> None:
+    run = build(az_count=3, nat="none")
+    subnets = run.of_type("aws:ec2/subnet:Subnet")
+    public = [s for s in subnets if s["tags"]["tier"] == "public"]
+    private = [s for s in subnets if s["tags"]["tier"] == "private"]
+    assert len(public) == len(private) == 3
+    assert {s["availabilityZone"] for s in public} == {s["availabilityZone"] for s in private} == set(ZONES)
+    assert not any(s.get("mapPublicIpOnLaunch") for s in subnets)
+
+
+def test_every_child_is_parented_and_prefixed_by_the_component() -> None:
+    run = build(nat="single")
+    [component] = run.of_type("platform:network:Network")
+    for resource in run.resources:
+        if resource is component:
+            continue
+        assert resource.parent == component.urn
+        assert resource.name.startswith("net-")
+
+
+@pytest.mark.parametrize(("nat", "gateways", "instances", "private_tables"), [
+    ("none", 0, 0, 1), ("single", 1, 0, 1), ("per-az", 2, 0, 2), ("instance", 0, 2, 2),
+])  # fmt: skip
+def test_nat_strategies(nat: str, gateways: int, instances: int, private_tables: int) -> None:
+    run = build(nat=nat)
+    assert len(run.of_type("aws:ec2/natGateway:NatGateway")) == gateways
+    assert len(run.of_type("aws:ec2/instance:Instance")) == instances
+    private_rts = [r for r in run.of_type("aws:ec2/routeTable:RouteTable") if "private" in r.name]
+    assert len(private_rts) == private_tables
+    internet_routes = routes_to_internet(run, "natGatewayId") + routes_to_internet(run, "networkInterfaceId")
+    assert len(internet_routes) == (0 if nat == "none" else private_tables)
+
+
+def test_without_nat_private_subnets_have_no_way_out() -> None:
+    run = build(nat="none")
+    assert routes_to_internet(run, "natGatewayId") == []
+    assert routes_to_internet(run, "networkInterfaceId") == []
+    assert len(routes_to_internet(run, "gatewayId")) == 1  # the public table's internet gateway
+
+
+def test_nat_instances_forward_and_are_hardened() -> None:
+    run = build(nat="instance", nat_instance_type="t4g.micro")
+    for eni in run.of_type("aws:ec2/networkInterface:NetworkInterface"):
+        assert eni["sourceDestCheck"] is False
+    for instance in run.of_type("aws:ec2/instance:Instance"):
+        assert instance["instanceType"] == "t4g.micro"
+        assert instance["metadataOptions"]["httpTokens"] == "required"
+        assert instance["rootBlockDevice"]["encrypted"] is True
+    assert any(token == "aws:ec2/getAmi:getAmi" for token, _ in run.invokes)
+
+
+def test_default_security_group_is_taken_over_with_no_rules() -> None:
+    sg = build().one("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
+    assert sg.get("ingress", []) == [] and sg.get("egress", []) == []
+
+
+def test_s3_gateway_endpoint_serves_every_route_table() -> None:
+    run = build(nat="per-az")
+    endpoint = run.one("aws:ec2/vpcEndpoint:VpcEndpoint", "s3")
+    assert endpoint["vpcEndpointType"] == "Gateway"
+    assert endpoint["serviceName"] == "com.amazonaws.ap-northeast-1.s3"
+    assert len(endpoint["routeTableIds"]) == len(run.of_type("aws:ec2/routeTable:RouteTable"))
+
+
+def test_interface_endpoints_are_private_with_https_from_the_vpc_only() -> None:
+    run = build(interface_endpoints=("ecr.api", "ecr.dkr", "logs"))
+    interfaces = [e for e in run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint") if e["vpcEndpointType"] == "Interface"]
+    assert sorted(e["serviceName"].rsplit(".", 2)[-2:][-1] for e in interfaces) == ["api", "dkr", "logs"]
+    private_ids = {s.outputs.get("id") or s.id for s in run.of_type("aws:ec2/subnet:Subnet") if "private" in s.name}
+    for endpoint in interfaces:
+        assert endpoint["privateDnsEnabled"] is True
+        assert set(endpoint["subnetIds"]) <= private_ids
+    [rule] = run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    assert (rule["fromPort"], rule["toPort"], rule["cidrIpv4"]) == (443, 443, "10.0.0.0/16")
+
+
+def test_no_interface_endpoints_means_no_endpoint_security_group() -> None:
+    run = build(interface_endpoints=())
+    assert run.of_type("aws:ec2/securityGroup:SecurityGroup") == []
+
+
+def test_flow_logs_go_to_a_retained_log_group_through_a_scoped_role() -> None:
+    run = build(flow_log_retention_days=60)
+    log_group = run.one("aws:cloudwatch/logGroup:LogGroup")
+    assert log_group["retentionInDays"] == 60
+    flow_log = run.one("aws:ec2/flowLog:FlowLog")
+    assert flow_log["trafficType"] == "ALL"
+    trust = json.loads(run.one("aws:iam/role:Role")["assumeRolePolicy"])
+    [statement] = trust["Statement"]
+    assert statement["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+    assert statement["Condition"]["StringEquals"]["aws:SourceAccount"] == "123456789012"
+    policy = json.loads(run.one("aws:iam/rolePolicy:RolePolicy")["policy"])
+    resources = policy["Statement"][0]["Resource"]
+    assert "*" not in resources and all("vpc-flow-logs" in r for r in resources)
+
+
+def test_flow_logs_can_be_turned_off() -> None:
+    run = build(flow_logs=False)
+    assert run.of_type("aws:ec2/flowLog:FlowLog") == []
