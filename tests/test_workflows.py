@@ -127,11 +127,11 @@ def test_pull_requests_run_checks_then_preview_every_stack_with_the_policy_pack(
     assert "PREVIEW" in aws["with"]["role-to-assume"]
 
 
-def test_checks_lint_and_test_from_the_lock_file():
+def test_checks_run_the_repository_entry_point():
     job = _load("checks.yml")["jobs"]["lint-and-test"]
-    commands = "\n".join(s.get("run", "") for s in _steps(job))
-    assert "uv sync --extra test --frozen" in commands
-    assert "ruff check" in commands and "ruff format --check" in commands and "pytest" in commands
+    assert [s["run"] for s in _steps(job) if "run" in s] == [".ci/run"]
+    entry = (ROOT_DIR / ".ci" / "run").read_text()
+    assert "make test" in entry
 
 
 def _deploy_jobs() -> dict[str, dict[str, Any]]:
