@@ -271,12 +271,14 @@ class Monitoring(pulumi.ComponentResource):
                             "Resource": "*",
                         },
                         {
+                            # As AWS documents it, unconditioned: a condition CloudWatch does not
+                            # send would drop every notification silently. The topic policy is
+                            # what limits publishing to this account's alarms.
                             "Sid": "CloudWatchAlarmsPublishToEncryptedTopic",
                             "Effect": "Allow",
                             "Principal": {"Service": "cloudwatch.amazonaws.com"},
                             "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
                             "Resource": "*",
-                            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
                         },
                     ],
                 }
