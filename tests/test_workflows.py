@@ -119,6 +119,7 @@ def test_pull_requests_run_checks_then_preview_every_stack_with_the_policy_pack(
     assert pulumi["with"]["stack-name"] == "${{ matrix.stack }}"
     assert pulumi["with"]["policyPacks"] == "policy"
     assert pulumi["with"]["comment-on-pr"] is True
+    assert pulumi["with"]["refresh"] is False  # a refresh would need the data reads the role is denied
     assert "matrix.stack" in preview["concurrency"]["group"]
     # An environment would change the OIDC subject away from `pull_request`, which the
     # read-only preview role trusts.
