@@ -1,0 +1,1 @@
+"""The pre-commercial managed services: Vercel (web), Render (API), Supabase (PostgreSQL)."""

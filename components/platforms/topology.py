@@ -1,0 +1,87 @@
+"""Pre-commercial topology: Vercel (web) -> Render (API) -> Supabase (PostgreSQL) and Atlas (MongoDB).
+
+Cost-effective managed services for the first users (the seed's $0-68/month): the web on Vercel
+Pro, the API on Render with autoscaling, PostgreSQL on Supabase's free plan and MongoDB on
+Atlas' free M0 tier, with Sentry for errors when enabled. Every secret travels as a Pulumi
+secret from the service that issues it to the one that uses it; the stack exports URLs only.
+"""
+
+from __future__ import annotations
+
+import pulumi
+
+from components.atlas import MongoAtlas, MongoAtlasArgs
+from components.platforms.render import RenderApi, RenderApiArgs
+from components.platforms.supabase import SupabaseProject, SupabaseProjectArgs
+from components.platforms.vercel import FUNCTION_REGION_NEAR_RENDER, VercelWeb, VercelWebArgs, site_url
+from components.sentry import SentryProjects, SentryProjectsArgs
+from components.settings import Settings
+
+SENTRY_PLATFORMS = {"api": "node-nestjs", "web": "javascript-nextjs"}
+
+
+def build_pre_commercial(settings: Settings) -> None:
+    """Register the pre-commercial services, wire them together and export their URLs."""
+    dsns: dict[str, pulumi.Output[str]] = {}
+    if settings.sentry.enabled:
+        sentry = SentryProjects(
+            settings.name("sentry"),
+            SentryProjectsArgs(
+                settings=settings.sentry, name_prefix=settings.name(), projects=SENTRY_PLATFORMS
+            ),
+        )
+        dsns = sentry.dsns
+
+    postgres = SupabaseProject(settings.name("supabase"), SupabaseProjectArgs(settings=settings.supabase))
+    api_secrets: dict[str, pulumi.Input[str]] = {"DATABASE_URL": postgres.pooled_connection_string}
+    dashboards: dict[str, pulumi.Input[str]] = {"supabase": postgres.dashboard_url}
+
+    if settings.atlas.enabled:
+        if not settings.render.outbound_cidrs:
+            pulumi.log.warn(
+                "Atlas allows no Render address yet, so the API cannot reach MongoDB: set "
+                "platform:render.outboundCidrs to the outbound IPs the Render dashboard shows "
+                f"(service > Connect > Outbound) for {settings.render.region}"
+            )
+        mongo = MongoAtlas(
+            settings.name("atlas"),
+            MongoAtlasArgs(
+                settings=settings.atlas,
+                project_name=settings.name(),
+                access_cidrs=settings.render.outbound_cidrs,
+                protect=True,  # the first users' data
+            ),
+        )
+        api_secrets["MONGODB_URI"] = mongo.connection_uri
+        dashboards["atlas"] = mongo.project_id.apply(
+            lambda project_id: f"https://cloud.mongodb.com/v2/{project_id}#/clusters"
+        )
+    if "api" in dsns:
+        api_secrets["SENTRY_DSN"] = dsns["api"]
+
+    api = RenderApi(
+        settings.name("api"),
+        RenderApiArgs(
+            settings=settings.render,
+            secrets=api_secrets,
+            environment={"NODE_ENV": "production", "WEB_ORIGIN": site_url(settings.vercel, settings.dns)},
+        ),
+    )
+    dashboards["render"] = api.dashboard_url
+
+    web = VercelWeb(
+        settings.name("web"),
+        VercelWebArgs(
+            settings=settings.vercel,
+            dns=settings.dns,
+            api_url=api.url,
+            function_region=FUNCTION_REGION_NEAR_RENDER[settings.render.region],
+            secrets={"SENTRY_DSN": dsns["web"]} if "web" in dsns else {},
+        ),
+    )
+    # Vercel dashboard URLs are scoped by the team's slug, which the settings do not hold.
+    dashboards["vercel"] = "https://vercel.com/dashboard"
+
+    pulumi.export("web_url", web.url)
+    pulumi.export("api_url", api.url)
+    pulumi.export("dashboards", dashboards)

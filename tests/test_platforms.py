@@ -1,0 +1,304 @@
+"""The pre-commercial topology: Vercel -> Render -> Supabase and Atlas, wired with secrets intact."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from components.platforms.render import RenderApi, RenderApiArgs
+from components.platforms.supabase import SupabaseProject, SupabaseProjectArgs
+from components.platforms.vercel import VercelWeb, VercelWebArgs
+from components.settings import DnsSettings, RenderSettings, SettingsError, SupabaseSettings, VercelSettings
+from tools.harness import last_run, run_stack
+from tools.mocks import Secret, reveal
+
+STACK = "prod-precommercial"
+SERVICE = "render:services:WebService"
+ENV_VAR = "vercel:index/projectEnvironmentVariable:ProjectEnvironmentVariable"
+SUPABASE = "pulumi-python:dynamic/supabase:Project"
+RENDER_EGRESS = ["203.0.113.10/32", "203.0.113.11/32", "203.0.113.12/32"]
+STANDALONE = {"platform:topology": "pre-commercial"}
+
+
+@pytest.fixture(scope="module")
+def run():
+    return run_stack(STACK)
+
+
+@pytest.fixture(scope="module")
+def configured():
+    """The committed stack with a domain and Render's outbound addresses filled in."""
+    return run_stack(
+        STACK,
+        {"platform:dns": {"domain": "example.com"}, "platform:render": {"outboundCidrs": RENDER_EGRESS}},
+    )
+
+
+def env_of(service) -> dict[str, str]:
+    return {var["key"]: var["value"] for var in service["envVars"]}
+
+
+def vercel_vars(run) -> dict[str, Any]:
+    return {var["key"]: var for var in run.of_type(ENV_VAR)}
+
+
+# -- wiring ---------------------------------------------------------------------------------
+
+
+def test_render_database_url_is_the_supabase_pooled_connection_string(run):
+    env = env_of(run.one(SERVICE))
+    supabase = run.one(SUPABASE)
+
+    assert env["DATABASE_URL"] == supabase.outputs["pooled_connection_string"]
+    assert env["DATABASE_URL"].startswith(f"postgresql://postgres.{supabase.outputs['ref']}:")
+    assert env["DATABASE_URL"].endswith("sslmode=require")
+
+
+def test_render_mongodb_uri_and_sentry_dsn_come_from_atlas_and_sentry(run):
+    env = env_of(run.one(SERVICE))
+    atlas = run.one("platform:atlas:MongoAtlas")
+    api_key = run.one("sentry:index/sentryKey:SentryKey", "-api-")
+
+    assert env["MONGODB_URI"] == reveal(atlas.outputs["connection_uri"])
+    assert env["SENTRY_DSN"] == api_key.outputs["dsnPublic"]
+
+
+def test_vercel_calls_the_render_service_and_reports_to_the_web_sentry_project(run):
+    service = run.one(SERVICE)
+    variables = vercel_vars(run)
+    web_key = run.one("sentry:index/sentryKey:SentryKey", "-web-")
+
+    api_url = service.outputs["serviceDetails"]["url"]
+    assert variables["NEXT_PUBLIC_API_URL"]["value"] == api_url == run.output("api_url")
+    assert variables["SENTRY_DSN"]["value"] == web_key.outputs["dsnPublic"]
+    project_id = run.one("vercel:index/project:Project").id
+    assert {v["projectId"] for v in variables.values()} == {project_id}
+    assert all(sorted(v["targets"]) == ["preview", "production"] for v in variables.values())
+
+
+def test_render_service_matches_the_settings(run):
+    service = run.one(SERVICE)
+    details = service["serviceDetails"]
+
+    assert service["repo"] == "https://github.com/example-org/platform-api"
+    assert service["branch"] == "main"
+    assert service["autoDeploy"] == "yes"
+    assert service["ownerId"].startswith("tea-")
+    assert details["region"] == "singapore"
+    assert details["runtime"] == "node"
+    assert details["healthCheckPath"] == "/health"
+    assert details["envSpecificDetails"] == {
+        "buildCommand": "npm ci && npm run build",
+        "startCommand": "node dist/main.js",
+    }
+    assert details["autoscaling"] == {
+        "enabled": True,
+        "min": 1,
+        "max": 3,
+        "criteria": {
+            "cpu": {"enabled": True, "percentage": 70},
+            "memory": {"enabled": True, "percentage": 80},
+        },
+    }
+    assert details["previews"] == {"generation": "off"}  # previews would share the production data
+
+
+def test_vercel_project_is_a_git_linked_nextjs_project_near_the_api(run):
+    project = run.one("vercel:index/project:Project")
+
+    assert project["framework"] == "nextjs"
+    assert project["gitRepository"] == {
+        "type": "github",
+        "repo": "example-org/platform-web",
+        "productionBranch": "main",
+    }
+    assert project["resourceConfig"]["functionDefaultRegions"] == ["sin1"]
+
+
+def test_the_committed_stack_exports_urls_and_dashboards(run):
+    assert run.output("web_url") == "https://platform-web.vercel.app"
+    assert run.output("api_url") == "https://platform-api.onrender.com"
+    dashboards = run.output("dashboards")
+    ref = run.one(SUPABASE).outputs["ref"]
+    assert dashboards["supabase"] == f"https://supabase.com/dashboard/project/{ref}"
+    assert dashboards["render"] == f"https://dashboard.render.com/web/{run.one(SERVICE).id}"
+    assert dashboards["atlas"].startswith(
+        f"https://cloud.mongodb.com/v2/{run.one('mongodbatlas:index/project:Project').id}"
+    )
+    assert set(dashboards) == {"vercel", "render", "supabase", "atlas"}
+
+
+def test_custom_domain_serves_the_web_and_is_the_api_cors_origin(configured):
+    [domain] = configured.of_type("vercel:index/projectDomain:ProjectDomain")
+
+    assert domain["domain"] == "www.example.com"
+    assert configured.output("web_url") == "https://www.example.com"
+    assert env_of(configured.one(SERVICE))["WEB_ORIGIN"] == "https://www.example.com"
+
+
+def test_atlas_admits_renders_outbound_addresses_and_not_the_internet(run, configured):
+    access = [
+        r["cidrBlock"]
+        for r in configured.of_type("mongodbatlas:index/projectIpAccessList:ProjectIpAccessList")
+    ]
+
+    assert sorted(access) == RENDER_EGRESS
+    assert not configured.warnings
+    # Without them nothing is opened, and the run says what to set.
+    assert run.of_type("mongodbatlas:index/projectIpAccessList:ProjectIpAccessList") == []
+    assert any("platform:render.outboundCidrs" in w for w in run.warnings)
+
+
+def test_optional_services_off_leave_no_dangling_variables():
+    off = run_stack(STACK, {"platform:sentry": {"enabled": False}, "platform:atlas": {"enabled": False}})
+
+    assert not [r for r in off.resources if r.type.startswith(("sentry:", "mongodbatlas:"))]
+    assert set(env_of(off.one(SERVICE))) == {"DATABASE_URL", "NODE_ENV", "WEB_ORIGIN"}
+    assert set(vercel_vars(off)) == {"NEXT_PUBLIC_API_URL"}
+    assert set(off.output("dashboards")) == {"vercel", "render", "supabase"}
+
+
+# -- secrets --------------------------------------------------------------------------------
+
+
+def secret_values(run) -> set[str]:
+    """Every secret the topology handles: passwords, connection strings and DSNs."""
+    values = {r.outputs["result"] for r in run.of_type("random:index/randomPassword:RandomPassword")}
+    values.add(run.one(SUPABASE).outputs["pooled_connection_string"])
+    values.update(r.outputs["dsnPublic"] for r in run.of_type("sentry:index/sentryKey:SentryKey"))
+    values.add(reveal(run.one("platform:atlas:MongoAtlas").outputs["connection_uri"]))
+    assert all(isinstance(v, str) and len(v) >= 16 for v in values)
+    return values
+
+
+def plain_leaves(value: Any) -> Iterator[str]:
+    """String leaves of an input or output that are not under a Secret marker."""
+    if isinstance(value, Secret):
+        return
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from plain_leaves(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from plain_leaves(item)
+    elif isinstance(value, str):
+        yield value
+
+
+def test_no_stack_output_is_or_contains_a_secret(run, configured):
+    for each in (run, configured):
+        exported = json.dumps(reveal(each.outputs))
+        assert not [s for s in secret_values(each) if s in exported]
+        assert "[secret]" not in repr(each.outputs)  # nothing secret is exported, not even encrypted
+
+
+def test_secrets_reach_resources_only_as_secret_inputs(run):
+    secrets = secret_values(run)
+    for resource in run.resources:
+        inputs = {k: v for k, v in resource.inputs.items() if k != "__provider"}
+        leaked = [leaf for leaf in plain_leaves(inputs) for s in secrets if s in leaf]
+        assert not leaked, f"{resource.name} has a secret in a plain input"
+    assert isinstance(run.one(SUPABASE).inputs["db_pass"], Secret)
+    assert isinstance(run.one(SERVICE).inputs["envVars"], Secret)
+
+
+def test_the_serialized_supabase_provider_holds_no_secret_or_token(run, monkeypatch):
+    blob = base64.b64decode(run.one(SUPABASE)["__provider"])
+
+    assert not [s for s in secret_values(run) if s.encode() in blob]
+    assert b"sbp_" not in blob
+
+
+def test_vercel_stores_secrets_as_sensitive_and_the_api_url_as_plain(run):
+    variables = vercel_vars(run)
+
+    assert variables["SENTRY_DSN"]["sensitive"] is True
+    assert variables["NEXT_PUBLIC_API_URL"]["sensitive"] is False
+
+
+def test_supabase_component_outputs_the_connection_string_as_secret_only(run):
+    component = run.one("platform:supabase:SupabaseProject")
+
+    assert isinstance(component.outputs["pooled_connection_string"], Secret)
+    assert not isinstance(component.outputs["ref"], Secret)
+
+
+def test_render_sends_each_injected_secret_as_a_secret_value():
+    settings = RenderSettings()
+    plain_only = run_stack(
+        STACK, config=STANDALONE, program=lambda: RenderApi("api", RenderApiArgs(settings))
+    )
+    with_secret = run_stack(
+        STACK,
+        config=STANDALONE,
+        program=lambda: RenderApi(
+            "api", RenderApiArgs(settings, secrets={"DATABASE_URL": "postgresql://u:p@h/db"})
+        ),
+    )
+
+    assert not isinstance(plain_only.one(SERVICE).inputs["envVars"], Secret)
+    assert isinstance(with_secret.one(SERVICE).inputs["envVars"], Secret)
+
+
+def test_render_refuses_plain_variables_that_would_shadow_a_secret():
+    settings = RenderSettings(environment={"DATABASE_URL": "postgresql://oops"})
+
+    with pytest.raises(ValueError, match=r"must not set \['DATABASE_URL'\]"):
+        run_stack(
+            STACK,
+            config=STANDALONE,
+            program=lambda: RenderApi("api", RenderApiArgs(settings, secrets={"DATABASE_URL": "x"})),
+        )
+
+
+# -- plans, regions, protection -------------------------------------------------------------
+
+
+def test_hobby_is_rejected_before_any_resource_is_registered():
+    with pytest.raises(SettingsError, match=r"vercel\.plan: 'hobby' forbids commercial use"):
+        run_stack(STACK, {"platform:vercel": {"plan": "hobby"}})
+
+    assert last_run().resources == []
+
+
+def test_vercel_component_refuses_hobby_on_its_own():
+    with pytest.raises(ValueError, match="Hobby plan forbids commercial use"):
+        run_stack(
+            STACK,
+            config=STANDALONE,
+            program=lambda: VercelWeb(
+                "web",
+                VercelWebArgs(
+                    VercelSettings(plan="hobby"), DnsSettings(), api_url="https://a", function_region="sin1"
+                ),
+            ),
+        )
+
+
+def test_render_defaults_to_singapore_and_supabase_to_the_free_plan_when_unset():
+    defaults = run_stack(STACK, config=STANDALONE)
+
+    assert defaults.one(SERVICE)["serviceDetails"]["region"] == "singapore"
+    assert defaults.one(SUPABASE)["plan"] == "free"
+    assert defaults.one("vercel:index/project:Project")["resourceConfig"]["functionDefaultRegions"] == [
+        "sin1"
+    ]
+
+
+def test_the_supabase_project_and_its_password_are_protected(run):
+    assert run.one(SUPABASE).protect
+    assert run.one("random:index/randomPassword:RandomPassword", "supabase").protect
+    assert all(r.protect for r in run.of_type("mongodbatlas:index/advancedCluster:AdvancedCluster"))
+
+
+def test_supabase_protection_follows_the_setting():
+    unprotected = run_stack(
+        STACK,
+        config=STANDALONE,
+        program=lambda: SupabaseProject("db", SupabaseProjectArgs(SupabaseSettings(protect=False))),
+    )
+    assert not unprotected.one(SUPABASE).protect
