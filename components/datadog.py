@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import ModuleType
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_datadog as datadog
 
 from components.settings import DatadogSettings
 
@@ -84,6 +84,16 @@ DATADOG_NAMESPACES: tuple[str, ...] = (
     "ECS/ContainerInsights",
 )
 
+
+def _datadog_sdk() -> ModuleType:
+    """``pulumi_datadog``, imported only when a Datadog resource is about to be declared: the SDK
+    takes 20-40 s to import (its generated ``_inputs`` module alone is 20 MB), a cost that every
+    stack without Datadog (staging, pre-commercial, most tests) would otherwise pay at start-up."""
+    import pulumi_datadog
+
+    return pulumi_datadog
+
+
 SECURITY_AUDIT_POLICY_ARN = "arn:aws:iam::aws:policy/SecurityAudit"
 EDGE_REGION = "us-east-1"
 
@@ -148,6 +158,7 @@ class Datadog(pulumi.ComponentResource):
         )
 
     def _integration(self) -> None:
+        datadog = _datadog_sdk()
         args = self._args
         name = self._name
         datadog_account = DATADOG_AWS_ACCOUNT_BY_SITE[args.settings.site]
@@ -227,6 +238,7 @@ class Datadog(pulumi.ComponentResource):
         self.external_id = external_id.id
 
     def _monitors(self) -> None:
+        datadog = _datadog_sdk()
         args = self._args
         scope = f"service:{args.service_name},env:{args.env}"
         metric = f"trace.{args.span_name}"
