@@ -1,0 +1,312 @@
+"""MongoDB Atlas: the project, the cluster, the application's user and who may reach it."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import quote
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_mongodbatlas as mongodbatlas
+import pulumi_random as random
+
+from components.settings import ATLAS_DEDICATED_TIERS, AtlasSettings
+
+CLUSTER_NAME = "main"
+APP_USERNAME = "app"
+# Safe in a URI once percent-encoded, and in shells and .env files without quoting surprises.
+PASSWORD_SPECIALS = "!#$%&*()-_=+[]{}<>:?"
+_EVERYWHERE = ("0.0.0.0/0", "::/0")
+
+
+@dataclass(frozen=True)
+class AtlasPrivateLink:
+    """Where the application reaches a dedicated cluster over AWS PrivateLink."""
+
+    vpc_id: pulumi.Input[str]
+    """VPC of the application."""
+    subnet_ids: Sequence[pulumi.Input[str]]
+    """Private subnets the interface endpoint gets an address in (one per AZ)."""
+    security_group_id: pulumi.Input[str]
+    """Security group of the interface endpoint. Atlas maps each node to its own port, so it must
+    allow TCP 1024-65535 from the application's tasks (and the tasks' egress must allow it too)."""
+    region: str
+    """AWS region of the VPC, e.g. ``ap-northeast-1``; must be the cluster's region."""
+
+
+@dataclass(frozen=True)
+class MongoAtlasArgs:
+    settings: AtlasSettings
+    """Organisation, tier, region, version, backups and access list of the project."""
+    project_name: str
+    """Atlas project name, unique in the organisation (e.g. ``platform-staging``)."""
+    access_cidrs: Sequence[pulumi.Input[str]] = ()
+    """Egress addresses of the application (NAT EIPs, Render's outbound ranges), as IPs or CIDRs;
+    added to ``settings.access_cidrs`` in the project's IP access list."""
+    private_link: AtlasPrivateLink | None = None
+    """Reach the cluster through AWS PrivateLink (dedicated tiers only)."""
+    protect: bool = False
+    """Refuse to delete the project and the cluster (the engine's protect), for production data."""
+
+
+def _as_cidr(value: str) -> str:
+    """An IP or CIDR as a CIDR block, refusing the whole internet."""
+    network = ipaddress.ip_network(value if "/" in value else f"{value}/{32 if ':' not in value else 128}")
+    if str(network) in _EVERYWHERE or network.prefixlen == 0:
+        raise ValueError(f"MongoAtlas: {value} would open the cluster to the whole internet")
+    return str(network)
+
+
+def _srv_host(srv: str | None) -> str:
+    if not srv:
+        raise ValueError("MongoAtlas: Atlas returned no mongodb+srv connection string for the cluster")
+    return srv.removeprefix("mongodb+srv://").rstrip("/")
+
+
+class MongoAtlas(pulumi.ComponentResource):
+    """An Atlas project with one cluster and a least-privilege application user.
+
+    The tier decides what the cluster is and how it can be reached:
+
+    - ``M0``: the free shared tier (an ``AdvancedCluster`` on the ``TENANT`` provider backed by
+      AWS). It allows no private endpoint and no VPC peering: the IP access list is its only
+      network control, so the application's egress IPs are listed there. No cloud backups.
+    - ``FLEX``: a ``FlexCluster`` (shared, usage-priced, daily snapshots); IP access list only.
+    - ``M10`` and up: a dedicated three-node replica set, with cloud backups and point-in-time
+      restore as configured, and optionally AWS PrivateLink.
+
+    ``0.0.0.0/0`` is never in the access list. TLS is always on (``mongodb+srv`` implies it).
+
+    Outputs:
+        project_id: the Atlas project id.
+        cluster_name: name of the cluster.
+        username: the application user (``readWrite`` on ``settings.database_name`` only).
+        connection_uri: ``mongodb+srv://user:pass@host/db?retryWrites=true&w=majority`` (secret);
+            the private-endpoint host when PrivateLink is on.
+    """
+
+    def __init__(self, name: str, args: MongoAtlasArgs, opts: pulumi.ResourceOptions | None = None):
+        settings = args.settings
+        if args.private_link is not None and settings.tier not in ATLAS_DEDICATED_TIERS:
+            raise ValueError(f"MongoAtlas: PrivateLink needs a dedicated tier, not {settings.tier}")
+        if settings.private_link and args.private_link is None:
+            raise ValueError(
+                "MongoAtlas: settings ask for PrivateLink but no AtlasPrivateLink (VPC) was given"
+            )
+        if (
+            args.private_link is not None
+            and settings.region.lower().replace("_", "-") != args.private_link.region
+        ):
+            raise ValueError(
+                f"MongoAtlas: the cluster is in {settings.region} but the VPC in {args.private_link.region}; "
+                "PrivateLink endpoints are regional"
+            )
+        for cidr in (*settings.access_cidrs, *args.access_cidrs):
+            if isinstance(cidr, str):
+                _as_cidr(cidr)  # refuses the whole internet before anything is registered
+        super().__init__("platform:atlas:MongoAtlas", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        protected = pulumi.ResourceOptions(parent=self, protect=args.protect)
+
+        project = mongodbatlas.Project(
+            f"{name}-project",
+            name=args.project_name,
+            org_id=settings.org_id,
+            with_default_alerts_settings=True,
+            opts=protected,
+        )
+        self.project_id: pulumi.Output[str] = project.id
+
+        if settings.tier == "FLEX":
+            cluster: mongodbatlas.FlexCluster | mongodbatlas.AdvancedCluster = mongodbatlas.FlexCluster(
+                f"{name}-cluster",
+                project_id=project.id,
+                name=CLUSTER_NAME,
+                provider_settings={"backing_provider_name": "AWS", "region_name": settings.region},
+                termination_protection_enabled=settings.termination_protection,
+                opts=protected,
+            )
+        elif settings.tier == "M0":
+            cluster = mongodbatlas.AdvancedCluster(
+                f"{name}-cluster",
+                project_id=project.id,
+                name=CLUSTER_NAME,
+                cluster_type="REPLICASET",
+                replication_specs=[
+                    {
+                        "region_configs": [
+                            {
+                                "provider_name": "TENANT",
+                                "backing_provider_name": "AWS",
+                                "region_name": settings.region,
+                                "priority": 7,
+                                "electable_specs": {"instance_size": "M0"},
+                            }
+                        ]
+                    }
+                ],
+                termination_protection_enabled=settings.termination_protection,
+                opts=protected,
+            )
+        else:
+            cluster = mongodbatlas.AdvancedCluster(
+                f"{name}-cluster",
+                project_id=project.id,
+                name=CLUSTER_NAME,
+                cluster_type="REPLICASET",
+                mongo_db_major_version=settings.mongo_version,
+                replication_specs=[
+                    {
+                        "region_configs": [
+                            {
+                                "provider_name": "AWS",
+                                "region_name": settings.region,
+                                "priority": 7,
+                                "electable_specs": {"instance_size": settings.tier, "node_count": 3},
+                                "auto_scaling": {"disk_gb_enabled": True},
+                            }
+                        ]
+                    }
+                ],
+                backup_enabled=settings.cloud_backup,
+                pit_enabled=settings.pit_restore,
+                # Snapshots outlive an accidentally deleted cluster.
+                retain_backups_enabled=settings.cloud_backup,
+                termination_protection_enabled=settings.termination_protection,
+                advanced_configuration={
+                    "minimum_enabled_tls_protocol": "TLS1_2",
+                    "javascript_enabled": False,
+                },
+                opts=protected,
+            )
+        self.cluster_name: pulumi.Output[str] = cluster.name
+
+        self._access_list(name, project, [*settings.access_cidrs, *args.access_cidrs])
+
+        password = random.RandomPassword(
+            f"{name}-app-password",
+            length=32,
+            special=True,
+            override_special=PASSWORD_SPECIALS,
+            min_lower=1,
+            min_upper=1,
+            min_numeric=1,
+            opts=child,
+        )
+        user = mongodbatlas.DatabaseUser(
+            f"{name}-app-user",
+            project_id=project.id,
+            username=APP_USERNAME,
+            password=pulumi.Output.secret(password.result),
+            auth_database_name="admin",
+            roles=[{"role_name": "readWrite", "database_name": settings.database_name}],
+            scopes=[{"name": cluster.name, "type": "CLUSTER"}],
+            opts=child,
+        )
+        self.username: pulumi.Output[str] = user.username
+
+        if args.private_link is not None:
+            srv = self._private_link_srv(name, project, cluster, args.private_link, settings.region)
+        else:
+            srv = cluster.connection_strings.apply(lambda strings: strings.standard_srv)
+
+        self.connection_uri: pulumi.Output[str] = pulumi.Output.secret(
+            pulumi.Output.all(srv, user.username, password.result).apply(
+                lambda values: (
+                    f"mongodb+srv://{quote(values[1], safe='')}:{quote(values[2], safe='')}"
+                    f"@{_srv_host(values[0])}/{settings.database_name}?retryWrites=true&w=majority"
+                )
+            )
+        )
+
+        self.register_outputs(
+            {
+                "project_id": self.project_id,
+                "cluster_name": self.cluster_name,
+                "username": self.username,
+                "connection_uri": self.connection_uri,
+            }
+        )
+
+    def _access_list(
+        self, name: str, project: mongodbatlas.Project, cidrs: Sequence[pulumi.Input[str]]
+    ) -> None:
+        for index, value in enumerate(cidrs):
+            if isinstance(value, str):
+                cidr: pulumi.Input[str] = _as_cidr(value)
+                label = str(cidr).replace("/", "-").replace(":", "-")
+            else:
+                # Known only at deploy time (e.g. a NAT EIP): checked then.
+                cidr = pulumi.Output.from_input(value).apply(_as_cidr)
+                label = f"egress-{index}"
+            mongodbatlas.ProjectIpAccessList(
+                f"{name}-access-{label}",
+                project_id=project.id,
+                cidr_block=cidr,
+                comment="platform application egress",
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+
+    def _private_link_srv(
+        self,
+        name: str,
+        project: mongodbatlas.Project,
+        cluster: mongodbatlas.AdvancedCluster,
+        link: AtlasPrivateLink,
+        atlas_region: str,
+    ) -> pulumi.Output[str]:
+        """Create the PrivateLink path and return the cluster's SRV string through it."""
+        child = pulumi.ResourceOptions(parent=self)
+        endpoint = mongodbatlas.PrivateLinkEndpoint(
+            f"{name}-private-link",
+            project_id=project.id,
+            provider_name="AWS",
+            region=atlas_region,
+            opts=child,
+        )
+        vpc_endpoint = aws.ec2.VpcEndpoint(
+            f"{name}-vpce",
+            vpc_id=link.vpc_id,
+            service_name=endpoint.endpoint_service_name,
+            vpc_endpoint_type="Interface",
+            subnet_ids=list(link.subnet_ids),
+            security_group_ids=[link.security_group_id],
+            # Atlas publishes the private host names itself; AWS private DNS is not used.
+            private_dns_enabled=False,
+            region=link.region,
+            tags={"Name": f"{name}-atlas"},
+            opts=child,
+        )
+        service = mongodbatlas.PrivateLinkEndpointService(
+            f"{name}-private-link-service",
+            project_id=endpoint.project_id,
+            private_link_id=endpoint.private_link_id,
+            endpoint_service_id=vpc_endpoint.id,
+            provider_name="AWS",
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster]),
+        )
+        # The cluster's own outputs predate the endpoint; read it again once the endpoint is
+        # accepted, and take the SRV string of this VPC endpoint.
+        refreshed = mongodbatlas.get_advanced_cluster_output(
+            project_id=project.id,
+            name=cluster.name,
+            opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[service]),
+        )
+
+        def pick(
+            strings: mongodbatlas.outputs.GetAdvancedClusterConnectionStringsResult, endpoint_id: str
+        ) -> str:
+            for private in strings.private_endpoints or []:
+                if any(e.endpoint_id == endpoint_id for e in private.endpoints or []):
+                    return private.srv_connection_string
+            raise ValueError(
+                f"MongoAtlas: Atlas lists no private-endpoint connection string for {endpoint_id} yet; "
+                "run `pulumi up` again once the endpoint is AVAILABLE"
+            )
+
+        # Not Output.all: it would turn the typed result (a dict subclass) back into a plain dict.
+        return vpc_endpoint.id.apply(
+            lambda endpoint_id: refreshed.connection_strings.apply(lambda strings: pick(strings, endpoint_id))
+        )

@@ -1,0 +1,439 @@
+"""PostgreSQL for the AWS stacks: RDS (staging) or Aurora Serverless v2 (commercial)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+from components.schedule import business_hours
+from components.settings import DatabaseSettings, ScheduleSettings
+
+PORT = 5432
+# RDS rejects '/', '@', '"' and spaces in master passwords; "'" breaks shell quoting of the URL.
+PASSWORD_SPECIALS = "!#$%&*()-_=+[]{}<>:?"
+CA_CERTIFICATE = "rds-ca-rsa2048-g1"
+# Statements slower than this (ms) are logged, to find slow queries without logging everything.
+SLOW_STATEMENT_MS = 1000
+# Performance Insights keeps 7 days free of charge.
+PERFORMANCE_INSIGHTS_DAYS = 7
+# A Wednesday: every ``weekdays`` setting includes it.
+_REFERENCE_WEDNESDAY = "2025-01-08"
+
+
+@dataclass(frozen=True)
+class DatabaseArgs:
+    settings: DatabaseSettings
+    """Engine, size, backups and protection of the database."""
+    schedule: ScheduleSettings | None
+    """Business hours; when enabled in ``stop`` mode the database is stopped outside them."""
+    name_prefix: str
+    """Physical-name prefix of the stack, e.g. ``platform-staging``."""
+    subnet_ids: Sequence[pulumi.Input[str]]
+    """Private subnets, in at least two AZs (RDS requires a subnet group spanning two)."""
+    security_group_id: pulumi.Input[str]
+    """The database security group (5432 from the task security group only)."""
+    kms_key_arn: pulumi.Input[str]
+    """The stack's key: storage, Performance Insights and the log groups are encrypted with it."""
+    availability_zones: Sequence[str]
+    """AZs of ``subnet_ids``, in order; Aurora pins the writer to the first and readers to the next."""
+    protect: bool
+    """Refuse to delete the instance or cluster (the engine's protect), for production data."""
+
+
+def _windows_in_business_hours(schedule: ScheduleSettings) -> tuple[str, str] | None:
+    """RDS backup and maintenance windows (UTC) inside business hours, or None if the day is too short.
+
+    A stopped database takes no automated backups and is not maintained, and RDS's default
+    windows fall at night, when a business-hours database is stopped.
+    """
+    zone = ZoneInfo(schedule.timezone)
+
+    def local(clock: str) -> datetime:
+        return datetime.strptime(f"{_REFERENCE_WEDNESDAY} {clock}", "%Y-%m-%d %H:%M").replace(tzinfo=zone)
+
+    # 90 minutes after the start leaves room for the start itself and for the hour a DST zone
+    # moves in the other half of the year (the windows are fixed in UTC).
+    backup = local(schedule.start) + timedelta(minutes=90)
+    maintenance = backup + timedelta(minutes=60)
+    half_hour = timedelta(minutes=30)
+    if maintenance + half_hour > local(schedule.stop):
+        return None
+
+    def utc(moment: datetime, with_day: bool) -> str:
+        moment = moment.astimezone(UTC)
+        return (moment.strftime("%a:") if with_day else "").lower() + moment.strftime("%H:%M")
+
+    return (
+        f"{utc(backup, False)}-{utc(backup + half_hour, False)}",
+        f"{utc(maintenance, True)}-{utc(maintenance + half_hour, True)}",
+    )
+
+
+class Database(pulumi.ComponentResource):
+    """The application's PostgreSQL database, private, encrypted and TLS-only.
+
+    Outputs:
+        identifier: the DB instance identifier (RDS) or the cluster identifier (Aurora).
+        arn: ARN of that instance or cluster.
+        endpoint: host name of the writer.
+        reader_endpoint: host name for read-only traffic (Aurora's reader endpoint; RDS: the endpoint).
+        port: 5432.
+        database_name: name of the application database (plain str).
+        username: master user name (plain str).
+        password: master password (secret).
+        url: ``postgresql://user:pass@host:5432/db?sslmode=require`` (secret).
+        engine: ``rds-postgres`` or ``aurora-serverless-v2`` (plain str).
+        instance_identifiers: DB instance identifiers (writer first), for CloudWatch alarms.
+        cluster_identifier: the Aurora cluster identifier, None for RDS.
+    """
+
+    def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None):
+        settings = args.settings
+        if settings.engine == "aurora-serverless-v2":
+            zones = list(args.availability_zones)
+            if not zones:
+                raise ValueError("Database: availability_zones is empty; Aurora pins each instance to an AZ")
+            if settings.reader_instances and len(zones) < 2:
+                raise ValueError(
+                    f"Database: {settings.reader_instances} reader(s) need a second AZ for the writer's "
+                    f"failover, but availability_zones is {zones}"
+                )
+        super().__init__("platform:database:Database", name, None, opts)
+        self._name = name
+        self._args = args
+        self._child = pulumi.ResourceOptions(parent=self)
+        self._aurora = settings.engine == "aurora-serverless-v2"
+        self._major = settings.engine_version.split(".")[0]
+        physical = f"{args.name_prefix}-db"
+        stops_out_of_hours = (
+            args.schedule is not None and args.schedule.enabled and args.schedule.mode == "stop"
+        )
+        windows = _windows_in_business_hours(args.schedule) if stops_out_of_hours else None
+
+        master_password = random.RandomPassword(
+            f"{name}-master-password",
+            length=32,
+            special=True,
+            override_special=PASSWORD_SPECIALS,
+            min_lower=1,
+            min_upper=1,
+            min_numeric=1,
+            opts=self._child,
+        )
+        self.password: pulumi.Output[str] = pulumi.Output.secret(master_password.result)
+
+        self._subnet_group = aws.rds.SubnetGroup(
+            f"{name}-subnets",
+            name=f"{physical}-subnets",
+            description=f"Private subnets of {physical}",
+            subnet_ids=list(args.subnet_ids),
+            opts=self._child,
+        )
+
+        self.engine: str = settings.engine
+        self.database_name: str = settings.database_name
+        self.username: str = settings.master_username
+        if self._aurora:
+            self._build_aurora(physical, windows)
+        else:
+            self._build_rds(physical, windows)
+
+        self.url: pulumi.Output[str] = pulumi.Output.secret(
+            pulumi.Output.all(self.endpoint, self.port, self.password).apply(
+                lambda values: (
+                    f"postgresql://{quote(self.username, safe='')}:{quote(values[2], safe='')}"
+                    f"@{values[0]}:{values[1]}/{self.database_name}?sslmode=require"
+                )
+            )
+        )
+
+        if stops_out_of_hours:
+            self._schedule_business_hours(physical, args.schedule)
+
+        self.register_outputs(
+            {
+                "identifier": self.identifier,
+                "arn": self.arn,
+                "endpoint": self.endpoint,
+                "reader_endpoint": self.reader_endpoint,
+                "port": self.port,
+                "database_name": self.database_name,
+                "username": self.username,
+                "password": self.password,
+                "url": self.url,
+                "engine": self.engine,
+                "instance_identifiers": self.instance_identifiers,
+                "cluster_identifier": self.cluster_identifier,
+            }
+        )
+
+    # -- shared pieces ---------------------------------------------------------------------
+
+    def _log_groups(
+        self, kind: str, identifier: str, exports: Sequence[str]
+    ) -> list[aws.cloudwatch.LogGroup]:
+        """Pre-create the groups RDS exports to, so retention and encryption are ours, not RDS's defaults."""
+        return [
+            aws.cloudwatch.LogGroup(
+                f"{self._name}-logs-{export}",
+                name=f"/aws/rds/{kind}/{identifier}/{export}",
+                retention_in_days=self._args.settings.log_retention_days,
+                kms_key_id=self._args.kms_key_arn,
+                opts=self._child,
+            )
+            for export in exports
+        ]
+
+    def _parameters(self) -> list[dict[str, str]]:
+        return [
+            # Refuse unencrypted connections (the URL asks for sslmode=require as well).
+            {"name": "rds.force_ssl", "value": "1"},
+            {"name": "log_min_duration_statement", "value": str(SLOW_STATEMENT_MS)},
+        ]
+
+    def _performance_insights(self) -> dict[str, object]:
+        if not self._args.settings.performance_insights:
+            return {"performance_insights_enabled": False}
+        return {
+            "performance_insights_enabled": True,
+            "performance_insights_kms_key_id": self._args.kms_key_arn,
+            "performance_insights_retention_period": PERFORMANCE_INSIGHTS_DAYS,
+        }
+
+    def _final_snapshot(self, identifier: str) -> dict[str, object]:
+        settings = self._args.settings
+        if settings.skip_final_snapshot:
+            return {"skip_final_snapshot": True}
+        return {"skip_final_snapshot": False, "final_snapshot_identifier": f"{identifier}-final"}
+
+    # -- RDS -------------------------------------------------------------------------------
+
+    def _build_rds(self, identifier: str, windows: tuple[str, str] | None) -> None:
+        args, settings = self._args, self._args.settings
+        exports = ["postgresql", "upgrade"]
+        log_groups = self._log_groups("instance", identifier, exports)
+        parameter_group = aws.rds.ParameterGroup(
+            f"{self._name}-parameters",
+            # A prefix, not a name: a new family (major upgrade) creates the new group first.
+            name_prefix=f"{identifier}-postgres{self._major}-",
+            family=f"postgres{self._major}",
+            description=f"TLS-only PostgreSQL {self._major} for {identifier}",
+            parameters=self._parameters(),
+            opts=self._child,
+        )
+        instance = aws.rds.Instance(
+            f"{self._name}-instance",
+            identifier=identifier,
+            engine="postgres",
+            engine_version=settings.engine_version,
+            instance_class=settings.instance_class,
+            storage_type="gp3",
+            allocated_storage=settings.allocated_storage_gb,
+            max_allocated_storage=settings.max_allocated_storage_gb,
+            storage_encrypted=True,
+            kms_key_id=args.kms_key_arn,
+            db_name=settings.database_name,
+            username=settings.master_username,
+            password=self.password,
+            port=PORT,
+            db_subnet_group_name=self._subnet_group.name,
+            vpc_security_group_ids=[args.security_group_id],
+            parameter_group_name=parameter_group.name,
+            publicly_accessible=False,
+            multi_az=settings.multi_az,
+            ca_cert_identifier=CA_CERTIFICATE,
+            iam_database_authentication_enabled=settings.iam_auth,
+            enabled_cloudwatch_logs_exports=exports,
+            backup_retention_period=settings.backup_retention_days,
+            backup_window=windows[0] if windows else None,
+            maintenance_window=windows[1] if windows else None,
+            copy_tags_to_snapshot=True,
+            # Automated backups outlive the instance whenever its data is worth a final snapshot.
+            delete_automated_backups=settings.skip_final_snapshot,
+            deletion_protection=settings.deletion_protection,
+            auto_minor_version_upgrade=True,
+            allow_major_version_upgrade=False,
+            apply_immediately=False,
+            **self._final_snapshot(identifier),
+            **self._performance_insights(),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=log_groups),
+        )
+        self.identifier: pulumi.Output[str] = instance.identifier
+        self.arn: pulumi.Output[str] = instance.arn
+        self.endpoint: pulumi.Output[str] = instance.address
+        self.reader_endpoint: pulumi.Output[str] = instance.address
+        self.port: pulumi.Output[int] = instance.port
+        self.instance_identifiers: list[pulumi.Output[str]] = [instance.identifier]
+        self.cluster_identifier: pulumi.Output[str] | None = None
+
+    # -- Aurora Serverless v2 --------------------------------------------------------------
+
+    def _build_aurora(self, identifier: str, windows: tuple[str, str] | None) -> None:
+        args, settings = self._args, self._args.settings
+        zones = list(args.availability_zones)
+        exports = ["postgresql"]
+        log_groups = self._log_groups("cluster", identifier, exports)
+        parameter_group = aws.rds.ClusterParameterGroup(
+            f"{self._name}-parameters",
+            name_prefix=f"{identifier}-aurora-postgresql{self._major}-",
+            family=f"aurora-postgresql{self._major}",
+            description=f"TLS-only Aurora PostgreSQL {self._major} for {identifier}",
+            parameters=self._parameters(),
+            opts=self._child,
+        )
+        cluster = aws.rds.Cluster(
+            f"{self._name}-cluster",
+            cluster_identifier=identifier,
+            engine="aurora-postgresql",
+            engine_mode="provisioned",
+            engine_version=settings.engine_version,
+            database_name=settings.database_name,
+            master_username=settings.master_username,
+            master_password=self.password,
+            port=PORT,
+            db_subnet_group_name=self._subnet_group.name,
+            vpc_security_group_ids=[args.security_group_id],
+            db_cluster_parameter_group_name=parameter_group.name,
+            serverlessv2_scaling_configuration={
+                "min_capacity": settings.min_capacity,
+                "max_capacity": settings.max_capacity,
+            },
+            storage_encrypted=True,
+            kms_key_id=args.kms_key_arn,
+            iam_database_authentication_enabled=settings.iam_auth,
+            enabled_cloudwatch_logs_exports=exports,
+            backup_retention_period=settings.backup_retention_days,
+            preferred_backup_window=windows[0] if windows else None,
+            preferred_maintenance_window=windows[1] if windows else None,
+            copy_tags_to_snapshot=True,
+            delete_automated_backups=settings.skip_final_snapshot,
+            deletion_protection=settings.deletion_protection,
+            allow_major_version_upgrade=False,
+            apply_immediately=False,
+            **self._final_snapshot(identifier),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=log_groups),
+        )
+
+        instances: list[aws.rds.ClusterInstance] = []
+        for index in range(1 + settings.reader_instances):
+            # Writer in the first AZ, reader i in the next ones, wrapping round: a reader is never
+            # in the writer's AZ unless there are more readers than other AZs.
+            zone = zones[index % len(zones)]
+            depends_on = instances[:1]  # readers wait, so the first instance is the writer
+            instance = aws.rds.ClusterInstance(
+                f"{self._name}-instance-{index + 1}",
+                identifier=f"{identifier}-{index + 1}",
+                cluster_identifier=cluster.id,
+                engine=cluster.engine,
+                engine_version=cluster.engine_version,
+                instance_class="db.serverless",
+                availability_zone=zone,
+                db_subnet_group_name=self._subnet_group.name,
+                publicly_accessible=False,
+                # Readers in tier 1 scale with the writer, so a failover lands on a warm instance.
+                promotion_tier=0 if index == 0 else 1,
+                ca_cert_identifier=CA_CERTIFICATE,
+                auto_minor_version_upgrade=True,
+                copy_tags_to_snapshot=True,
+                apply_immediately=False,
+                **self._performance_insights(),
+                opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=depends_on),
+            )
+            instances.append(instance)
+
+        self.identifier = cluster.cluster_identifier
+        self.arn = cluster.arn
+        self.endpoint = cluster.endpoint
+        self.reader_endpoint = cluster.reader_endpoint
+        self.port = cluster.port
+        self.instance_identifiers = [instance.identifier for instance in instances]
+        self.cluster_identifier = cluster.cluster_identifier
+
+    # -- business hours --------------------------------------------------------------------
+
+    def _schedule_business_hours(self, physical: str, schedule: ScheduleSettings) -> None:
+        """EventBridge Scheduler stops the database after hours and starts it before them.
+
+        RDS starts an instance or cluster by itself once it has been stopped for 7 days (only
+        possible when no working day falls in between, e.g. a long holiday with the start schedule
+        disabled); the next stop on a working day stops it again, so it never runs for long.
+        """
+        hours = business_hours(schedule)
+        noun, key = (
+            ("DBCluster", "DbClusterIdentifier") if self._aurora else ("DBInstance", "DbInstanceIdentifier")
+        )
+        account_id = self.arn.apply(lambda arn: arn.split(":")[4])
+        region = self.arn.apply(lambda arn: arn.split(":")[3])
+
+        role = aws.iam.Role(
+            f"{self._name}-scheduler-role",
+            name=f"{physical}-scheduler",
+            description=f"EventBridge Scheduler stops and starts {physical} outside business hours",
+            assume_role_policy=pulumi.Output.json_dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "scheduler.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                            "Condition": {
+                                "StringEquals": {"aws:SourceAccount": account_id},
+                                "ArnLike": {
+                                    "aws:SourceArn": pulumi.Output.format(
+                                        "arn:aws:scheduler:{0}:{1}:schedule/default/{2}-*",
+                                        region,
+                                        account_id,
+                                        physical,
+                                    )
+                                },
+                            },
+                        }
+                    ],
+                }
+            ),
+            opts=self._child,
+        )
+        policy = aws.iam.RolePolicy(
+            f"{self._name}-scheduler-policy",
+            role=role.id,
+            policy=pulumi.Output.json_dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Action": [f"rds:Stop{noun}", f"rds:Start{noun}"],
+                            "Resource": self.arn,
+                        }
+                    ],
+                }
+            ),
+            opts=self._child,
+        )
+        target_input = self.identifier.apply(lambda identifier: json.dumps({key: identifier}))
+        for action, cron in (("stop", hours.stop_cron), ("start", hours.start_cron)):
+            aws.scheduler.Schedule(
+                f"{self._name}-{action}",
+                name=f"{physical}-{action}",
+                description=f"{action.capitalize()} {physical} ({schedule.weekdays} {schedule.start}-{schedule.stop})",
+                schedule_expression=cron,
+                schedule_expression_timezone=hours.timezone,
+                flexible_time_window={"mode": "OFF"},
+                target={
+                    "arn": f"arn:aws:scheduler:::aws-sdk:rds:{action}{noun}",
+                    "role_arn": role.arn,
+                    "input": target_input,
+                    # A late start or stop is still worth doing; after an hour it is not.
+                    "retry_policy": {"maximum_event_age_in_seconds": 3600, "maximum_retry_attempts": 10},
+                },
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+            )

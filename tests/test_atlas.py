@@ -1,0 +1,219 @@
+"""MongoAtlas: tier -> cluster resource, access list, user, PrivateLink and the secret URI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pytest
+
+from components.atlas import AtlasPrivateLink, MongoAtlas, MongoAtlasArgs, _as_cidr
+from components.settings import PRESETS, AtlasSettings
+from tools.harness import Run, run_stack
+from tools.mocks import Secret
+
+CONFIG = {"aws:region": "ap-northeast-1", "platform:topology": "staging"}
+ORG = "5f1e2d3c4b5a69788796a5b4"
+VPN = "198.51.100.0/28"
+NAT_IP = "203.0.113.25"
+ADVANCED = "mongodbatlas:index/advancedCluster:AdvancedCluster"
+FLEX = "mongodbatlas:index/flexCluster:FlexCluster"
+ACCESS = "mongodbatlas:index/projectIpAccessList:ProjectIpAccessList"
+USER = "mongodbatlas:index/databaseUser:DatabaseUser"
+PRIVATE_LINK_TYPES = {
+    "mongodbatlas:index/privateLinkEndpoint:PrivateLinkEndpoint",
+    "mongodbatlas:index/privateLinkEndpointService:PrivateLinkEndpointService",
+    "aws:ec2/vpcEndpoint:VpcEndpoint",
+}
+LINK = AtlasPrivateLink(
+    vpc_id="vpc-0commercial",
+    subnet_ids=["subnet-0private0a", "subnet-0private0c"],
+    security_group_id="sg-0atlasendpoint",
+    region="ap-northeast-1",
+)
+
+
+def _settings(tier_preset: str, **overrides: Any) -> AtlasSettings:
+    return AtlasSettings.model_validate({**PRESETS[tier_preset]["atlas"], "orgId": ORG, **overrides})
+
+
+def _run(args: MongoAtlasArgs) -> Run:
+    def program() -> None:
+        atlas = MongoAtlas("mongo", args)
+        pulumi.export("connection_uri", atlas.connection_uri)
+        pulumi.export("project_id", atlas.project_id)
+        pulumi.export("cluster_name", atlas.cluster_name)
+        pulumi.export("username", atlas.username)
+
+    return run_stack("staging", config=CONFIG, program=program)
+
+
+def _egress() -> list[pulumi.Input[str]]:
+    # A NAT EIP is an Output known only at deploy time, and a bare IP rather than a CIDR.
+    return [pulumi.Output.from_input(NAT_IP)]
+
+
+@pytest.fixture(scope="module")
+def m0() -> Run:
+    settings = _settings("staging", accessCidrs=[VPN])
+    return _run(MongoAtlasArgs(settings=settings, project_name="platform-staging", access_cidrs=_egress()))
+
+
+@pytest.fixture(scope="module")
+def m10() -> Run:
+    args = MongoAtlasArgs(
+        settings=_settings("commercial"),
+        project_name="platform-commercial",
+        access_cidrs=_egress(),
+        private_link=LINK,
+        protect=True,
+    )
+    return _run(args)
+
+
+# -- tier -> resource ----------------------------------------------------------------------
+
+
+def test_m0_is_the_free_tenant_tier_on_aws(m0: Run) -> None:
+    assert m0.of_type(FLEX) == []
+    [region] = m0.one(ADVANCED)["replicationSpecs"][0]["regionConfigs"]
+    assert region["providerName"] == "TENANT"
+    assert region["backingProviderName"] == "AWS"
+    assert region["electableSpecs"]["instanceSize"] == "M0"
+    assert region["regionName"] == "AP_NORTHEAST_1"
+    assert not m0.one(ADVANCED).get("backupEnabled")
+
+
+def test_flex_is_a_flex_cluster() -> None:
+    run = _run(MongoAtlasArgs(settings=_settings("staging", tier="FLEX"), project_name="platform-pre"))
+    assert run.of_type(ADVANCED) == []
+    flex = run.one(FLEX)
+    assert flex["providerSettings"] == {"backingProviderName": "AWS", "regionName": "AP_NORTHEAST_1"}
+    assert flex["projectId"] == run.output("project_id")
+    assert run.output("connection_uri").startswith("mongodb+srv://app:")
+
+
+def test_m10_is_a_dedicated_three_node_replica_set_with_backups(m10: Run) -> None:
+    cluster = m10.one(ADVANCED)
+    assert cluster["clusterType"] == "REPLICASET"
+    [region] = cluster["replicationSpecs"][0]["regionConfigs"]
+    assert region["providerName"] == "AWS"
+    assert "backingProviderName" not in region
+    assert region["electableSpecs"] == {"instanceSize": "M10", "nodeCount": 3}
+    assert region["regionName"] == "AP_NORTHEAST_1"
+    assert cluster["backupEnabled"] is True
+    assert cluster["pitEnabled"] is True
+    assert cluster["terminationProtectionEnabled"] is True
+    assert cluster["mongoDbMajorVersion"] == "8.0"
+    assert cluster["advancedConfiguration"]["minimumEnabledTlsProtocol"] == "TLS1_2"
+
+
+def test_protect_covers_project_and_cluster(m10: Run, m0: Run) -> None:
+    assert m10.one("mongodbatlas:index/project:Project").protect is True
+    assert m10.one(ADVANCED).protect is True
+    assert m0.one(ADVANCED).protect is False
+
+
+def test_project_is_in_the_organisation(m0: Run) -> None:
+    project = m0.one("mongodbatlas:index/project:Project")
+    assert project["orgId"] == ORG
+    assert project["name"] == "platform-staging"
+
+
+# -- network access ------------------------------------------------------------------------
+
+
+def test_access_list_holds_exactly_the_configured_and_egress_addresses(m0: Run) -> None:
+    entries = m0.of_type(ACCESS)
+    assert sorted(e["cidrBlock"] for e in entries) == sorted([VPN, f"{NAT_IP}/32"])
+    assert all(e["projectId"] == m0.output("project_id") for e in entries)
+    assert all(e["cidrBlock"] != "0.0.0.0/0" for e in entries)
+
+
+def test_the_whole_internet_is_refused() -> None:
+    args = MongoAtlasArgs(
+        settings=_settings("staging"), project_name="platform-staging", access_cidrs=["0.0.0.0/0"]
+    )
+    with pytest.raises(ValueError, match="whole internet"):
+        MongoAtlas("mongo", args)
+
+
+@pytest.mark.parametrize("everyone", ["0.0.0.0/0", "::/0", "0.0.0.0/0.0.0.0"])
+def test_deploy_time_addresses_are_checked_too(everyone: str) -> None:
+    # Egress IPs known only at deploy time go through the same check inside their Output.
+    with pytest.raises(ValueError, match="whole internet"):
+        _as_cidr(everyone)
+    assert _as_cidr(NAT_IP) == f"{NAT_IP}/32"
+
+
+def test_no_private_link_unless_asked(m0: Run) -> None:
+    assert not PRIVATE_LINK_TYPES & m0.types()
+    run = _run(MongoAtlasArgs(settings=_settings("commercial", privateLink=False), project_name="platform-c"))
+    assert not PRIVATE_LINK_TYPES & run.types()
+
+
+def test_private_link_is_refused_on_shared_tiers() -> None:
+    args = MongoAtlasArgs(settings=_settings("staging"), project_name="platform-staging", private_link=LINK)
+    with pytest.raises(ValueError, match="dedicated tier"):
+        MongoAtlas("mongo", args)
+
+
+def test_private_link_setting_without_a_vpc_is_refused() -> None:
+    with pytest.raises(ValueError, match="PrivateLink"):
+        MongoAtlas("mongo", MongoAtlasArgs(settings=_settings("commercial"), project_name="platform-c"))
+
+
+def test_private_link_must_be_in_the_cluster_region() -> None:
+    elsewhere = AtlasPrivateLink(
+        vpc_id="vpc-1", subnet_ids=["subnet-1"], security_group_id="sg-1", region="us-east-1"
+    )
+    args = MongoAtlasArgs(settings=_settings("commercial"), project_name="platform-c", private_link=elsewhere)
+    with pytest.raises(ValueError, match="regional"):
+        MongoAtlas("mongo", args)
+
+
+def test_private_link_wires_atlas_to_an_interface_endpoint(m10: Run) -> None:
+    endpoint = m10.one("mongodbatlas:index/privateLinkEndpoint:PrivateLinkEndpoint")
+    assert endpoint["providerName"] == "AWS"
+    assert endpoint["region"] == "AP_NORTHEAST_1"
+    vpce = m10.one("aws:ec2/vpcEndpoint:VpcEndpoint")
+    assert vpce["vpcEndpointType"] == "Interface"
+    assert vpce["serviceName"] == endpoint.outputs["endpointServiceName"]
+    assert vpce["vpcId"] == LINK.vpc_id
+    assert vpce["subnetIds"] == LINK.subnet_ids
+    assert vpce["securityGroupIds"] == [LINK.security_group_id]
+    assert vpce["privateDnsEnabled"] is False
+    service = m10.one("mongodbatlas:index/privateLinkEndpointService:PrivateLinkEndpointService")
+    assert service["endpointServiceId"] == vpce.id
+    assert service["privateLinkId"] == endpoint.outputs["privateLinkId"]
+    assert service["providerName"] == "AWS"
+
+
+def test_private_link_uri_uses_the_private_endpoint_host(m10: Run) -> None:
+    host = m10.output("connection_uri").split("@", 1)[1].split("/", 1)[0]
+    assert host.startswith("main-pl-0.")
+    public = m10.one(ADVANCED).outputs["connectionStrings"]["standardSrv"].removeprefix("mongodb+srv://")
+    assert host != public
+
+
+# -- user and connection string ------------------------------------------------------------
+
+
+def test_user_may_only_read_and_write_the_app_database_on_this_cluster(m0: Run) -> None:
+    user = m0.one(USER)
+    assert user["authDatabaseName"] == "admin"
+    assert user["roles"] == [{"roleName": "readWrite", "databaseName": "app"}]
+    assert user["scopes"] == [{"name": m0.output("cluster_name"), "type": "CLUSTER"}]
+    assert isinstance(user.inputs["password"], Secret)
+
+
+def test_connection_uri_is_secret_tls_srv_with_the_credentials(m0: Run) -> None:
+    assert isinstance(m0.outputs["connection_uri"], Secret)
+    password = m0.one(USER)["password"]
+    public = m0.one(ADVANCED).outputs["connectionStrings"]["standardSrv"].removeprefix("mongodb+srv://")
+    assert m0.output("connection_uri") == (
+        f"mongodb+srv://{m0.output('username')}:{password}@{public}/app?retryWrites=true&w=majority"
+    )
+    for resource in m0.resources:
+        plain = [v for v in resource.inputs.values() if isinstance(v, str)]
+        assert all(password not in v for v in plain), f"{resource.name} has the password in plain text"

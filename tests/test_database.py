@@ -1,0 +1,355 @@
+"""Database: RDS PostgreSQL (staging) and Aurora Serverless v2 (commercial) under the recording mocks."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pulumi
+import pytest
+
+from components.database import Database, DatabaseArgs
+from components.schedule import business_hours
+from components.settings import PRESETS, DatabaseSettings, ScheduleSettings
+from tools.harness import Run, run_stack
+from tools.mocks import Captured, Secret
+
+CONFIG = {"aws:region": "ap-northeast-1", "platform:topology": "staging"}
+KEY = "arn:aws:kms:ap-northeast-1:123456789012:key/0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d"
+PRIVATE_SUBNETS = ["subnet-0private0a", "subnet-0private0c", "subnet-0private0d"]
+ZONES = ["ap-northeast-1a", "ap-northeast-1c", "ap-northeast-1d"]
+DB_SG = "sg-0database"
+RDS = "aws:rds/instance:Instance"
+CLUSTER = "aws:rds/cluster:Cluster"
+CLUSTER_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
+SCHEDULE = "aws:scheduler/schedule:Schedule"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+
+
+def _run(
+    settings: DatabaseSettings,
+    schedule: ScheduleSettings | None,
+    *,
+    prefix: str,
+    protect: bool,
+    zones: list[str] = ZONES,
+) -> Run:
+    def program() -> None:
+        database = Database(
+            "db",
+            DatabaseArgs(
+                settings=settings,
+                schedule=schedule,
+                name_prefix=prefix,
+                subnet_ids=PRIVATE_SUBNETS[: len(zones)],
+                security_group_id=DB_SG,
+                kms_key_arn=KEY,
+                availability_zones=zones,
+                protect=protect,
+            ),
+        )
+        pulumi.export("url", database.url)
+        pulumi.export("password", database.password)
+        pulumi.export("endpoint", database.endpoint)
+        pulumi.export("reader_endpoint", database.reader_endpoint)
+        pulumi.export("instance_identifiers", database.instance_identifiers)
+        pulumi.export("cluster_identifier", database.cluster_identifier)
+        pulumi.export("arn", database.arn)
+
+    return run_stack("staging", config=CONFIG, program=program)
+
+
+def _staging_settings(**overrides: Any) -> DatabaseSettings:
+    return DatabaseSettings.model_validate({**PRESETS["staging"]["database"], **overrides})
+
+
+def _commercial_settings(**overrides: Any) -> DatabaseSettings:
+    return DatabaseSettings.model_validate({**PRESETS["commercial"]["database"], **overrides})
+
+
+@pytest.fixture(scope="module")
+def staging() -> Run:
+    return _run(_staging_settings(), ScheduleSettings(), prefix="platform-staging", protect=False)
+
+
+@pytest.fixture(scope="module")
+def production_rds() -> Run:
+    """RDS with the production-like defaults: deletion protection, final snapshot, engine protect."""
+    return _run(DatabaseSettings(), None, prefix="platform-prod", protect=True)
+
+
+@pytest.fixture(scope="module")
+def aurora() -> Run:
+    schedule = ScheduleSettings.model_validate(PRESETS["commercial"]["schedule"])
+    return _run(_commercial_settings(), schedule, prefix="platform-commercial", protect=True)
+
+
+def _plain_strings(value: Any) -> Iterator[str]:
+    """Every string in ``value`` that is NOT under a secret marker."""
+    if isinstance(value, Secret):
+        return
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _plain_strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _plain_strings(item)
+
+
+def _assert_never_plain(run: Run, secret: str) -> None:
+    for resource in run.resources:
+        # Inputs of every resource, and what components register as their outputs (custom
+        # resources' outputs are the mocks' echo, not what the engine would store).
+        seen = [
+            *_plain_strings(resource.inputs),
+            *([] if resource.custom else _plain_strings(resource.outputs)),
+        ]
+        assert all(secret not in text for text in seen), f"{resource.name} holds the secret in plain text"
+    for name, value in run.outputs.items():
+        assert all(secret not in text for text in _plain_strings(value)), f"stack output {name} leaks it"
+
+
+def _policy(resource: Captured, key: str) -> dict[str, Any]:
+    return json.loads(resource[key])
+
+
+# -- RDS (staging) -------------------------------------------------------------------------
+
+
+def test_rds_is_encrypted_with_the_stack_key_and_private(staging: Run) -> None:
+    instance = staging.one(RDS)
+    assert instance["storageEncrypted"] is True
+    assert instance["kmsKeyId"] == KEY
+    assert instance["publiclyAccessible"] is False
+    assert instance["vpcSecurityGroupIds"] == [DB_SG]
+    assert instance["engine"] == "postgres"
+    assert instance["instanceClass"] == "db.t4g.micro"
+    assert instance["storageType"] == "gp3"
+    assert instance["caCertIdentifier"] == "rds-ca-rsa2048-g1"
+    assert instance["applyImmediately"] is False
+    assert instance["autoMinorVersionUpgrade"] is True
+    assert instance["copyTagsToSnapshot"] is True
+
+
+def test_rds_lives_in_the_private_subnets(staging: Run) -> None:
+    group = staging.one("aws:rds/subnetGroup:SubnetGroup")
+    assert group["subnetIds"] == PRIVATE_SUBNETS
+    assert staging.one(RDS)["dbSubnetGroupName"] == group["name"]
+
+
+def test_rds_parameter_group_forces_tls(staging: Run) -> None:
+    group = staging.one("aws:rds/parameterGroup:ParameterGroup")
+    assert group["family"] == "postgres16"
+    parameters = {p["name"]: p["value"] for p in group["parameters"]}
+    assert parameters["rds.force_ssl"] == "1"
+    assert int(parameters["log_min_duration_statement"]) > 0
+    assert staging.one(RDS)["parameterGroupName"] == group.outputs["name"]
+
+
+def test_rds_staging_backups_and_disposability_follow_settings(staging: Run) -> None:
+    instance = staging.one(RDS)
+    assert instance["backupRetentionPeriod"] == 1
+    assert instance["deletionProtection"] is False
+    assert instance["skipFinalSnapshot"] is True
+    assert "finalSnapshotIdentifier" not in instance.inputs
+    assert instance.protect is False
+
+
+def test_rds_backups_and_maintenance_happen_while_the_stopped_database_runs(staging: Run) -> None:
+    # 09:00-20:00 Asia/Tokyo is 00:00-11:00 UTC; RDS skips backups of a stopped instance.
+    instance = staging.one(RDS)
+    start, end = instance["backupWindow"].split("-")
+    assert "00:00" <= start < end <= "11:00"
+    day, _, clock = instance["maintenanceWindow"].split("-")[0].partition(":")
+    assert day in {"mon", "tue", "wed", "thu", "fri"}
+    assert "00:00" <= clock <= "10:30"
+    assert clock >= end, "maintenance must not overlap the backup window"
+
+
+def test_rds_production_args_keep_the_data(production_rds: Run) -> None:
+    instance = production_rds.one(RDS)
+    assert instance.protect is True
+    assert instance["deletionProtection"] is True
+    assert instance["skipFinalSnapshot"] is False
+    assert instance["finalSnapshotIdentifier"].startswith("platform-prod-db")
+    assert instance["deleteAutomatedBackups"] is False
+    assert instance["backupRetentionPeriod"] == 7
+
+
+def test_rds_log_groups_are_precreated_with_retention_and_the_key(staging: Run) -> None:
+    instance = staging.one(RDS)
+    groups = {g["name"]: g for g in staging.of_type(LOG_GROUP)}
+    assert set(groups) == {
+        "/aws/rds/instance/platform-staging-db/postgresql",
+        "/aws/rds/instance/platform-staging-db/upgrade",
+    }
+    for group in groups.values():
+        assert group["retentionInDays"] == 14
+        assert group["kmsKeyId"] == KEY
+        assert group.urn in instance.dependencies, (
+            "RDS would create the group itself, unencrypted and kept forever"
+        )
+    assert sorted(instance["enabledCloudwatchLogsExports"]) == ["postgresql", "upgrade"]
+
+
+def test_rds_master_credentials(staging: Run) -> None:
+    instance = staging.one(RDS)
+    assert isinstance(instance.inputs["password"], Secret)
+    assert instance["username"] == "app_admin"
+    assert instance["dbName"] == "app"
+    password = staging.one("random:index/randomPassword:RandomPassword")
+    assert password["length"] == 32
+    assert not set(password["overrideSpecial"]) & set('/@" ')
+
+
+def test_password_and_url_are_secret_everywhere(staging: Run) -> None:
+    assert isinstance(staging.outputs["password"], Secret)
+    assert isinstance(staging.outputs["url"], Secret)
+    password = staging.output("password")
+    _assert_never_plain(staging, password)
+    host = staging.one(RDS).outputs["address"]
+    assert staging.output("url") == f"postgresql://app_admin:{password}@{host}:5432/app?sslmode=require"
+
+
+def test_rds_reader_endpoint_is_the_endpoint(staging: Run) -> None:
+    assert staging.output("reader_endpoint") == staging.output("endpoint")
+    assert staging.output("instance_identifiers") == ["platform-staging-db"]
+    assert staging.outputs.get("cluster_identifier") is None
+
+
+def test_scheduler_stops_and_starts_rds_in_business_hours(staging: Run) -> None:
+    hours = business_hours(ScheduleSettings())
+    schedules = {s["target"]["arn"].rsplit(":", 1)[1]: s for s in staging.of_type(SCHEDULE)}
+    assert set(schedules) == {"stopDBInstance", "startDBInstance"}
+    assert schedules["stopDBInstance"]["scheduleExpression"] == hours.stop_cron
+    assert schedules["startDBInstance"]["scheduleExpression"] == hours.start_cron
+    for schedule in schedules.values():
+        assert schedule["scheduleExpressionTimezone"] == "Asia/Tokyo"
+        assert schedule["flexibleTimeWindow"] == {"mode": "OFF"}
+        assert schedule["target"]["arn"].startswith("arn:aws:scheduler:::aws-sdk:rds:")
+        assert json.loads(schedule["target"]["input"]) == {"DbInstanceIdentifier": "platform-staging-db"}
+
+
+def test_scheduler_role_is_scoped_to_this_instance(staging: Run) -> None:
+    role = staging.one("aws:iam/role:Role", "scheduler")
+    [trust] = _policy(role, "assumeRolePolicy")["Statement"]
+    assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    assert trust["Condition"]["StringEquals"]["aws:SourceAccount"] == "123456789012"
+    [statement] = _policy(staging.one("aws:iam/rolePolicy:RolePolicy"), "policy")["Statement"]
+    assert sorted(statement["Action"]) == ["rds:StartDBInstance", "rds:StopDBInstance"]
+    assert statement["Resource"] == staging.one(RDS).outputs["arn"] == staging.output("arn")
+    for schedule in staging.of_type(SCHEDULE):
+        assert schedule["target"]["roleArn"] == role.outputs["arn"]
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    [None, ScheduleSettings(enabled=False), ScheduleSettings(mode="scale-down")],
+    ids=["no-schedule", "disabled", "scale-down"],
+)
+def test_no_scheduler_unless_stop_mode(schedule: ScheduleSettings | None) -> None:
+    run = _run(_staging_settings(), schedule, prefix="platform-staging", protect=False)
+    assert run.of_type(SCHEDULE) == []
+    assert run.of_type("aws:iam/role:Role") == []
+    assert "backupWindow" not in run.one(RDS).inputs
+
+
+# -- Aurora Serverless v2 (commercial) -----------------------------------------------------
+
+
+def test_aurora_cluster_is_encrypted_private_and_protected(aurora: Run) -> None:
+    cluster = aurora.one(CLUSTER)
+    assert cluster["engine"] == "aurora-postgresql"
+    assert cluster["engineMode"] == "provisioned"
+    assert cluster["storageEncrypted"] is True
+    assert cluster["kmsKeyId"] == KEY
+    assert cluster["vpcSecurityGroupIds"] == [DB_SG]
+    assert cluster["dbSubnetGroupName"] == aurora.one("aws:rds/subnetGroup:SubnetGroup")["name"]
+    assert isinstance(cluster.inputs["masterPassword"], Secret)
+    assert cluster["backupRetentionPeriod"] == 14
+    assert cluster["deletionProtection"] is True
+    assert cluster["skipFinalSnapshot"] is False
+    assert cluster["finalSnapshotIdentifier"]
+    assert cluster["iamDatabaseAuthenticationEnabled"] is True
+    assert cluster["enabledCloudwatchLogsExports"] == ["postgresql"]
+    assert cluster.protect is True
+
+
+def test_aurora_acu_range_follows_settings(aurora: Run) -> None:
+    scaling = aurora.one(CLUSTER)["serverlessv2ScalingConfiguration"]
+    assert (scaling["minCapacity"], scaling["maxCapacity"]) == (0.5, 4)
+
+
+def test_aurora_cluster_parameter_group_forces_tls(aurora: Run) -> None:
+    group = aurora.one("aws:rds/clusterParameterGroup:ClusterParameterGroup")
+    assert group["family"] == "aurora-postgresql16"
+    assert {p["name"]: p["value"] for p in group["parameters"]}["rds.force_ssl"] == "1"
+    assert aurora.one(CLUSTER)["dbClusterParameterGroupName"] == group.outputs["name"]
+
+
+def test_aurora_writer_and_reader_are_serverless_in_different_azs(aurora: Run) -> None:
+    writer, reader = sorted(aurora.of_type(CLUSTER_INSTANCE), key=lambda i: i.name)
+    assert writer["availabilityZone"] == ZONES[0]
+    assert reader["availabilityZone"] == ZONES[1]
+    assert writer["promotionTier"] == 0
+    assert writer.urn in reader.dependencies, "the first instance created becomes the writer"
+    for instance in (writer, reader):
+        assert instance["instanceClass"] == "db.serverless"
+        assert instance["publiclyAccessible"] is False
+        assert instance["clusterIdentifier"] == aurora.one(CLUSTER).outputs["clusterIdentifier"]
+        assert instance.protect is True
+        assert instance["performanceInsightsEnabled"] is True
+        assert instance["performanceInsightsKmsKeyId"] == KEY
+        assert instance["performanceInsightsRetentionPeriod"] == 7
+
+
+def test_aurora_outputs(aurora: Run) -> None:
+    assert aurora.output("endpoint") != aurora.output("reader_endpoint")
+    assert aurora.output("instance_identifiers") == ["platform-commercial-db-1", "platform-commercial-db-2"]
+    assert aurora.output("cluster_identifier") == "platform-commercial-db"
+    assert aurora.output("url").startswith(f"postgresql://app_admin:{aurora.output('password')}@")
+    _assert_never_plain(aurora, aurora.output("password"))
+
+
+def test_aurora_log_group(aurora: Run) -> None:
+    group = aurora.one(LOG_GROUP)
+    assert group["name"] == "/aws/rds/cluster/platform-commercial-db/postgresql"
+    assert group["retentionInDays"] == 90
+    assert group["kmsKeyId"] == KEY
+
+
+def test_aurora_in_scale_down_mode_is_never_stopped(aurora: Run) -> None:
+    assert aurora.of_type(SCHEDULE) == []
+
+
+def test_aurora_readers_spread_over_the_other_azs() -> None:
+    run = _run(_commercial_settings(readerInstances=2), None, prefix="platform-commercial", protect=True)
+    zones = [i["availabilityZone"] for i in sorted(run.of_type(CLUSTER_INSTANCE), key=lambda i: i.name)]
+    assert zones == ZONES
+
+
+def test_aurora_reader_needs_a_second_az() -> None:
+    with pytest.raises(Exception, match="second AZ"):
+        _run(_commercial_settings(), None, prefix="platform-commercial", protect=True, zones=ZONES[:1])
+
+
+def test_stopped_aurora_uses_cluster_actions() -> None:
+    settings = _commercial_settings(deletionProtection=False, skipFinalSnapshot=True)
+    run = _run(settings, ScheduleSettings(), prefix="platform-staging", protect=False)
+    actions = sorted(s["target"]["arn"].rsplit(":", 1)[1] for s in run.of_type(SCHEDULE))
+    assert actions == ["startDBCluster", "stopDBCluster"]
+    assert json.loads(run.of_type(SCHEDULE)[0]["target"]["input"]) == {
+        "DbClusterIdentifier": "platform-staging-db"
+    }
+    [statement] = _policy(run.one("aws:iam/rolePolicy:RolePolicy"), "policy")["Statement"]
+    assert statement["Resource"] == run.one(CLUSTER).outputs["arn"]
+    assert sorted(statement["Action"]) == ["rds:StartDBCluster", "rds:StopDBCluster"]
+    assert run.one(CLUSTER).protect is False
+    assert all(not i.protect for i in run.of_type(CLUSTER_INSTANCE))
+
+
+def test_leak_check_sees_plain_values_and_skips_secret_ones() -> None:
+    assert list(_plain_strings({"a": Secret("x"), "b": ["y"]})) == ["y"]
