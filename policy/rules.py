@@ -541,6 +541,8 @@ RENDER_ENV_TYPES = frozenset(
 def _render_variables(resource_type: str, inputs: Mapping[str, Any]) -> list[tuple[str, Any]]:
     if resource_type.endswith(":EnvVar"):
         return [(str(inputs.get("envVarKey", "")), inputs.get("value"))]
+    if is_secret_marker(inputs.get("envVars")):
+        return []  # the whole list is one secret: every value in it is secret
     return [
         (str(v.get("key", "")), v.get("value"))
         for v in _items(inputs.get("envVars"))
@@ -566,6 +568,8 @@ DATA_STORE_TYPES = frozenset(
         "mongodbatlas:index/advancedCluster:AdvancedCluster",
         "mongodbatlas:index/cluster:Cluster",
         "mongodbatlas:index/flexCluster:FlexCluster",
+        # components/platforms/supabase.py: the dynamic provider's Supabase project.
+        "pulumi-python:dynamic/supabase:Project",
     }
 )
 
