@@ -75,6 +75,9 @@ class EdgeArgs:
     """Route 53 hosted zone of ``domain_name`` (certificate validation and alias records)."""
     access_log_retention_days: int = 90
     """Days CloudFront access logs are kept in CloudWatch Logs."""
+    create_dns_records: bool = True
+    """Point ``domain_name`` at the distribution with alias A/AAAA records. ``False`` while another
+    component owns the name (the weighted cut-over's CNAMEs, which no other record type may share)."""
 
 
 class Edge(pulumi.ComponentResource):
@@ -243,7 +246,7 @@ class Edge(pulumi.ComponentResource):
             )
             self.waf_log_group_name = waf_log_group.name
 
-        if args.domain_name:
+        if args.domain_name and args.create_dns_records:
             alias_records(
                 f"{name}-alias",
                 zone_id=args.zone_id,

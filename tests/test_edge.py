@@ -213,6 +213,14 @@ def test_alias_records_point_the_domain_at_the_distribution(run: Run) -> None:
         assert record["aliases"][0]["zoneId"] == distribution.outputs["hostedZoneId"]
 
 
+def test_without_dns_records_the_name_is_left_to_the_cut_over_but_still_served() -> None:
+    """The weighted cut-over's CNAMEs own the name; CloudFront must still answer for it."""
+    run = _run(EdgeSettings(cloudfront=True), create_dns_records=False)
+    assert not [r for r in run.of_type(RECORD) if r["name"] == DOMAIN]
+    assert run.one(DISTRIBUTION)["aliases"] == [DOMAIN]
+    assert run.one(CERTIFICATE, "viewer")["domainName"] == DOMAIN
+
+
 # -- origin lock-down -----------------------------------------------------------------------
 
 
