@@ -19,6 +19,7 @@ APP_USERNAME = "app"
 # Safe in a URI once percent-encoded, and in shells and .env files without quoting surprises.
 PASSWORD_SPECIALS = "!#$%&*()-_=+[]{}<>:?"
 _EVERYWHERE = ("0.0.0.0/0", "::/0")
+ATLAS_PRIVATE_LINK_PORTS = (1024, 65535)
 
 
 @dataclass(frozen=True)
@@ -29,9 +30,9 @@ class AtlasPrivateLink:
     """VPC of the application."""
     subnet_ids: Sequence[pulumi.Input[str]]
     """Private subnets the interface endpoint gets an address in (one per AZ)."""
-    security_group_id: pulumi.Input[str]
-    """Security group of the interface endpoint. Atlas maps each node to its own port, so it must
-    allow TCP 1024-65535 from the application's tasks (and the tasks' egress must allow it too)."""
+    client_security_group_id: pulumi.Input[str]
+    """Security group of the application's tasks: the only source the endpoint admits, and the
+    group that gets the egress rule towards the endpoint."""
     region: str
     """AWS region of the VPC, e.g. ``ap-northeast-1``; must be the cluster's region."""
 
@@ -259,6 +260,38 @@ class MongoAtlas(pulumi.ComponentResource):
     ) -> pulumi.Output[str]:
         """Create the PrivateLink path and return the cluster's SRV string through it."""
         child = pulumi.ResourceOptions(parent=self)
+        # Atlas maps each node to its own port on the endpoint, so the path is TCP 1024-65535,
+        # from the tasks only, in both groups.
+        endpoint_sg = aws.ec2.SecurityGroup(
+            f"{name}-vpce-sg",
+            vpc_id=link.vpc_id,
+            description="Atlas PrivateLink endpoint: MongoDB from the application's tasks",
+            region=link.region,
+            tags={"Name": f"{name}-atlas-endpoint"},
+            opts=child,
+        )
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-vpce-in-tasks",
+            security_group_id=endpoint_sg.id,
+            referenced_security_group_id=link.client_security_group_id,
+            ip_protocol="tcp",
+            from_port=ATLAS_PRIVATE_LINK_PORTS[0],
+            to_port=ATLAS_PRIVATE_LINK_PORTS[1],
+            description="MongoDB through PrivateLink, from the tasks",
+            region=link.region,
+            opts=child,
+        )
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-tasks-out-vpce",
+            security_group_id=link.client_security_group_id,
+            referenced_security_group_id=endpoint_sg.id,
+            ip_protocol="tcp",
+            from_port=ATLAS_PRIVATE_LINK_PORTS[0],
+            to_port=ATLAS_PRIVATE_LINK_PORTS[1],
+            description="MongoDB Atlas through PrivateLink",
+            region=link.region,
+            opts=child,
+        )
         endpoint = mongodbatlas.PrivateLinkEndpoint(
             f"{name}-private-link",
             project_id=project.id,
@@ -272,7 +305,7 @@ class MongoAtlas(pulumi.ComponentResource):
             service_name=endpoint.endpoint_service_name,
             vpc_endpoint_type="Interface",
             subnet_ids=list(link.subnet_ids),
-            security_group_ids=[link.security_group_id],
+            security_group_ids=[endpoint_sg.id],
             # Atlas publishes the private host names itself; AWS private DNS is not used.
             private_dns_enabled=False,
             region=link.region,

@@ -59,8 +59,8 @@ class MonitoringArgs:
     region: str
     """The stack's AWS region (alarms on regional metrics are created there)."""
     kms_key_arn: pulumi.Input[str]
-    """The stack's KMS key; encrypts the alarm topic. Its key policy must let
-    cloudwatch.amazonaws.com and budgets.amazonaws.com use it (see the Security component)."""
+    """The stack's KMS key (components/kms.py); encrypts the alarm topic. Its key policy lets
+    cloudwatch.amazonaws.com and budgets.amazonaws.com use it."""
     alb_arn_suffix: pulumi.Input[str]
     """``app/<name>/<id>``: the ALB's CloudWatch ``LoadBalancer`` dimension."""
     target_group_arn_suffix: pulumi.Input[str]
@@ -79,6 +79,9 @@ class MonitoringArgs:
     web_acl_metric_name: pulumi.Input[str] | None = None
     """The CLOUDFRONT-scope web ACL's ``visibility_config.metric_name`` (WAF's ``WebACL``
     dimension); given, a spike in blocked requests is alarmed on (in us-east-1)."""
+    edge_kms_key_arn: pulumi.Input[str] | None = None
+    """The stack's us-east-1 key, for the topic of the CloudFront/WAF alarms: SNS only accepts a
+    key from the topic's region. Needed with ``distribution_id`` unless the stack is in us-east-1."""
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,9 @@ class Monitoring(pulumi.ComponentResource):
     """
 
     def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None):
+        watches_edge = args.distribution_id is not None or args.web_acl_metric_name is not None
+        if watches_edge and args.region != EDGE_REGION and args.edge_kms_key_arn is None:
+            raise ValueError("Monitoring: CloudFront/WAF alarms outside us-east-1 need edge_kms_key_arn")
         super().__init__("platform:monitoring:Monitoring", name, None, opts)
         self._name = name
         self._args = args
@@ -138,11 +144,10 @@ class Monitoring(pulumi.ComponentResource):
             if args.region == EDGE_REGION:
                 edge_topic_arn = topic.arn
             else:
-                edge_key = self._edge_key(account_id)
                 edge_topic_arn = self._topic(
                     f"{name}-edge-alarms",
                     f"{args.name_prefix}-edge-alarms",
-                    edge_key.arn,
+                    args.edge_kms_key_arn,
                     EDGE_REGION,
                     account_id,
                 ).arn
@@ -249,42 +254,6 @@ class Monitoring(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
         return topic
-
-    def _edge_key(self, account_id: pulumi.Output[str]) -> aws.kms.Key:
-        """A us-east-1 key for the edge topic: SNS only accepts a key from the topic's region, and
-        CloudWatch cannot publish to a topic under the AWS-managed SNS key."""
-        return aws.kms.Key(
-            f"{self._name}-edge-alarms-key",
-            description=f"{self._args.name_prefix}: encrypts the us-east-1 CloudFront/WAF alarm topic",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            region=EDGE_REGION,
-            policy=pulumi.Output.json_dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "AccountAdministers",
-                            "Effect": "Allow",
-                            "Principal": {"AWS": pulumi.Output.concat("arn:aws:iam::", account_id, ":root")},
-                            "Action": "kms:*",
-                            "Resource": "*",
-                        },
-                        {
-                            # As AWS documents it, unconditioned: a condition CloudWatch does not
-                            # send would drop every notification silently. The topic policy is
-                            # what limits publishing to this account's alarms.
-                            "Sid": "CloudWatchAlarmsPublishToEncryptedTopic",
-                            "Effect": "Allow",
-                            "Principal": {"Service": "cloudwatch.amazonaws.com"},
-                            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-                            "Resource": "*",
-                        },
-                    ],
-                }
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
 
     # -- alarms ----------------------------------------------------------------------------------
 

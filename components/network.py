@@ -39,6 +39,8 @@ class NetworkArgs:
     """The stack's AWS region (endpoint service names embed it)."""
     flow_log_group_name: str
     """CloudWatch log group of the VPC flow logs, e.g. ``/platform/staging/vpc-flow-logs``."""
+    kms_key_arn: pulumi.Input[str]
+    """The stack's key (components/kms.py); encrypts the flow logs."""
 
 
 class Network(pulumi.ComponentResource):
@@ -323,6 +325,7 @@ class Network(pulumi.ComponentResource):
             f"{name}-flow-logs",
             name=args.flow_log_group_name,
             retention_in_days=args.settings.flow_log_retention_days,
+            kms_key_id=args.kms_key_arn,
             opts=child,
         )
         account_id = aws.get_caller_identity_output().account_id

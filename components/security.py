@@ -1,4 +1,4 @@
-"""The stack's KMS key, the ALB -> tasks -> database security-group chain and the ECS roles."""
+"""The ALB -> tasks -> database security-group chain and the ECS roles."""
 
 from __future__ import annotations
 
@@ -42,22 +42,20 @@ class SecurityArgs:
     alb_public: bool
     """True: the ALB SG admits HTTP/HTTPS from the internet. False: the ALB is internal behind a
     CloudFront VPC origin and the Edge component adds the only ingress rule itself."""
+    kms_key_arn: pulumi.Input[str]
+    """The stack's key (components/kms.py): the only key the execution role may decrypt with."""
     database_port: int = 5432
     """PostgreSQL port (tasks -> database)."""
     datadog: bool = False
     """Datadog agent sidecar in the task. It changes nothing here: the agent reads the task
     metadata endpoint (no IAM), ships to Datadog on 443 (already allowed) and its API key is an
     SSM parameter under ``parameter_prefix`` (already readable by the execution role)."""
-    protect: bool = False
-    """Protect the KMS key from ``pulumi destroy`` (set it where the key encrypts production data)."""
 
 
 class Security(pulumi.ComponentResource):
-    """The stack's customer-managed KMS key, security groups and ECS IAM roles.
+    """The stack's security groups and ECS IAM roles.
 
     Outputs:
-        kms_key_arn, kms_key_id: the symmetric key (rotation on) for logs, parameters and data.
-        kms_alias_name: ``alias/<name_prefix>`` (plain str).
         alb_security_group_id, task_security_group_id, database_security_group_id: the chain
             ALB -> tasks (container port) -> database (database port), by SG reference only.
         execution_role_arn, execution_role_name: role the ECS agent uses to pull the image,
@@ -75,77 +73,6 @@ class Security(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
         region = args.region
-
-        # -- KMS -------------------------------------------------------------------------------
-        key_policy = pulumi.Output.json_dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        # Delegates to IAM: the account's admins manage the key through IAM
-                        # policies, and the key can never become unmanageable.
-                        "Sid": "AccountAdministers",
-                        "Effect": "Allow",
-                        "Principal": {"AWS": pulumi.Output.concat("arn:aws:iam::", account_id, ":root")},
-                        "Action": "kms:*",
-                        "Resource": "*",
-                    },
-                    {
-                        # CloudWatch Logs encrypts log groups with the key only on behalf of
-                        # this account's log groups in this region.
-                        "Sid": "CloudWatchLogsEncryptsThisAccountsLogGroups",
-                        "Effect": "Allow",
-                        "Principal": {"Service": f"logs.{region}.amazonaws.com"},
-                        "Action": [
-                            "kms:Encrypt*",
-                            "kms:Decrypt*",
-                            "kms:ReEncrypt*",
-                            "kms:GenerateDataKey*",
-                            "kms:Describe*",
-                        ],
-                        "Resource": "*",
-                        "Condition": {
-                            "ArnLike": {
-                                "kms:EncryptionContext:aws:logs:arn": pulumi.Output.concat(
-                                    "arn:aws:logs:", region, ":", account_id, ":log-group:*"
-                                )
-                            }
-                        },
-                    },
-                    {
-                        # The alarm topic is encrypted with this key, and SNS lets a service
-                        # publish only if it may use the key. AWS documents this statement
-                        # without conditions; untested conditions here fail silently (no alarm).
-                        "Sid": "CloudWatchAlarmsPublishToEncryptedTopics",
-                        "Effect": "Allow",
-                        "Principal": {"Service": "cloudwatch.amazonaws.com"},
-                        "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-                        "Resource": "*",
-                    },
-                    {
-                        "Sid": "BudgetsPublishToEncryptedTopicsForThisAccount",
-                        "Effect": "Allow",
-                        "Principal": {"Service": "budgets.amazonaws.com"},
-                        "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-                        "Resource": "*",
-                        "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
-                    },
-                ],
-            }
-        )
-        key = aws.kms.Key(
-            f"{name}-key",
-            description=f"{args.name_prefix}: logs, secrets and data at rest",
-            enable_key_rotation=True,
-            deletion_window_in_days=args.settings.kms_deletion_window_days,
-            policy=key_policy,
-            region=region,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
-        )
-        self.kms_alias_name = f"alias/{args.name_prefix}"
-        aws.kms.Alias(
-            f"{name}-key-alias", name=self.kms_alias_name, target_key_id=key.key_id, region=region, opts=child
-        )
 
         # -- Security groups: no inline rules, so every rule is its own resource ------------------
         def security_group(suffix: str, description: str) -> aws.ec2.SecurityGroup:
@@ -274,7 +201,7 @@ class Security(pulumi.ComponentResource):
                             "Sid": "DecryptTheStacksSecrets",
                             "Effect": "Allow",
                             "Action": "kms:Decrypt",
-                            "Resource": key.arn,
+                            "Resource": args.kms_key_arn,
                             "Condition": {"StringEquals": {"kms:ViaService": f"ssm.{region}.amazonaws.com"}},
                         },
                     ],
@@ -298,8 +225,6 @@ class Security(pulumi.ComponentResource):
             opts=child,
         )
 
-        self.kms_key_arn: pulumi.Output[str] = key.arn
-        self.kms_key_id: pulumi.Output[str] = key.key_id
         self.alb_security_group_id: pulumi.Output[str] = alb_sg.id
         self.task_security_group_id: pulumi.Output[str] = task_sg.id
         self.database_security_group_id: pulumi.Output[str] = database_sg.id
@@ -309,9 +234,6 @@ class Security(pulumi.ComponentResource):
         self.task_role_name: pulumi.Output[str] = task_role.name
         self.register_outputs(
             {
-                "kms_key_arn": self.kms_key_arn,
-                "kms_key_id": self.kms_key_id,
-                "kms_alias_name": self.kms_alias_name,
                 "alb_security_group_id": self.alb_security_group_id,
                 "task_security_group_id": self.task_security_group_id,
                 "database_security_group_id": self.database_security_group_id,

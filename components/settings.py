@@ -215,6 +215,24 @@ class DnsSettings(_Section):
     """The web front end is served at ``<webSubdomain>.<domain>`` (pre-commercial: on Vercel)."""
 
 
+class CutoverSettings(_Section):
+    """``platform:cutover``: moving ``api.<domain>`` from the pre-commercial API to AWS gradually.
+
+    Route 53 answers with weighted CNAME records: ``awsWeight`` percent of lookups get the
+    CloudFront distribution, the rest the pre-commercial API's host (e.g. on Render). Raise the
+    weight step by step (canary), watch the alarms, and finish at 100 before retiring Render.
+    """
+
+    enabled: bool = False
+    """Serve ``api.<domain>`` through weighted records instead of a plain alias to CloudFront."""
+    legacy_api_host: DomainName | None = None
+    """Host name of the pre-commercial API, e.g. ``platform-api.onrender.com``."""
+    aws_weight: int = Field(0, ge=0, le=100)
+    """Percent of DNS answers that point at AWS (0: none yet, 100: fully moved)."""
+    ttl_seconds: int = Field(60, ge=30, le=3600)
+    """TTL of the weighted records: short, so a step (or a step back) takes effect quickly."""
+
+
 class SecuritySettings(_Section):
     """``platform:security``: the stack's KMS key and secrets."""
 
@@ -378,8 +396,9 @@ class DatabaseSettings(_Section):
 
     engine: Literal["rds-postgres", "aurora-serverless-v2"] = "rds-postgres"
     """``rds-postgres`` (one instance) or ``aurora-serverless-v2`` (writer and readers)."""
-    engine_version: str = Field("16.6", pattern=r"^\d{2}(\.\d{1,2})?$")
-    """PostgreSQL version (major.minor)."""
+    engine_version: str = Field("17", pattern=r"^\d{2}(\.\d{1,2})?$")
+    """PostgreSQL version. RDS takes a major version and follows its minor upgrades; Aurora needs
+    major.minor (e.g. ``17.7``)."""
     instance_class: str = Field("db.t4g.micro", pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")
     """RDS instance class (``rds-postgres`` only)."""
     allocated_storage_gb: int = Field(20, ge=20, le=65536)
@@ -413,6 +432,10 @@ class DatabaseSettings(_Section):
 
     @model_validator(mode="after")
     def _valid(self) -> DatabaseSettings:
+        if self.engine == "aurora-serverless-v2" and "." not in self.engine_version:
+            raise ValueError(
+                f"engineVersion {self.engine_version} must be major.minor (e.g. 17.7) for Aurora"
+            )
         for name, value in (("minCapacity", self.min_capacity), ("maxCapacity", self.max_capacity)):
             if (value * 2) != int(value * 2):
                 raise ValueError(f"{name} {value} must be a multiple of 0.5 ACU")
@@ -575,6 +598,11 @@ class RenderSettings(_Section):
     def _valid(self) -> RenderSettings:
         if self.min_instances > self.max_instances:
             raise ValueError(f"minInstances {self.min_instances} is above maxInstances {self.max_instances}")
+        injected = sorted(
+            {"DATABASE_URL", "MONGODB_URI", "SENTRY_DSN", "NODE_ENV", "WEB_ORIGIN"} & self.environment.keys()
+        )
+        if injected:
+            raise ValueError(f"environment must not set {injected}: the topology injects them")
         return self
 
 
@@ -596,6 +624,7 @@ class SupabaseSettings(_Section):
 SECTIONS: dict[str, type[_Section]] = {
     "network": NetworkSettings,
     "dns": DnsSettings,
+    "cutover": CutoverSettings,
     "security": SecuritySettings,
     "storage": StorageSettings,
     "compute": ComputeSettings,
@@ -613,7 +642,7 @@ SECTIONS: dict[str, type[_Section]] = {
 
 # Sections that only mean something on AWS, and those only for the managed platforms.
 AWS_SECTIONS = frozenset(
-    {"network", "security", "storage", "compute", "schedule", "edge", "database", "datadog"}
+    {"network", "cutover", "security", "storage", "compute", "schedule", "edge", "database", "datadog"}
 )
 MANAGED_SECTIONS = frozenset({"vercel", "render", "supabase"})
 
@@ -629,6 +658,7 @@ class Settings(BaseModel):
     region: str | None
     network: NetworkSettings
     dns: DnsSettings
+    cutover: CutoverSettings
     security: SecuritySettings
     storage: StorageSettings
     compute: ComputeSettings
@@ -642,6 +672,8 @@ class Settings(BaseModel):
     vercel: VercelSettings
     render: RenderSettings
     supabase: SupabaseSettings
+    datadog_api_key: Any = None
+    """The ``datadog:apiKey`` provider secret (an Output) when the Datadog agent runs on AWS."""
 
     @property
     def on_aws(self) -> bool:
@@ -651,6 +683,13 @@ class Settings(BaseModel):
         """A physical-name prefix unique to this stack, e.g. ``platform-staging-api``."""
         base = f"{self.project}-{self.stack}"
         return f"{base}-{suffix}" if suffix else base
+
+    @property
+    def aws_region(self) -> str:
+        """The AWS region; validated to be set for the AWS topologies."""
+        if self.region is None:
+            raise SettingsError([f"aws:region: required for the {self.topology} topology"])
+        return self.region
 
     @property
     def parameter_prefix(self) -> str:
@@ -663,7 +702,9 @@ class Settings(BaseModel):
 
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "staging": {
-        "network": {"azCount": 2, "nat": "none", "interfaceEndpoints": [], "flowLogRetentionDays": 14},
+        # fck-nat keeps tasks in private subnets and gives Atlas' access list fixed addresses,
+        # for ~$17/month; ``none`` saves that but leaves the tasks' addresses unknown.
+        "network": {"azCount": 2, "nat": "instance", "interfaceEndpoints": [], "flowLogRetentionDays": 14},
         # Staging follows the API's main branch through a moving ``latest`` tag.
         "storage": {"forceDestroyBuckets": True, "accessLogExpiryDays": 30, "ecrImmutableTags": False},
         "compute": {"cpu": 256, "memory": 512, "desiredCount": 1, "minCount": 1, "maxCount": 2},
@@ -682,10 +723,12 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "datadog": {"enabled": False},
     },
     "pre-commercial": {
-        "atlas": {"tier": "M0"},
+        # Render's nearest region to Japan is Singapore; the databases sit beside the API, since
+        # one page makes many queries and each would otherwise cross to Tokyo and back (~70 ms).
+        "atlas": {"tier": "M0", "region": "AP_SOUTHEAST_1"},
         "monitoring": {"monthlyBudgetUsd": 68},
         "vercel": {"plan": "pro"},
-        "supabase": {"plan": "free", "protect": True},
+        "supabase": {"plan": "free", "protect": True, "region": "ap-southeast-1"},
     },
     "commercial": {
         # fck-nat per AZ keeps egress alive when an AZ fails, for a sixth of per-AZ NAT gateways;
@@ -713,6 +756,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "edge": {"cloudfront": True, "waf": True},
         "database": {
             "engine": "aurora-serverless-v2",
+            "engineVersion": "17.7",
             "minCapacity": 0.5,
             "maxCapacity": 4,
             "readerInstances": 1,
@@ -813,6 +857,12 @@ def _cross_checks(settings: Settings) -> list[str]:
             problems.append(
                 f"{key}atlas.tier: commercial needs a dedicated tier M10 or larger (got {settings.atlas.tier!r})"
             )
+        if not settings.dns.domain:
+            problems.append(
+                f"{key}dns.domain: commercial serves its own domain over HTTPS end to end (CloudFront's "
+                "default certificate still allows TLSv1 and the ALB would be reached over plain HTTP); "
+                "set it to an existing Route 53 public zone"
+            )
         if settings.edge.cloudfront and settings.edge.certificate_arn and not settings.dns.domain:
             problems.append(f"{key}edge.certificateArn: needs {key}dns.domain for the CloudFront aliases")
     moving_tag = settings.compute.image is None and settings.compute.image_tag == "latest"
@@ -820,6 +870,31 @@ def _cross_checks(settings: Settings) -> list[str]:
         problems.append(
             f"{key}compute.imageTag: 'latest' cannot be pushed twice to an immutable ECR repository; "
             f"pin a release tag (e.g. the git SHA) or set {key}storage.ecrImmutableTags to false"
+        )
+    cutover = settings.cutover
+    if cutover.enabled:
+        missing = [
+            name
+            for name, ok in (
+                (f"{key}dns.domain", settings.dns.domain),
+                (f"{key}cutover.legacyApiHost", cutover.legacy_api_host),
+                (f"{key}edge.cloudfront", settings.edge.cloudfront),
+            )
+            if not ok
+        ]
+        if missing:
+            problems.append(f"{key}cutover.enabled: the weighted cut-over needs {', '.join(missing)}")
+    atlas = settings.atlas
+    if (
+        settings.on_aws
+        and settings.network.nat == "none"
+        and atlas.enabled
+        and not (atlas.access_cidrs or atlas.private_link)
+    ):
+        problems.append(
+            f"{key}atlas.accessCidrs: with {key}network.nat 'none' the tasks' public addresses change with "
+            "every task, so Atlas' access list cannot name them; use nat 'instance' (fixed addresses), "
+            "privateLink (dedicated tiers) or list accessCidrs"
         )
     if topology == "pre-commercial":
         if settings.vercel.plan == "hobby":
@@ -907,6 +982,18 @@ def _platform_config() -> dict[str, Any]:
 def load_settings() -> Settings:
     """Read and validate this stack's config. Call before registering any resource."""
     region = pulumi.Config("aws").get("region")
-    return parse_settings(
+    settings = parse_settings(
         _platform_config(), project=pulumi.get_project(), stack=pulumi.get_stack(), region=region
     )
+    if settings.on_aws and settings.datadog.enabled:
+        # The agent sidecar needs the same key the Datadog provider is configured with.
+        api_key = pulumi.Config("datadog").get_secret("apiKey")
+        if api_key is None:
+            raise SettingsError(
+                [
+                    f"datadog:apiKey: required when {NAMESPACE}:datadog.enabled is true (the agent's API key); "
+                    "set it with `pulumi config set --secret datadog:apiKey <key>`"
+                ]
+            )
+        settings = settings.model_copy(update={"datadog_api_key": api_key})
+    return settings

@@ -1,13 +1,35 @@
-"""The three topologies: which components each stack builds, and how they are wired."""
+"""The three topologies: which components each stack builds, and how they are wired.
+
+Staging and commercial build the same AWS components; their presets (components/settings.py)
+size them and switch features on. Data flows one way: network -> storage -> security ->
+database and Atlas -> secrets -> compute -> edge -> monitoring. Pre-commercial builds the
+managed platforms instead (components/platforms/topology.py).
+"""
 
 from __future__ import annotations
 
 import pulumi
 import pulumi_aws as aws
 
+from components.atlas import AtlasPrivateLink, MongoAtlas, MongoAtlasArgs
+from components.compute import Compute, ComputeArgs, DatadogSidecar
+from components.database import Database, DatabaseArgs
+from components.datadog import Datadog, DatadogArgs
+from components.dns import ValidatedCertificate, ValidatedCertificateArgs, alias_records
+from components.edge import Edge, EdgeArgs
+from components.kms import StackKey, StackKeyArgs
+from components.monitoring import DatabaseTargets, Monitoring, MonitoringArgs
 from components.network import Network, NetworkArgs
 from components.platforms.topology import build_pre_commercial
+from components.secrets import SecretParameters, SecretParametersArgs
+from components.security import Security, SecurityArgs
+from components.sentry import SentryProjects, SentryProjectsArgs
 from components.settings import NAMESPACE, Settings, SettingsError
+from components.storage import Storage, StorageArgs
+
+EDGE_REGION = "us-east-1"
+# Memory of the burstable classes staging may pick, for the connection and memory alarms.
+DB_INSTANCE_MEMORY_GIB = {"db.t4g.micro": 1.0, "db.t4g.small": 2.0, "db.t4g.medium": 4.0, "db.t4g.large": 8.0}
 
 
 def availability_zones(settings: Settings) -> list[str]:
@@ -24,26 +46,266 @@ def availability_zones(settings: Settings) -> list[str]:
                 f"{len(names)} zones {settings.region} offers ({', '.join(names)})"
             ]
         )
-    return names
+    return names[: settings.network.az_count]
+
+
+def public_zone_id(domain: str) -> str:
+    """The Route 53 public zone of ``domain``, looked up before any resource is registered."""
+    try:
+        return aws.route53.get_zone(name=domain, private_zone=False).zone_id
+    except Exception as error:  # the provider's lookup error, reported as a config problem
+        raise SettingsError(
+            [
+                f"{NAMESPACE}:dns.domain: no public Route 53 hosted zone named {domain!r} in this account ({error})"
+            ]
+        ) from error
 
 
 def build_aws(settings: Settings) -> None:
     """Staging and commercial: the same components, sized and switched by the topology preset."""
     zones = availability_zones(settings)
-    assert settings.region is not None  # settings require aws:region for the AWS topologies
+    domain = settings.dns.domain
+    zone_id = public_zone_id(domain) if domain else None
+    region = settings.aws_region
+    prefix = settings.name()
+    production = settings.topology == "commercial"
+    behind_cloudfront = settings.edge.cloudfront
+    api_log_group = f"{settings.parameter_prefix}/api"
+    api_host = f"{settings.dns.api_subdomain}.{domain}" if domain else None
+
+    key = StackKey(
+        settings.name("key"),
+        StackKeyArgs(settings=settings.security, name_prefix=prefix, region=region, protect=production),
+    )
+    # CloudFront's logs, WAF's logs and their alarms live in us-east-1, where the stack key is not.
+    edge_key = (
+        StackKey(
+            settings.name("edge-key"),
+            StackKeyArgs(
+                settings=settings.security,
+                name_prefix=f"{prefix}-edge",
+                region=EDGE_REGION,
+                purpose="CloudFront and WAF logs and alarms in us-east-1",
+                protect=production,
+            ),
+        )
+        if behind_cloudfront and region != EDGE_REGION
+        else None
+    )
     network = Network(
         settings.name("network"),
         NetworkArgs(
             settings=settings.network,
-            name_prefix=settings.name(),
+            name_prefix=prefix,
             availability_zones=zones,
-            region=settings.region,
+            region=region,
             flow_log_group_name=f"{settings.parameter_prefix}/vpc-flow-logs",
+            kms_key_arn=key.key_arn,
         ),
     )
+    storage = Storage(
+        settings.name("storage"), StorageArgs(settings=settings.storage, name_prefix=prefix, region=region)
+    )
+    security = Security(
+        settings.name("security"),
+        SecurityArgs(
+            settings=settings.security,
+            name_prefix=prefix,
+            parameter_prefix=settings.parameter_prefix,
+            region=region,
+            vpc_id=network.vpc_id,
+            vpc_cidr=network.vpc_cidr,
+            container_port=settings.compute.container_port,
+            ecr_repository_arn=storage.repository_arn,
+            log_group_name=api_log_group,
+            alb_public=not behind_cloudfront,
+            datadog=settings.datadog.enabled,
+            kms_key_arn=key.key_arn,
+        ),
+    )
+    database = Database(
+        settings.name("database"),
+        DatabaseArgs(
+            settings=settings.database,
+            schedule=settings.schedule,
+            name_prefix=prefix,
+            subnet_ids=network.private_subnet_ids,
+            security_group_id=security.database_security_group_id,
+            kms_key_arn=key.key_arn,
+            availability_zones=zones,
+            protect=production,
+        ),
+    )
+
+    secret_values: dict[str, pulumi.Input[str]] = {"DATABASE_URL": database.url}
+    if settings.atlas.enabled:
+        private_link = (
+            AtlasPrivateLink(
+                vpc_id=network.vpc_id,
+                subnet_ids=network.private_subnet_ids,
+                client_security_group_id=security.task_security_group_id,
+                region=region,
+            )
+            if settings.atlas.private_link
+            else None
+        )
+        atlas = MongoAtlas(
+            settings.name("atlas"),
+            MongoAtlasArgs(
+                settings=settings.atlas,
+                project_name=prefix,
+                access_cidrs=[] if private_link else network.egress_ips,
+                private_link=private_link,
+                protect=production,
+            ),
+        )
+        secret_values["MONGODB_URI"] = atlas.connection_uri
+    if settings.sentry.enabled:
+        sentry = SentryProjects(
+            settings.name("sentry"),
+            SentryProjectsArgs(settings=settings.sentry, name_prefix=prefix, projects={"api": "node-nestjs"}),
+        )
+        secret_values["SENTRY_DSN"] = sentry.dsns["api"]
+    if settings.datadog.enabled:
+        secret_values["DD_API_KEY"] = settings.datadog_api_key
+    secrets = SecretParameters(
+        settings.name("secrets"),
+        SecretParametersArgs(
+            parameter_prefix=settings.parameter_prefix, kms_key_arn=key.key_arn, values=secret_values
+        ),
+    )
+
+    # Without a domain, Compute and Edge each warn about what is served over plain HTTP.
+    alb_certificate = (
+        ValidatedCertificate(
+            settings.name("alb-certificate"), ValidatedCertificateArgs(domain_name=api_host, zone_id=zone_id)
+        )
+        if api_host and zone_id is not None
+        else None
+    )
+
+    image = settings.compute.image or pulumi.Output.concat(
+        storage.repository_url, ":", settings.compute.image_tag
+    )
+    compute = Compute(
+        settings.name("compute"),
+        ComputeArgs(
+            settings=settings.compute,
+            schedule=settings.schedule,
+            name_prefix=prefix,
+            region=region,
+            vpc_id=network.vpc_id,
+            public_subnet_ids=network.public_subnet_ids,
+            private_subnet_ids=network.private_subnet_ids,
+            assign_public_ip=settings.network.nat == "none",
+            alb_internal=behind_cloudfront,
+            alb_security_group_id=security.alb_security_group_id,
+            task_security_group_id=security.task_security_group_id,
+            execution_role_arn=security.execution_role_arn,
+            task_role_arn=security.task_role_arn,
+            image=image,
+            log_group_name=api_log_group,
+            kms_key_arn=key.key_arn,
+            secrets={k: v for k, v in secrets.arns.items() if k != "DD_API_KEY"},
+            access_log_bucket=storage.access_log_bucket_name,
+            certificate_arn=alb_certificate.certificate_arn if alb_certificate else None,
+            datadog=DatadogSidecar(
+                site=settings.datadog.site,
+                agent_image=settings.datadog.agent_image,
+                api_key_parameter_arn=secrets.arns["DD_API_KEY"],
+                env=settings.stack,
+            )
+            if settings.datadog.enabled
+            else None,
+        ),
+    )
+
+    edge = None
+    if behind_cloudfront:
+        edge = Edge(
+            settings.name("edge"),
+            EdgeArgs(
+                settings=settings.edge,
+                name_prefix=prefix,
+                region=region,
+                alb_arn=compute.alb_arn,
+                alb_security_group_id=security.alb_security_group_id,
+                vpc_id=network.vpc_id,
+                alb_listener_port=compute.listener_port,
+                alb_dns_name=compute.alb_dns_name,
+                domain_name=api_host,
+                zone_id=zone_id,
+                access_log_retention_days=settings.monitoring.log_retention_days,
+            ),
+        )
+        url = pulumi.Output.concat("https://", api_host or edge.distribution_domain_name)
+    else:
+        if api_host and zone_id is not None:
+            alias_records(
+                settings.name("api-record"),
+                zone_id=zone_id,
+                record_name=api_host,
+                target_dns_name=compute.alb_dns_name,
+                target_zone_id=compute.alb_zone_id,
+                opts=pulumi.ResourceOptions(parent=compute),
+            )
+        scheme = "https" if alb_certificate else "http"
+        url = pulumi.Output.concat(f"{scheme}://", api_host or compute.alb_dns_name)
+
+    monitoring = Monitoring(
+        settings.name("monitoring"),
+        MonitoringArgs(
+            settings=settings.monitoring,
+            name_prefix=prefix,
+            region=region,
+            kms_key_arn=key.key_arn,
+            alb_arn_suffix=compute.alb_arn_suffix,
+            target_group_arn_suffix=compute.target_group_arn_suffix,
+            cluster_name=compute.cluster_name,
+            service_name=compute.service_name,
+            database=DatabaseTargets(
+                engine=settings.database.engine,
+                instance_identifiers=database.instance_identifiers,
+                cluster_identifier=database.cluster_identifier,
+                # An ACU is about 2 GiB; alarms size their thresholds for the ceiling.
+                memory_gib=settings.database.max_capacity * 2
+                if settings.database.engine == "aurora-serverless-v2"
+                else DB_INSTANCE_MEMORY_GIB.get(settings.database.instance_class, 1.0),
+            ),
+            scales_to_zero=settings.schedule.enabled and settings.schedule.mode == "stop",
+            distribution_id=edge.distribution_id if edge else None,
+            web_acl_metric_name=edge.web_acl_metric_name if edge else None,
+            edge_kms_key_arn=edge_key.key_arn if edge_key else None,
+        ),
+    )
+    if settings.datadog.enabled:
+        datadog = Datadog(
+            settings.name("datadog"),
+            DatadogArgs(
+                settings=settings.datadog,
+                name_prefix=prefix,
+                service_name="api",
+                env=settings.stack,
+                region=region,
+                collect_us_east_1=behind_cloudfront,
+                alarm_email=settings.monitoring.alarm_email,
+            ),
+        )
+        pulumi.export("datadogIntegrationRoleArn", datadog.integration_role_arn)
+
+    pulumi.export("url", url)
     pulumi.export("vpcId", network.vpc_id)
     pulumi.export("availabilityZones", network.availability_zones)
     pulumi.export("egressIps", network.egress_ips)
+    pulumi.export("ecrRepositoryUrl", storage.repository_url)
+    pulumi.export("clusterName", compute.cluster_name)
+    pulumi.export("serviceName", compute.service_name)
+    pulumi.export("logGroup", compute.log_group_name)
+    pulumi.export("databaseEndpoint", database.endpoint)
+    pulumi.export("secretParameters", secrets.names)
+    pulumi.export("alarmTopicArn", monitoring.alarm_topic_arn)
+    if edge:
+        pulumi.export("cloudfrontDomain", edge.distribution_domain_name)
 
 
 def build(settings: Settings) -> None:
@@ -51,5 +313,5 @@ def build(settings: Settings) -> None:
     pulumi.export("topology", settings.topology)
     if settings.on_aws:
         build_aws(settings)
-    if settings.topology == "pre-commercial":
+    else:
         build_pre_commercial(settings)

@@ -890,3 +890,54 @@ RULES: tuple[Rule, ...] = (
 )
 
 RULES_BY_NAME: dict[str, Rule] = {rule.name: rule for rule in RULES}
+
+
+# ---------------------------------------------------------------------------------------------
+# Whole stacks: what the unit tests and the offline preview run over captured resources.
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One violation of one rule by one resource."""
+
+    rule: Rule
+    resource: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.rule.name} on {self.resource}: {self.message}"
+
+
+def findings(stack: str, resources: Sequence[Any]) -> list[Finding]:
+    """Every violation in a stack's captured resources.
+
+    ``resources`` are the offline run's captured registrations (``tools.mocks.Captured``): each
+    has ``urn``, ``name``, ``type``, ``inputs`` (secrets marked), ``plain_inputs``, ``protect``
+    and ``dependencies``.
+    """
+    kind = stack_kind(stack)
+    found: list[Finding] = []
+    for resource in resources:
+        for rule in RULES:
+            if rule.check is None or resource.type not in rule.resource_types:
+                continue
+            props = resource.inputs if rule.needs == "secrets" else resource.plain_inputs
+            for message in rule.evaluate(resource.type, props, kind, protected=resource.protect):
+                found.append(Finding(rule, resource.name, message))
+    everything = [StackResource(r.urn, r.type, r.plain_inputs, frozenset(r.dependencies)) for r in resources]
+    names = {r.urn: r.name for r in resources}
+    for rule in RULES:
+        if rule.stack_check is not None:
+            found += [
+                Finding(rule, names[urn], message) for urn, message in rule.stack_check(everything, kind)
+            ]
+    return found
+
+
+def evaluate(run: Any) -> tuple[list[str], list[str]]:
+    """(mandatory violations, advisory findings) of an offline run (``tools.harness.Run``)."""
+    kind = stack_kind(run.stack)
+    mandatory, advisory = [], []
+    for finding in findings(run.stack, run.resources):
+        (mandatory if finding.rule.enforcement(kind) == "mandatory" else advisory).append(str(finding))
+    return mandatory, advisory

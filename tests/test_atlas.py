@@ -21,6 +21,7 @@ FLEX = "mongodbatlas:index/flexCluster:FlexCluster"
 ACCESS = "mongodbatlas:index/projectIpAccessList:ProjectIpAccessList"
 USER = "mongodbatlas:index/databaseUser:DatabaseUser"
 PRIVATE_LINK_TYPES = {
+    "aws:ec2/securityGroup:SecurityGroup",
     "mongodbatlas:index/privateLinkEndpoint:PrivateLinkEndpoint",
     "mongodbatlas:index/privateLinkEndpointService:PrivateLinkEndpointService",
     "aws:ec2/vpcEndpoint:VpcEndpoint",
@@ -28,7 +29,7 @@ PRIVATE_LINK_TYPES = {
 LINK = AtlasPrivateLink(
     vpc_id="vpc-0commercial",
     subnet_ids=["subnet-0private0a", "subnet-0private0c"],
-    security_group_id="sg-0atlasendpoint",
+    client_security_group_id="sg-0apptasks",
     region="ap-northeast-1",
 )
 
@@ -165,7 +166,7 @@ def test_private_link_setting_without_a_vpc_is_refused() -> None:
 
 def test_private_link_must_be_in_the_cluster_region() -> None:
     elsewhere = AtlasPrivateLink(
-        vpc_id="vpc-1", subnet_ids=["subnet-1"], security_group_id="sg-1", region="us-east-1"
+        vpc_id="vpc-1", subnet_ids=["subnet-1"], client_security_group_id="sg-1", region="us-east-1"
     )
     args = MongoAtlasArgs(settings=_settings("commercial"), project_name="platform-c", private_link=elsewhere)
     with pytest.raises(ValueError, match="regional"):
@@ -181,12 +182,26 @@ def test_private_link_wires_atlas_to_an_interface_endpoint(m10: Run) -> None:
     assert vpce["serviceName"] == endpoint.outputs["endpointServiceName"]
     assert vpce["vpcId"] == LINK.vpc_id
     assert vpce["subnetIds"] == LINK.subnet_ids
-    assert vpce["securityGroupIds"] == [LINK.security_group_id]
+    endpoint_sg = m10.one("aws:ec2/securityGroup:SecurityGroup")
+    assert vpce["securityGroupIds"] == [endpoint_sg.id]
     assert vpce["privateDnsEnabled"] is False
     service = m10.one("mongodbatlas:index/privateLinkEndpointService:PrivateLinkEndpointService")
     assert service["endpointServiceId"] == vpce.id
     assert service["privateLinkId"] == endpoint.outputs["privateLinkId"]
     assert service["providerName"] == "AWS"
+
+
+def test_private_link_admits_only_the_tasks_on_atlas_node_ports(m10: Run) -> None:
+    endpoint_sg = m10.one("aws:ec2/securityGroup:SecurityGroup")
+    [ingress] = m10.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    [egress] = m10.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+    assert ingress["securityGroupId"] == endpoint_sg.id
+    assert ingress["referencedSecurityGroupId"] == LINK.client_security_group_id
+    assert "cidrIpv4" not in ingress.inputs
+    assert egress["securityGroupId"] == LINK.client_security_group_id
+    assert egress["referencedSecurityGroupId"] == endpoint_sg.id
+    for rule in (ingress, egress):
+        assert (rule["ipProtocol"], rule["fromPort"], rule["toPort"]) == ("tcp", 1024, 65535)
 
 
 def test_private_link_uri_uses_the_private_endpoint_host(m10: Run) -> None:

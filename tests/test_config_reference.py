@@ -3,7 +3,14 @@
 import yaml
 
 from components.settings import SECTIONS
-from tools.config_reference import PROJECT_FILE, README, embedded, embedded_project_config, project_config, reference
+from tools.config_reference import (
+    PROJECT_FILE,
+    README,
+    embedded,
+    embedded_project_config,
+    project_config,
+    reference,
+)
 
 
 def test_every_setting_is_documented() -> None:

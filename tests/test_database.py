@@ -142,7 +142,7 @@ def test_rds_lives_in_the_private_subnets(staging: Run) -> None:
 
 def test_rds_parameter_group_forces_tls(staging: Run) -> None:
     group = staging.one("aws:rds/parameterGroup:ParameterGroup")
-    assert group["family"] == "postgres16"
+    assert group["family"] == f"postgres{DatabaseSettings().engine_version.split('.')[0]}"
     parameters = {p["name"]: p["value"] for p in group["parameters"]}
     assert parameters["rds.force_ssl"] == "1"
     assert int(parameters["log_min_duration_statement"]) > 0
@@ -285,7 +285,10 @@ def test_aurora_acu_range_follows_settings(aurora: Run) -> None:
 
 def test_aurora_cluster_parameter_group_forces_tls(aurora: Run) -> None:
     group = aurora.one("aws:rds/clusterParameterGroup:ClusterParameterGroup")
-    assert group["family"] == "aurora-postgresql16"
+    assert (
+        group["family"]
+        == f"aurora-postgresql{PRESETS['commercial']['database']['engineVersion'].split('.')[0]}"
+    )
     assert {p["name"]: p["value"] for p in group["parameters"]}["rds.force_ssl"] == "1"
     assert aurora.one(CLUSTER)["dbClusterParameterGroupName"] == group.outputs["name"]
 

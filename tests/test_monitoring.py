@@ -12,6 +12,7 @@ from tools.harness import Run, run_stack
 
 CONFIG = {"aws:region": "ap-northeast-1", "platform:topology": "commercial"}
 KMS_KEY = "arn:aws:kms:ap-northeast-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+EDGE_KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/9876abcd-12ab-34cd-56ef-1234567890ab"
 ALB = "app/platform-prod-alb/50dc6c495c0c9188"
 TARGET_GROUP = "targetgroup/platform-prod-api/73e2d6bc24d8a067"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
@@ -52,6 +53,7 @@ def commercial() -> Run:
         ),
         distribution_id="E2QWRUHAPOMQZL",
         web_acl_metric_name="platform-test-waf",
+        edge_kms_key_arn=EDGE_KMS_KEY,
     )
 
 
@@ -222,14 +224,16 @@ def test_cloudfront_and_waf_alarms_live_in_us_east_1_with_an_encrypted_topic_the
         assert alarm["region"] == "us-east-1"
         assert alarm["alarmActions"][0].startswith("arn:aws:sns:us-east-1:")
     [edge_topic] = [t for t in commercial.of_type(TOPIC) if t.get("region") == "us-east-1"]
-    [edge_key] = commercial.of_type("aws:kms/key:Key")
-    assert edge_key["region"] == "us-east-1" and edge_key["enableKeyRotation"] is True
-    assert edge_topic["kmsMasterKeyId"] == edge_key.outputs["arn"]
-    key_policy = json.loads(edge_key["policy"])
-    [grant] = [
-        s for s in key_policy["Statement"] if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
-    ]
-    assert set(grant["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+    assert edge_topic["kmsMasterKeyId"] == EDGE_KMS_KEY
+
+
+def test_edge_alarms_outside_us_east_1_need_a_us_east_1_key() -> None:
+    with pytest.raises(ValueError, match="edge_kms_key_arn"):
+        _run(
+            settings=MonitoringSettings(),
+            database=DatabaseTargets(engine="rds-postgres", instance_identifiers=["db"]),
+            distribution_id="E2QWRUHAPOMQZL",
+        )
 
 
 def test_no_edge_alarms_and_nothing_in_us_east_1_without_a_distribution(staging: Run) -> None:

@@ -11,6 +11,7 @@ from tools.mocks import AZS_BY_REGION
 
 CONFIG = {"aws:region": "ap-northeast-1", "platform:topology": "staging"}
 ZONES = AZS_BY_REGION["ap-northeast-1"][0]
+KEY_ARN = "arn:aws:kms:ap-northeast-1:123456789012:key/11111111-2222-4333-8444-555555555555"
 
 
 def build(**settings: object) -> Run:
@@ -20,12 +21,17 @@ def build(**settings: object) -> Run:
         availability_zones=ZONES,
         region="ap-northeast-1",
         flow_log_group_name="/platform/test/vpc-flow-logs",
+        kms_key_arn=KEY_ARN,
     )
     return run_stack("test", config=CONFIG, program=lambda: Network("net", args))
 
 
 def routes_to_internet(run: Run, key: str) -> list:
-    return [r for r in run.of_type("aws:ec2/route:Route") if r.get("destinationCidrBlock") == "0.0.0.0/0" and r.get(key)]
+    return [
+        r
+        for r in run.of_type("aws:ec2/route:Route")
+        if r.get("destinationCidrBlock") == "0.0.0.0/0" and r.get(key)
+    ]
 
 
 def test_one_public_and_one_private_subnet_per_zone_spread_over_distinct_zones() -> None:
@@ -94,9 +100,13 @@ def test_s3_gateway_endpoint_serves_every_route_table() -> None:
 
 def test_interface_endpoints_are_private_with_https_from_the_vpc_only() -> None:
     run = build(interface_endpoints=("ecr.api", "ecr.dkr", "logs"))
-    interfaces = [e for e in run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint") if e["vpcEndpointType"] == "Interface"]
+    interfaces = [
+        e for e in run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint") if e["vpcEndpointType"] == "Interface"
+    ]
     assert sorted(e["serviceName"].rsplit(".", 2)[-2:][-1] for e in interfaces) == ["api", "dkr", "logs"]
-    private_ids = {s.outputs.get("id") or s.id for s in run.of_type("aws:ec2/subnet:Subnet") if "private" in s.name}
+    private_ids = {
+        s.outputs.get("id") or s.id for s in run.of_type("aws:ec2/subnet:Subnet") if "private" in s.name
+    }
     for endpoint in interfaces:
         assert endpoint["privateDnsEnabled"] is True
         assert set(endpoint["subnetIds"]) <= private_ids
@@ -113,6 +123,7 @@ def test_flow_logs_go_to_a_retained_log_group_through_a_scoped_role() -> None:
     run = build(flow_log_retention_days=60)
     log_group = run.one("aws:cloudwatch/logGroup:LogGroup")
     assert log_group["retentionInDays"] == 60
+    assert log_group["kmsKeyId"] == KEY_ARN
     flow_log = run.one("aws:ec2/flowLog:FlowLog")
     assert flow_log["trafficType"] == "ALL"
     trust = json.loads(run.one("aws:iam/role:Role")["assumeRolePolicy"])

@@ -245,13 +245,16 @@ def test_render_sends_each_injected_secret_as_a_secret_value():
 
 
 def test_render_refuses_plain_variables_that_would_shadow_a_secret():
-    settings = RenderSettings(environment={"DATABASE_URL": "postgresql://oops"})
-
+    with pytest.raises(ValueError, match=r"must not set \['DATABASE_URL'\]"):
+        RenderSettings(environment={"DATABASE_URL": "postgresql://oops"})
+    derived = {"DATABASE_URL": "postgresql://oops"}
     with pytest.raises(ValueError, match=r"must not set \['DATABASE_URL'\]"):
         run_stack(
             STACK,
             config=STANDALONE,
-            program=lambda: RenderApi("api", RenderApiArgs(settings, secrets={"DATABASE_URL": "x"})),
+            program=lambda: RenderApi(
+                "api", RenderApiArgs(RenderSettings(), secrets={"DATABASE_URL": "x"}, environment=derived)
+            ),
         )
 
 

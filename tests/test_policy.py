@@ -454,23 +454,13 @@ def runs() -> dict[str, Run]:
 
 def _violations(run: Run) -> list[tuple[rules.Rule, str, str]]:
     """(rule, resource, message) for every violation in a captured stack."""
-    kind = rules.stack_kind(run.stack)
-    found = []
-    for resource in run.resources:
-        for rule in rules.RULES:
-            if rule.check is None or resource.type not in rule.resource_types:
-                continue
-            props = resource.inputs if rule.needs == "secrets" else resource.plain_inputs
-            for message in rule.evaluate(resource.type, props, kind, protected=resource.protect):
-                found.append((rule, resource.name, message))
-    everything = [
-        rules.StackResource(r.urn, r.type, r.plain_inputs, frozenset(r.dependencies)) for r in run.resources
-    ]
-    names = {r.urn: r.name for r in run.resources}
-    for rule in rules.RULES:
-        if rule.stack_check is not None:
-            found += [(rule, names[urn], message) for urn, message in rule.stack_check(everything, kind)]
-    return found
+    return [(f.rule, f.resource, f.message) for f in rules.findings(run.stack, run.resources)]
+
+
+def test_evaluate_splits_findings_by_enforcement(runs):
+    mandatory, advisory = rules.evaluate(runs["staging"])
+    assert mandatory == []
+    assert any(line.startswith("rds-deletion-safety on ") for line in advisory)
 
 
 def test_stacks_are_committed():

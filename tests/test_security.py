@@ -1,4 +1,4 @@
-"""Security: the KMS key, the ALB -> tasks -> database chain and least-privilege ECS roles."""
+"""Security: the ALB -> tasks -> database chain and least-privilege ECS roles."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ LOG_GROUP = "/platform/staging/api"
 # Not the defaults, so a hard-coded value cannot pass.
 CONTAINER_PORT = 8080
 DATABASE_PORT = 5433
-DELETION_WINDOW = 7
+KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/11111111-2222-4333-8444-555555555555"
 
 SG = "aws:ec2/securityGroup:SecurityGroup"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
@@ -29,7 +29,7 @@ def _security(*, alb_public: bool, name_prefix: str = "platform-staging") -> Sec
     return Security(
         "security",
         SecurityArgs(
-            settings=SecuritySettings(kms_deletion_window_days=DELETION_WINDOW),
+            settings=SecuritySettings(),
             name_prefix=name_prefix,
             parameter_prefix="/platform/staging",
             region=REGION,
@@ -40,6 +40,7 @@ def _security(*, alb_public: bool, name_prefix: str = "platform-staging") -> Sec
             alb_public=alb_public,
             ecr_repository_arn=REPOSITORY_ARN,
             log_group_name=LOG_GROUP,
+            kms_key_arn=KEY_ARN,
         ),
     )
 
@@ -68,53 +69,6 @@ def _statements(document: str) -> list[dict]:
 
 def _as_list(value: str | list[str]) -> list[str]:
     return value if isinstance(value, list) else [value]
-
-
-# -- KMS ---------------------------------------------------------------------------------------
-
-
-def test_key_rotates_and_keeps_the_configured_deletion_window(run: Run) -> None:
-    key = run.one("aws:kms/key:Key")
-    assert key["enableKeyRotation"] is True
-    assert key["deletionWindowInDays"] == DELETION_WINDOW
-
-
-def test_alias_names_the_stack_and_points_at_the_key(run: Run) -> None:
-    alias = run.one("aws:kms/alias:Alias")
-    assert alias["name"] == "alias/platform-staging"
-    assert alias["targetKeyId"] == run.one("aws:kms/key:Key").id
-
-
-def test_key_policy_lets_the_account_administer_it(run: Run) -> None:
-    statements = _statements(run.one("aws:kms/key:Key")["policy"])
-    admin = [s for s in statements if s.get("Principal") == {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:root"}]
-    assert len(admin) == 1 and admin[0]["Effect"] == "Allow" and admin[0]["Action"] == "kms:*"
-
-
-def test_key_policy_lets_cloudwatch_logs_encrypt_only_this_accounts_log_groups(run: Run) -> None:
-    statements = _statements(run.one("aws:kms/key:Key")["policy"])
-    [logs] = [s for s in statements if s.get("Principal") == {"Service": f"logs.{REGION}.amazonaws.com"}]
-    assert "kms:GenerateDataKey*" in logs["Action"] and "kms:Decrypt*" in logs["Action"]
-    context = logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
-    assert context == f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:*"
-
-
-def test_key_policy_lets_alarms_and_budgets_publish_to_the_encrypted_alarm_topic(run: Run) -> None:
-    statements = _statements(run.one("aws:kms/key:Key")["policy"])
-    for service in ("cloudwatch.amazonaws.com", "budgets.amazonaws.com"):
-        [statement] = [s for s in statements if s.get("Principal") == {"Service": service}]
-        assert sorted(_as_list(statement["Action"])) == ["kms:Decrypt", "kms:GenerateDataKey*"]
-
-
-def test_key_policy_grants_no_other_principal(run: Run) -> None:
-    statements = _statements(run.one("aws:kms/key:Key")["policy"])
-    assert all(s["Effect"] == "Allow" for s in statements)
-    assert [s["Principal"] for s in statements] == [
-        {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:root"},
-        {"Service": f"logs.{REGION}.amazonaws.com"},
-        {"Service": "cloudwatch.amazonaws.com"},
-        {"Service": "budgets.amazonaws.com"},
-    ]
 
 
 # -- Security groups ---------------------------------------------------------------------------
@@ -174,7 +128,6 @@ def test_internal_alb_gets_no_internet_ingress(internal_run: Run) -> None:
 def test_execution_policy_is_scoped_to_exact_resources(run: Run) -> None:
     policy = run.one("aws:iam/rolePolicy:RolePolicy", "execution")
     assert policy["role"] == run.named("security-execution-role")["name"]
-    key_arn = run.one("aws:kms/key:Key").outputs["arn"]
     granted: dict[str, list[str]] = {}
     for statement in _statements(policy["policy"]):
         assert statement["Effect"] == "Allow"
@@ -191,7 +144,7 @@ def test_execution_policy_is_scoped_to_exact_resources(run: Run) -> None:
         "logs:CreateLogStream": [log_streams],
         "logs:PutLogEvents": [log_streams],
         "ssm:GetParameters": [parameters],
-        "kms:Decrypt": [key_arn],
+        "kms:Decrypt": [KEY_ARN],
     }
 
 
@@ -217,7 +170,6 @@ def test_outputs_point_at_the_resources(run: Run) -> None:
     assert outputs["task_security_group_id"] == _sg_id(run, "tasks")
     assert outputs["database_security_group_id"] == _sg_id(run, "database")
     assert outputs["alb_security_group_id"] == _sg_id(run, "alb")
-    assert outputs["kms_key_arn"] == run.one("aws:kms/key:Key").outputs["arn"]
     assert outputs["execution_role_name"] == "platform-staging-ecs-execution"
     assert outputs["task_role_arn"].endswith(":role/platform-staging-ecs-task")
 

@@ -18,13 +18,13 @@ REGION = "ap-northeast-1"
 
 
 # Commercial pins its release: the preset alone is refused (see the test below).
-PINNED = {"commercial": {"compute": {"imageTag": "1.0.0"}}}
+PINNED = {"commercial": {"compute": {"imageTag": "1.0.0"}, "dns": {"domain": "example.com"}}}
 
 
 def parse(topology: str = "staging", **sections: object):
     config = {**PINNED.get(topology, {}), **sections}
-    if "compute" in sections and topology in PINNED:
-        config["compute"] = {**PINNED[topology]["compute"], **sections["compute"]}  # type: ignore[dict-item]
+    for section in PINNED.get(topology, {}).keys() & sections.keys():
+        config[section] = {**PINNED[topology][section], **sections[section]}  # type: ignore[dict-item]
     return parse_settings({"topology": topology, **config}, stack="test", region=REGION)
 
 
@@ -40,10 +40,12 @@ def test_every_preset_is_valid_on_its_own(topology: str) -> None:
     assert settings.topology == topology
 
 
-def test_commercial_refuses_a_moving_image_tag() -> None:
+def test_commercial_refuses_a_moving_image_tag_and_a_missing_domain() -> None:
     with pytest.raises(SettingsError) as error:
         parse_settings({"topology": "commercial"}, stack="test", region=REGION)
-    assert error.value.problems[0].startswith("platform:compute.imageTag: 'latest' cannot be pushed twice")
+    problems = error.value.problems
+    assert any(p.startswith("platform:compute.imageTag: 'latest' cannot be pushed twice") for p in problems)
+    assert any(p.startswith("platform:dns.domain: commercial serves its own domain") for p in problems)
 
 
 def test_presets_only_name_known_keys() -> None:
@@ -93,7 +95,9 @@ def test_a_section_of_another_topology_is_refused() -> None:
     assert problems == ["platform:compute: not used by the pre-commercial topology; remove it"]
 
 
-@pytest.mark.parametrize("cidr", ["10.0.0.0/33", "10.0.0.1/16", "banana", "8.8.0.0/16", "10.0.0.0/8", "10.0.0.0/26"])
+@pytest.mark.parametrize(
+    "cidr", ["10.0.0.0/33", "10.0.0.1/16", "banana", "8.8.0.0/16", "10.0.0.0/8", "10.0.0.0/26"]
+)
 def test_malformed_or_unfit_cidr_names_key_and_value(cidr: str) -> None:
     [problem] = problems_of(network={"cidr": cidr})
     assert problem.startswith("platform:network.cidr: ") and repr(cidr) in problem
@@ -125,7 +129,10 @@ def test_only_cloudwatch_retention_periods_pass(days: int) -> None:
         assert days in LOG_RETENTION_DAYS
 
 
-@given(st.floats(min_value=0, max_value=256, allow_nan=False), st.floats(min_value=1, max_value=256, allow_nan=False))
+@given(
+    st.floats(min_value=0, max_value=256, allow_nan=False),
+    st.floats(min_value=1, max_value=256, allow_nan=False),
+)
 def test_acu_range_steps_and_order(low: float, high: float) -> None:
     ok = low * 2 == int(low * 2) and high * 2 == int(high * 2) and low <= high and low > 0
     try:
@@ -138,7 +145,10 @@ def test_acu_range_steps_and_order(low: float, high: float) -> None:
 
 
 def test_auto_pause_is_refused_for_commercial_but_allowed_for_staging() -> None:
-    assert parse("staging", database={"engine": "aurora-serverless-v2", "minCapacity": 0}).database.min_capacity == 0
+    staging = parse(
+        "staging", database={"engine": "aurora-serverless-v2", "engineVersion": "17.7", "minCapacity": 0}
+    )
+    assert staging.database.min_capacity == 0
     [problem] = problems_of("commercial", database={"minCapacity": 0})
     assert problem.startswith("platform:database.minCapacity: 0 (auto-pause)")
 
@@ -151,6 +161,11 @@ def test_commercial_needs_two_zones() -> None:
 def test_spot_without_an_on_demand_base_is_refused() -> None:
     problems = problems_of(compute={"spot": True, "architecture": "X86_64", "onDemandBase": 0})
     assert "onDemandBase" in problems[0]
+
+
+def test_spot_on_arm64_is_refused_because_fargate_spot_is_x86_only() -> None:
+    [problem] = problems_of(compute={"spot": True, "architecture": "ARM64"})
+    assert problem.startswith("platform:compute: spot needs architecture X86_64")
 
 
 def test_schedule_start_after_stop_is_refused() -> None:

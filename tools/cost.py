@@ -40,7 +40,9 @@ PRICES = {
     "logs_ingest_gb": 0.76,
     "logs_store_gb_month": 0.033,
     "alarm_month": 0.10,
+    "free_alarms": 10,
     "dashboard_month": 3.0,
+    "free_dashboards": 3,
     "route53_zone_month": 0.50,
     "cloudfront_gb_japan": 0.114,
     "cloudfront_https_10k": 0.012,
@@ -50,7 +52,6 @@ PRICES = {
     "ecr_gb_month": 0.10,
     "container_insights_month": 7.0,  # custom metrics of one service's tasks, enhanced off
     "atlas_month": {"M0": 0.0, "FLEX": 8.0, "M10": 73.0, "M20": 189.0, "M30": 394.0},
-    "atlas_private_endpoint_month": 7.3,  # AWS interface endpoint in one AZ plus Atlas' charge
     "sentry_month": {"free": 0.0, "team": 26.0},
     "datadog_task_month": 1.0,  # infrastructure per Fargate task
     "datadog_apm_task_month": 2.0,  # APM per Fargate task
@@ -62,7 +63,7 @@ PRICES = {
 # Assumed monthly traffic per topology: what the cost estimate cannot read from the program.
 TRAFFIC = {
     "staging": {"requests_million": 0.5, "egress_gb": 5, "nat_gb": 0, "logs_gb": 2, "lcu": 0.2},
-    "commercial": {"requests_million": 10, "egress_gb": 100, "nat_gb": 30, "logs_gb": 15, "lcu": 1.0},
+    "commercial": {"requests_million": 5, "egress_gb": 50, "nat_gb": 30, "logs_gb": 8, "lcu": 1.0},
     "pre-commercial": {"requests_million": 1, "egress_gb": 20, "nat_gb": 0, "logs_gb": 0, "lcu": 0},
 }
 
@@ -138,16 +139,27 @@ def _aws_lines(run: Run, settings: Settings) -> Iterable[CostLine]:
             ipv4_hours * p["public_ipv4_hour"],
             f"{eips} Elastic IPs + {alb_ips} ALB addresses 730 h, {task_ips} task addresses {hours} h",
         )
-    endpoints = [
+    interface_endpoints = [
         r for r in run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint") if r.get("vpcEndpointType") == "Interface"
     ]
-    if endpoints:
-        eni_count = sum(len(r.get("subnetIds") or []) for r in endpoints)
-        yield CostLine(
+    # An endpoint to a partner's service (vpce-svc-...) is Atlas' PrivateLink; the rest are AWS services.
+    for label, endpoints in (
+        (
             "Interface VPC endpoints",
-            eni_count * HOURS_PER_MONTH * p["interface_endpoint_hour"],
-            f"{len(endpoints)} services x {eni_count // max(len(endpoints), 1)} AZs x 730 h",
-        )
+            [e for e in interface_endpoints if "vpce-svc" not in str(e.get("serviceName"))],
+        ),
+        (
+            "Atlas PrivateLink endpoint",
+            [e for e in interface_endpoints if "vpce-svc" in str(e.get("serviceName"))],
+        ),
+    ):
+        if endpoints:
+            eni_count = sum(len(r.get("subnetIds") or []) for r in endpoints)
+            yield CostLine(
+                label,
+                eni_count * HOURS_PER_MONTH * p["interface_endpoint_hour"],
+                f"{len(endpoints)} endpoints in {eni_count // len(endpoints)} AZs x 730 h",
+            )
     if albs:
         yield CostLine(
             "Application Load Balancer",
@@ -213,10 +225,14 @@ def _aws_lines(run: Run, settings: Settings) -> Iterable[CostLine]:
     )
     alarms = _count(run, "aws:cloudwatch/metricAlarm:MetricAlarm")
     if alarms:
-        yield CostLine("CloudWatch alarms", alarms * p["alarm_month"], f"{alarms} standard alarms")
+        billed = max(alarms - p["free_alarms"], 0)
+        yield CostLine("CloudWatch alarms", billed * p["alarm_month"], f"{alarms} standard alarms, 10 free")
     dashboards = _count(run, "aws:cloudwatch/dashboard:Dashboard")
     if dashboards:
-        yield CostLine("CloudWatch dashboard", dashboards * p["dashboard_month"], f"{dashboards} dashboards")
+        billed = max(dashboards - p["free_dashboards"], 0)
+        yield CostLine(
+            "CloudWatch dashboard", billed * p["dashboard_month"], f"{dashboards} dashboards, 3 free"
+        )
     if _count(run, "aws:cloudfront/distribution:Distribution"):
         yield CostLine(
             "CloudFront",
@@ -248,17 +264,13 @@ def _aws_lines(run: Run, settings: Settings) -> Iterable[CostLine]:
         )
 
 
-def _atlas_lines(run: Run, settings: Settings) -> Iterable[CostLine]:
+def _atlas_lines(settings: Settings) -> Iterable[CostLine]:
     if not settings.atlas.enabled:
         return
     tier = settings.atlas.tier
     yield CostLine(
         f"MongoDB Atlas {tier} (vendor)", PRICES["atlas_month"].get(tier, 0.0), "list price, AWS Tokyo"
     )
-    if settings.atlas.private_link:
-        yield CostLine(
-            "Atlas private endpoint", PRICES["atlas_private_endpoint_month"], "one PrivateLink endpoint"
-        )
 
 
 def _sentry_lines(settings: Settings) -> Iterable[CostLine]:
@@ -311,7 +323,7 @@ def estimate(run: Run, settings: Settings) -> Estimate:
         lines += _aws_lines(run, settings)
     else:
         lines += _managed_lines(settings)
-    lines += _atlas_lines(run, settings)
+    lines += _atlas_lines(settings)
     lines += _sentry_lines(settings)
     rounded = tuple(CostLine(line.item, round(line.monthly_usd, 2), line.basis) for line in lines)
     comparisons = nat_comparison(settings) if settings.on_aws else ()

@@ -27,6 +27,9 @@ from tools.mocks import Captured, RecordingMocks, RecordingMonitor, reveal
 ROOT_DIR = Path(__file__).resolve().parent.parent
 PROJECT = "platform"
 SECRET_PLACEHOLDER = "[secret from stack file]"
+# Provider credentials the program itself reads; the offline preview stands in for any not set,
+# as secrets, so a stack previews before anyone has the credentials.
+PREVIEW_CREDENTIALS = {"datadog:apiKey": {"secure": "offline-preview"}}
 
 
 def stack_names(root: Path = ROOT_DIR) -> list[str]:
@@ -161,7 +164,7 @@ def run_stack(
     have recorded what was registered up to then (see :func:`last_run`).
     """
     base = dict(config) if config is not None else stack_config(stack, root)
-    merged = _deep_merge(base, overrides or {})
+    merged = _deep_merge({**PREVIEW_CREDENTIALS, **base}, overrides or {})
     merged = {k: v for k, v in merged.items() if v is not None}
     values, secret_keys = _engine_form(merged)
     region = str(merged.get("aws:region", "ap-northeast-1"))

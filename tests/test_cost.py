@@ -1,0 +1,66 @@
+"""The cost model: hours from the schedule, lines from what was registered, budgets per stack."""
+
+import pytest
+
+from components.settings import parse_settings
+from tests.conftest import committed_run
+from tools import cost
+from tools.preview import settings_of
+
+
+def settings(topology: str = "staging", **sections: object):
+    if topology == "commercial":
+        sections.setdefault("compute", {"imageTag": "1.0.0"})
+        sections.setdefault("dns", {"domain": "example.com"})
+    return parse_settings({"topology": topology, **sections}, stack="test", region="ap-northeast-1")
+
+
+def test_business_hours_are_weekday_hours_plus_warm_up() -> None:
+    # 09:00-20:00 with a 15-minute warm-up on 21.7 working days a month.
+    assert cost.service_hours(settings()) == pytest.approx(11.25 * 21.7, abs=0.1)
+
+
+def test_a_stack_without_a_stop_schedule_runs_all_month() -> None:
+    assert cost.service_hours(settings(schedule={"enabled": False})) == cost.HOURS_PER_MONTH
+    assert cost.service_hours(settings("commercial")) == cost.HOURS_PER_MONTH
+
+
+@pytest.mark.parametrize(("stack", "low", "high"), [("staging", 40, 70), ("prod-precommercial", 0, 68)])
+def test_committed_stacks_fit_the_seed_budget(stack: str, low: float, high: float) -> None:
+    run = committed_run(stack)
+    estimate = cost.estimate(run, settings_of(run))
+    assert low <= estimate.total <= high, [(line.item, line.monthly_usd) for line in estimate.lines]
+    assert estimate.within_budget
+
+
+def test_commercial_estimate_is_near_the_seed_range() -> None:
+    # The seed says $320-373; Tokyo list prices with HA (two Aurora floors, Atlas M10) land a
+    # little above. This guards against drift: a change that adds a NAT gateway per AZ fails here.
+    run = committed_run("prod-commercial")
+    estimate = cost.estimate(run, settings_of(run))
+    assert 320 <= estimate.total <= 400, [(line.item, line.monthly_usd) for line in estimate.lines]
+
+
+def test_stopping_at_night_is_what_keeps_staging_cheap() -> None:
+    run = committed_run("staging")
+    always_on = settings_of(run).model_copy(
+        update={"schedule": settings_of(run).schedule.model_copy(update={"enabled": False})}
+    )
+    nightly = cost.estimate(run, settings_of(run))
+    around_the_clock = cost.estimate(run, always_on)
+    assert around_the_clock.total - nightly.total > 10
+
+
+def test_nat_comparison_ranks_the_strategies() -> None:
+    lines = cost.nat_comparison(settings("commercial"))
+    prices = [float(line.split("$")[1].split(";")[0].split()[0]) for line in lines[:3]]
+    per_az_gateways, single_gateway, per_az_instances = prices
+    assert per_az_instances < single_gateway < per_az_gateways
+    assert "repay NAT gateway data charges only above" in lines[3]
+
+
+def test_every_line_is_positive_or_free_and_explained() -> None:
+    for stack in ("staging", "prod-commercial", "prod-precommercial"):
+        run = committed_run(stack)
+        for line in cost.estimate(run, settings_of(run)).lines:
+            assert line.monthly_usd >= 0 and line.basis, line
