@@ -67,6 +67,9 @@ class EdgeArgs:
     """443 when the ALB has an HTTPS listener (CloudFront then connects over TLS), else 80."""
     alb_dns_name: pulumi.Input[str]
     """The ALB's DNS name: the origin host when CloudFront talks plain HTTP to it."""
+    log_kms_key_arn: pulumi.Input[str]
+    """The stack's us-east-1 key (components/kms.py): encrypts the access and WAF log groups, which
+    live in us-east-1 with CloudFront and the CLOUDFRONT-scope web ACL."""
     domain_name: str | None = None
     """Public name of the API, e.g. ``api.example.com``. With HTTPS to the origin it is also the
     origin host (TLS server name), so the ALB's certificate must cover it. ``None``: the
@@ -216,6 +219,7 @@ class Edge(pulumi.ComponentResource):
             # The prefix AWS recommends for vended logs such as CloudFront's.
             name=f"/aws/vendedlogs/cloudfront/{args.name_prefix}",
             retention_in_days=args.access_log_retention_days,
+            kms_key_id=args.log_kms_key_arn,
             region=CLOUDFRONT_REGION,
             opts=child,
         )
@@ -225,6 +229,7 @@ class Edge(pulumi.ComponentResource):
                 # AWS WAF only delivers to log groups whose name starts with aws-waf-logs-.
                 name=f"aws-waf-logs-{args.name_prefix}",
                 retention_in_days=settings.waf_log_retention_days,
+                kms_key_id=args.log_kms_key_arn,
                 region=CLOUDFRONT_REGION,
                 opts=child,
             )

@@ -13,6 +13,7 @@ import pulumi_aws as aws
 
 from components.atlas import AtlasPrivateLink, MongoAtlas, MongoAtlasArgs
 from components.compute import Compute, ComputeArgs, DatadogSidecar
+from components.cutover import CutoverArgs, WeightedCutover
 from components.database import Database, DatabaseArgs
 from components.datadog import Datadog, DatadogArgs
 from components.dns import ValidatedCertificate, ValidatedCertificateArgs, alias_records
@@ -236,8 +237,31 @@ def build_aws(settings: Settings) -> None:
                 domain_name=api_host,
                 zone_id=zone_id,
                 access_log_retention_days=settings.monitoring.log_retention_days,
+                log_kms_key_arn=(edge_key or key).key_arn,
+                # During the move from pre-commercial, weighted records own the API's name.
+                create_dns_records=not settings.cutover.enabled,
             ),
         )
+        if settings.cutover.enabled and api_host and zone_id is not None:
+            cutover = WeightedCutover(
+                settings.name("cutover"),
+                CutoverArgs(
+                    settings=settings.cutover,
+                    zone_id=zone_id,
+                    record_name=api_host,
+                    aws_target=edge.distribution_domain_name,
+                    # The same API runs on both sides, so it answers the same health path.
+                    legacy_health_check_path=settings.compute.health_check_path,
+                ),
+            )
+            pulumi.export(
+                "cutover",
+                {
+                    "record": cutover.record_fqdn,
+                    "awsWeight": cutover.aws_weight,
+                    "legacyWeight": cutover.legacy_weight,
+                },
+            )
         url = pulumi.Output.concat("https://", api_host or edge.distribution_domain_name)
     else:
         if api_host and zone_id is not None:

@@ -44,6 +44,9 @@ MANAGED_GROUPS = {
 }
 
 
+EDGE_KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/22222222-3333-4444-8555-666666666666"
+
+
 def _edge(settings: EdgeSettings, **overrides) -> Edge:
     fields = {
         "settings": settings,
@@ -57,6 +60,7 @@ def _edge(settings: EdgeSettings, **overrides) -> Edge:
         "domain_name": DOMAIN,
         "zone_id": ZONE_ID,
         "access_log_retention_days": ACCESS_RETENTION,
+        "log_kms_key_arn": EDGE_KEY_ARN,
     }
     return Edge("edge", EdgeArgs(**{**fields, **overrides}))
 
@@ -367,3 +371,11 @@ def test_outputs_name_the_distribution(run: Run, bare: Run) -> None:
 def test_inconsistent_arguments_are_refused(settings: EdgeSettings, overrides: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         _run(settings, **overrides)
+
+
+def test_edge_log_groups_are_encrypted_with_the_us_east_1_key(run: Run) -> None:
+    groups = run.of_type("aws:cloudwatch/logGroup:LogGroup")
+    assert len(groups) == 2
+    for group in groups:
+        assert group["region"] == "us-east-1"
+        assert group["kmsKeyId"] == EDGE_KEY_ARN
