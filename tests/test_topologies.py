@@ -1,0 +1,192 @@
+"""The AWS topologies wired whole: what flows between components, and what one setting changes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import committed_run
+from tools.harness import Run, run_stack
+from tools.mocks import Secret
+
+TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
+PARAMETER = "aws:ssm/parameter:Parameter"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+ALB = "aws:lb/loadBalancer:LoadBalancer"
+
+
+def containers(run: Run) -> dict[str, dict]:
+    definitions = json.loads(run.one(TASK_DEFINITION)["containerDefinitions"])
+    return {c["name"]: c for c in definitions}
+
+
+@pytest.fixture(scope="module")
+def staging() -> Run:
+    return committed_run("staging")
+
+
+@pytest.fixture(scope="module")
+def commercial() -> Run:
+    return committed_run("prod-commercial")
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod-commercial"])
+def test_secrets_reach_the_api_only_as_secure_parameters_of_this_stack(stack: str) -> None:
+    run = committed_run(stack)
+    parameters = {p["name"]: p for p in run.of_type(PARAMETER)}
+    api = containers(run)["api"]
+    injected = {s["name"]: s["valueFrom"] for s in api["secrets"]}
+    assert {"DATABASE_URL", "MONGODB_URI", "SENTRY_DSN"} <= injected.keys()
+    arns = {p.outputs["arn"]: p for p in parameters.values()}
+    key_arn = run.named(f"platform-{stack}-key-key").outputs["arn"]
+    for name, arn in injected.items():
+        parameter = arns[arn]
+        assert parameter["name"] == f"/platform/{stack}/{name}"
+        assert parameter["type"] == "SecureString" and parameter["keyId"] == key_arn
+        assert isinstance(parameter.inputs["value"], Secret)
+    plain = {e["name"]: e["value"] for e in api.get("environment", [])}
+    for value in plain.values():
+        assert "postgresql://" not in value and "mongodb+srv://" not in value
+
+
+def test_database_url_parameter_holds_the_database_endpoint(staging: Run) -> None:
+    url = staging.one(PARAMETER, "database-url")["value"]
+    endpoint = staging.one("aws:rds/instance:Instance").outputs["address"]
+    assert url.startswith("postgresql://app_admin:") and f"@{endpoint}:5432/app?sslmode=require" in url
+
+
+def test_security_group_chain_spans_the_components(staging: Run) -> None:
+    service = staging.one("aws:ecs/service:Service")
+    [task_sg] = service["networkConfiguration"]["securityGroups"]
+    [alb_sg] = staging.one(ALB)["securityGroups"]
+    [db_sg] = staging.one("aws:rds/instance:Instance")["vpcSecurityGroupIds"]
+    into_db = [r for r in staging.of_type(INGRESS) if r["securityGroupId"] == db_sg]
+    into_tasks = [r for r in staging.of_type(INGRESS) if r["securityGroupId"] == task_sg]
+    assert [r["referencedSecurityGroupId"] for r in into_db] == [task_sg]
+    assert [r["referencedSecurityGroupId"] for r in into_tasks] == [alb_sg]
+
+
+def test_tasks_and_data_live_in_private_subnets(staging: Run, commercial: Run) -> None:
+    for run in (staging, commercial):
+        private = {s.id for s in run.of_type("aws:ec2/subnet:Subnet") if s["tags"]["tier"] == "private"}
+        network = run.one("aws:ecs/service:Service")["networkConfiguration"]
+        assert set(network["subnets"]) <= private and not network.get("assignPublicIp")
+        group = run.one("aws:rds/subnetGroup:SubnetGroup")
+        assert set(group["subnetIds"]) <= private
+
+
+def test_atlas_admits_exactly_the_stacks_nat_addresses(staging: Run) -> None:
+    allowed = {
+        e["cidrBlock"] for e in staging.of_type("mongodbatlas:index/projectIpAccessList:ProjectIpAccessList")
+    }
+    assert allowed == {f"{ip}/32" for ip in staging.output("egressIps")}
+    assert len(allowed) == 2
+
+
+def test_commercial_reaches_atlas_privately_and_admits_no_address(commercial: Run) -> None:
+    assert commercial.of_type("mongodbatlas:index/projectIpAccessList:ProjectIpAccessList") == []
+    assert commercial.of_type("mongodbatlas:index/privateLinkEndpointService:PrivateLinkEndpointService")
+
+
+def test_commercial_alb_is_internal_and_only_cloudfront_gets_in(commercial: Run) -> None:
+    alb = commercial.one(ALB)
+    assert alb["internal"] is True and alb["enableDeletionProtection"] is True
+    [alb_sg] = alb["securityGroups"]
+    rules = [r for r in commercial.of_type(INGRESS) if r["securityGroupId"] == alb_sg]
+    assert rules and all("cidrIpv4" not in r.inputs and r.get("referencedSecurityGroupId") for r in rules)
+    distribution = commercial.one("aws:cloudfront/distribution:Distribution")
+    assert distribution["aliases"] == ["api.example.com"]
+    assert distribution["webAclId"] == commercial.one("aws:wafv2/webAcl:WebAcl").outputs["arn"]
+
+
+def test_commercial_is_highly_available_in_every_tier(commercial: Run) -> None:
+    zones = set(commercial.output("availabilityZones"))
+    assert len(zones) == 3
+    assert {s["availabilityZone"] for s in commercial.of_type("aws:ec2/subnet:Subnet")} == zones
+    instances = commercial.of_type("aws:rds/clusterInstance:ClusterInstance")
+    assert len({i["availabilityZone"] for i in instances}) == len(instances) >= 2
+    assert len(commercial.of_type("aws:ec2/instance:Instance")) == 3  # a NAT instance per AZ
+    assert commercial.one("aws:appautoscaling/target:Target")["minCapacity"] >= 2
+
+
+def test_commercial_data_stores_are_protected_twice(commercial: Run) -> None:
+    cluster = commercial.one("aws:rds/cluster:Cluster")
+    assert cluster.protect and cluster["deletionProtection"] is True and cluster["skipFinalSnapshot"] is False
+    assert cluster["backupRetentionPeriod"] >= 7
+    atlas = commercial.one("mongodbatlas:index/advancedCluster:AdvancedCluster")
+    assert atlas.protect and atlas["terminationProtectionEnabled"] is True and atlas["pitEnabled"] is True
+    assert all(key.protect for key in commercial.of_type("aws:kms/key:Key"))
+
+
+def test_staging_stops_at_night_and_commercial_scales_down(staging: Run, commercial: Run) -> None:
+    staging_actions = staging.of_type("aws:appautoscaling/scheduledAction:ScheduledAction")
+    night = [a for a in staging_actions if a["scalableTargetAction"]["maxCapacity"] == 0]
+    assert len(night) == 1 and night[0]["timezone"] == "Asia/Tokyo"
+    schedules = {s["name"]: s for s in staging.of_type("aws:scheduler/schedule:Schedule")}
+    assert len(schedules) == 2
+    commercial_actions = commercial.of_type("aws:appautoscaling/scheduledAction:ScheduledAction")
+    assert all(a["scalableTargetAction"]["minCapacity"] >= 2 for a in commercial_actions)
+    assert commercial.of_type("aws:scheduler/schedule:Schedule") == []
+
+
+# -- one setting changes the preview -------------------------------------------------------------
+
+
+def test_atlas_tier_setting_changes_the_cluster() -> None:
+    run = run_stack("staging", {"platform:atlas": {"tier": "M10", "cloudBackup": True}})
+    cluster = run.one("mongodbatlas:index/advancedCluster:AdvancedCluster")
+    [spec] = cluster["replicationSpecs"][0]["regionConfigs"]
+    assert spec["electableSpecs"]["instanceSize"] == "M10" and cluster["backupEnabled"] is True
+
+
+def test_datadog_setting_adds_the_agent_and_its_key() -> None:
+    run = run_stack("staging", {"platform:datadog": {"enabled": True}})
+    agent = containers(run)["datadog-agent"]
+    assert [s["name"] for s in agent["secrets"]] == ["DD_API_KEY"]
+    assert isinstance(run.one(PARAMETER, "dd-api-key").inputs["value"], Secret)
+    assert "DD_API_KEY" not in {s["name"] for s in containers(run)["api"]["secrets"]}
+
+
+def test_datadog_needs_its_api_key_before_anything_is_registered() -> None:
+    from components.settings import SettingsError
+    from tools.harness import last_run
+
+    with pytest.raises(SettingsError, match="datadog:apiKey"):
+        run_stack("staging", {"platform:datadog": {"enabled": True}, "datadog:apiKey": None})
+    assert last_run().resources == []
+
+
+def test_schedule_off_removes_every_scheduled_action() -> None:
+    run = run_stack("staging", {"platform:schedule": {"enabled": False}})
+    assert run.of_type("aws:appautoscaling/scheduledAction:ScheduledAction") == []
+    assert run.of_type("aws:scheduler/schedule:Schedule") == []
+
+
+def test_a_domain_turns_on_https_with_a_validated_certificate(staging: Run) -> None:
+    run = run_stack("staging", {"platform:dns": {"domain": "example.com"}})
+    listeners = {listener["port"]: listener for listener in run.of_type("aws:lb/listener:Listener")}
+    assert listeners[443]["sslPolicy"].startswith("ELBSecurityPolicy-TLS13")
+    assert listeners[80]["defaultActions"][0]["type"] == "redirect"
+    assert run.output("url") == "https://api.example.com"
+    assert run.of_type("aws:acm/certificateValidation:CertificateValidation")
+    assert staging.output("url").startswith("http://") and staging.warnings
+
+
+def test_cutover_hands_the_api_name_to_weighted_records() -> None:
+    run = run_stack(
+        "prod-commercial",
+        {
+            "platform:cutover": {
+                "enabled": True,
+                "legacyApiHost": "platform-api.onrender.com",
+                "awsWeight": 25,
+            }
+        },
+    )
+    records = [r for r in run.of_type("aws:route53/record:Record") if r.get("name") == "api.example.com"]
+    assert sorted((r["type"], r["weightedRoutingPolicies"][0]["weight"]) for r in records) == [
+        ("CNAME", 25),
+        ("CNAME", 75),
+    ]
+    assert run.output("cutover")["awsWeight"] == 25
