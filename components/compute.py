@@ -17,6 +17,26 @@ CONTAINER_NAME = "api"
 AGENT_CONTAINER_NAME = "datadog-agent"
 # The APM intake of the agent; containers of an awsvpc task share one network namespace.
 AGENT_TRACE_PORT = 8126
+# The agent runs with a read-only root filesystem like every container of the task, following
+# docs.datadoghq.com/containers/guide/readonly-root-filesystem: task storage (volume name -> path)
+# for the paths it writes (configuration with the generated auth token, run state, sockets,
+# logs, scratch), and a one-shot init container that fills the configuration volume with the
+# image's defaults before the agent starts.
+AGENT_INIT_CONTAINER_NAME = "datadog-init"
+AGENT_CONFIG_VOLUME = "datadog-config"
+AGENT_WRITABLE_PATHS = {
+    AGENT_CONFIG_VOLUME: "/etc/datadog-agent",
+    "datadog-run": "/opt/datadog-agent/run",
+    "datadog-sockets": "/var/run/datadog",
+    "datadog-logs": "/var/log/datadog",
+    "datadog-tmp": "/tmp",
+}
+# Where the init container sees the configuration volume while it copies into it.
+AGENT_INIT_CONFIG_PATH = "/opt/datadog-agent-config"
+# Hard memory limit of the init container: a shell and `cp` of a few hundred kB of YAML.
+AGENT_INIT_MEMORY_MIB = 64
+# The API's own scratch space, not shared with the agent.
+APP_TMP_VOLUME = "tmp"
 
 # AWS's recommended ALB policy (the console default since the 2025-09 policies): TLS 1.3 and
 # TLS 1.2 with forward-secret AEAD ciphers only ("Res"), plus hybrid post-quantum key exchange
@@ -191,8 +211,9 @@ class Compute(pulumi.ComponentResource):
             },
             execution_role_arn=args.execution_role_arn,
             task_role_arn=args.task_role_arn,
-            # Task storage for the one writable path of the read-only root filesystem.
-            volumes=[{"name": "tmp"}],
+            # Task storage (no host path: Fargate's ephemeral storage) for the writable paths of the
+            # containers' read-only root filesystems.
+            volumes=[{"name": volume} for volume in _volume_names(args)],
             container_definitions=pulumi.Output.json_dumps(_container_definitions(args, log_group.name)),
             opts=child,
         )
@@ -452,13 +473,7 @@ class Compute(pulumi.ComponentResource):
 
 def _check(args: ComputeArgs) -> None:
     """Refuse combinations AWS would only reject halfway through a deployment."""
-    settings = args.settings
-    if settings.spot and settings.architecture == "ARM64":
-        raise ValueError(
-            "platform:compute.spot: Fargate Spot runs only X86_64 Linux tasks; "
-            "set platform:compute.architecture to X86_64 or turn spot off"
-        )
-    clash = sorted(set(args.secrets) & (set(settings.environment) | {"NODE_ENV", "PORT"}))
+    clash = sorted(set(args.secrets) & (set(args.settings.environment) | {"NODE_ENV", "PORT"}))
     if clash:
         raise ValueError(f"{clash} are injected as secrets and must not also be plain environment variables")
 
@@ -518,7 +533,7 @@ def _container_definitions(args: ComputeArgs, log_group: pulumi.Input[str]) -> l
         "essential": True,
         "portMappings": [{"containerPort": port, "protocol": "tcp"}],
         "readonlyRootFilesystem": True,
-        "mountPoints": [{"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": False}],
+        "mountPoints": [_writable_mount(APP_TMP_VOLUME, "/tmp")],
         "environment": [{"name": k, "value": v} for k, v in sorted(environment.items())],
         # ECS resolves these from SSM when the task starts; the values never enter the definition.
         "secrets": [{"name": k, "valueFrom": arn} for k, arn in sorted(secrets.items())],
@@ -536,11 +551,27 @@ def _container_definitions(args: ComputeArgs, log_group: pulumi.Input[str]) -> l
     }
     if args.datadog is None:
         return [api]
+    init = {
+        "name": AGENT_INIT_CONTAINER_NAME,
+        "image": args.datadog.agent_image,
+        # It exits once the copy is done; its exit must not stop the task.
+        "essential": False,
+        "readonlyRootFilesystem": True,
+        # Replaces the image's CMD (its entrypoint script), so nothing else runs and no API key is needed.
+        "command": ["sh", "-c", f"cp -R /etc/datadog-agent/. {AGENT_INIT_CONFIG_PATH}/"],
+        "mountPoints": [_writable_mount(AGENT_CONFIG_VOLUME, AGENT_INIT_CONFIG_PATH)],
+        "memory": AGENT_INIT_MEMORY_MIB,
+        "logConfiguration": _log_configuration(args, log_group, AGENT_INIT_CONTAINER_NAME),
+    }
     agent = {
         "name": AGENT_CONTAINER_NAME,
         "image": args.datadog.agent_image,
         # Losing telemetry must not take the API down with it.
         "essential": False,
+        "readonlyRootFilesystem": True,
+        "mountPoints": [_writable_mount(volume, path) for volume, path in AGENT_WRITABLE_PATHS.items()],
+        # Start only on a complete configuration: a failed copy leaves the agent stopped, the API running.
+        "dependsOn": [{"containerName": AGENT_INIT_CONTAINER_NAME, "condition": "SUCCESS"}],
         "portMappings": [{"containerPort": AGENT_TRACE_PORT, "protocol": "tcp"}],
         "environment": [
             {"name": k, "value": v}
@@ -563,4 +594,12 @@ def _container_definitions(args: ComputeArgs, log_group: pulumi.Input[str]) -> l
         },
         "logConfiguration": _log_configuration(args, log_group, AGENT_CONTAINER_NAME),
     }
-    return [api, agent]
+    return [api, init, agent]
+
+
+def _volume_names(args: ComputeArgs) -> list[str]:
+    return [APP_TMP_VOLUME, *(AGENT_WRITABLE_PATHS if args.datadog is not None else ())]
+
+
+def _writable_mount(volume: str, path: str) -> dict:
+    return {"sourceVolume": volume, "containerPath": path, "readOnly": False}

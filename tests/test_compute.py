@@ -264,6 +264,62 @@ def test_datadog_agent_runs_beside_the_api_only_when_asked(staging: Run, commerc
     assert app["DD_ENV"] == "prod-commercial"
 
 
+def task_volumes(run: Run) -> dict[str, dict]:
+    return {v["name"]: v for v in run.one(TASK)["volumes"]}
+
+
+def mounts(container: dict) -> dict[str, dict]:
+    return {m["containerPath"]: m for m in container.get("mountPoints", [])}
+
+
+def test_every_container_has_a_read_only_root_filesystem_with_datadog(commercial: Run):
+    definitions = containers(commercial)
+    assert set(definitions) == {"api", "datadog-init", "datadog-agent"}
+    for container in definitions.values():
+        assert container["readonlyRootFilesystem"] is True, container["name"]
+
+
+def test_agent_writes_only_to_its_own_task_storage(commercial: Run):
+    definitions = containers(commercial)
+    agent_mounts = mounts(definitions["datadog-agent"])
+    # The paths the agent writes at run time (docs.datadoghq.com/containers/guide/readonly-root-filesystem).
+    for path in ("/etc/datadog-agent", "/opt/datadog-agent/run", "/var/run/datadog", "/tmp"):
+        assert agent_mounts[path]["readOnly"] is False, path
+    volumes = task_volumes(commercial)
+    for mount in agent_mounts.values():
+        # Fargate task storage: no host path, EFS or EBS behind the volume.
+        assert set(volumes[mount["sourceVolume"]]) <= {"name", "configureAtLaunch"}
+    # Each path its own volume, and none shared with the API's scratch space.
+    agent_volumes = [m["sourceVolume"] for m in agent_mounts.values()]
+    assert len(set(agent_volumes)) == len(agent_volumes)
+    assert not set(agent_volumes) & {m["sourceVolume"] for m in definitions["api"]["mountPoints"]}
+
+
+def test_agent_starts_once_the_init_container_has_filled_its_configuration(commercial: Run):
+    definitions = containers(commercial)
+    agent, init = definitions["datadog-agent"], definitions["datadog-init"]
+    assert agent["dependsOn"] == [{"containerName": "datadog-init", "condition": "SUCCESS"}]
+    # A container others wait on for SUCCESS must be non-essential: it exits when done.
+    assert init["essential"] is False
+    assert init["image"] == agent["image"]
+    [init_mount] = init["mountPoints"]
+    assert init_mount["readOnly"] is False
+    # The init container writes into the very volume the agent reads its configuration from.
+    assert init_mount["sourceVolume"] == mounts(agent)["/etc/datadog-agent"]["sourceVolume"]
+    shell, flag, script = init["command"]
+    assert (shell, flag) == ("sh", "-c")
+    assert script.startswith("cp -R /etc/datadog-agent/")
+    assert script.split()[-1].rstrip("/") == init_mount["containerPath"]
+    # Nothing of the image's own entrypoint runs, so it needs no API key.
+    assert "secrets" not in init and "environment" not in init
+    assert init["memory"] <= 128
+
+
+def test_no_datadog_containers_or_volumes_without_datadog(staging: Run):
+    assert set(containers(staging)) == {"api"}
+    assert set(task_volumes(staging)) == {"tmp"}
+
+
 # -- cluster and service ------------------------------------------------------------------------
 
 
@@ -318,12 +374,6 @@ def test_spot_keeps_an_on_demand_base(spot: Run, staging: Run):
     assert not strategies["FARGATE_SPOT"].get("base")
     regular = staging.one(SERVICE)["capacityProviderStrategies"]
     assert [s["capacityProvider"] for s in regular] == ["FARGATE"]
-
-
-def test_spot_on_arm64_is_refused():
-    args = make_args(settings=ComputeSettings(architecture="ARM64", spot=True))
-    with pytest.raises(ValueError, match="X86_64"):
-        run_stack("compute-arm-spot", config=CONFIG, program=program(args))
 
 
 # -- load balancer ------------------------------------------------------------------------------
