@@ -12,7 +12,7 @@ $(PY):
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check "uv~=0.13.8"
 
 venv: $(PY)
-	$(UV) sync --frozen --inexact --extra test --quiet
+	$(UV) sync --frozen --inexact --extra test --compile-bytecode --quiet
 
 lint: venv
 	$(VENV)/bin/ruff check .
