@@ -6,7 +6,11 @@ from hypothesis import strategies as st
 
 from components.cidr import MAX_AZS, MIN_SUBNET_PREFIX, plan_subnets
 
-PRIVATE_BASES = [ipaddress.IPv4Network("10.0.0.0/8"), ipaddress.IPv4Network("172.16.0.0/12"), ipaddress.IPv4Network("192.168.0.0/16")]
+PRIVATE_BASES = [
+    ipaddress.IPv4Network("10.0.0.0/8"),
+    ipaddress.IPv4Network("172.16.0.0/12"),
+    ipaddress.IPv4Network("192.168.0.0/16"),
+]
 
 
 @st.composite
@@ -55,7 +59,9 @@ def test_private_subnets_are_larger_than_public_ones() -> None:
     assert plan.public == ("10.0.128.0/20", "10.0.144.0/20")
 
 
-@pytest.mark.parametrize(("cidr", "azs"), [("10.0.0.0/25", 2), ("10.0.0.0/16", 0), ("10.0.0.0/16", MAX_AZS + 1)])
+@pytest.mark.parametrize(
+    ("cidr", "azs"), [("10.0.0.0/25", 2), ("10.0.0.0/16", 0), ("10.0.0.0/16", MAX_AZS + 1)]
+)
 def test_impossible_plans_are_refused(cidr: str, azs: int) -> None:
     with pytest.raises(ValueError):
         plan_subnets(cidr, azs)

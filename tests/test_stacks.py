@@ -44,7 +44,11 @@ def test_every_resource_sits_inside_a_component(any_stack_run: Run) -> None:
 def test_aws_stacks_run_in_tokyo_with_default_tags(stack: str) -> None:
     config = yaml.safe_load((ROOT_DIR / f"Pulumi.{stack}.yaml").read_text())["config"]
     assert config["aws:region"] == "ap-northeast-1"
-    assert config["aws:defaultTags"]["tags"] == {"project": "platform", "stack": stack, "managed-by": "pulumi"}
+    assert config["aws:defaultTags"]["tags"] == {
+        "project": "platform",
+        "stack": stack,
+        "managed-by": "pulumi",
+    }
 
 
 @pytest.mark.parametrize(
