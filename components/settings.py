@@ -19,7 +19,9 @@ from __future__ import annotations
 import copy
 import ipaddress
 import re
-from collections.abc import Mapping
+import typing
+import urllib.parse
+from collections.abc import Collection, Mapping
 from datetime import time
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -30,6 +32,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SecretStr,
     ValidationError,
     model_validator,
 )
@@ -148,6 +151,50 @@ def _check_repository(value: str) -> str:
     return value
 
 
+# Connection strings carry passwords: their messages never quote the value, and _describe never
+# prints the input of a SecretStr field.
+POSTGRES_SCHEMES = ("postgresql", "postgres")
+TLS_SSLMODES = ("require", "verify-ca", "verify-full")
+
+
+def _url_parts(value: SecretStr) -> urllib.parse.SplitResult | None:
+    try:
+        parts = urllib.parse.urlsplit(value.get_secret_value())
+        parts.port  # noqa: B018 -- raises ValueError for a port that is not a number
+    except ValueError:
+        return None
+    return parts
+
+
+def _check_postgres_url(value: SecretStr) -> SecretStr:
+    parts = _url_parts(value)
+    if parts is None or parts.scheme not in POSTGRES_SCHEMES or not parts.hostname:
+        raise ValueError(
+            "must be a libpq URL such as postgresql://user:password@host:5432/postgres?sslmode=require "
+            "(value not shown: it is a secret)"
+        )
+    sslmode = urllib.parse.parse_qs(parts.query).get("sslmode", [""])[-1]
+    if sslmode not in TLS_SSLMODES:
+        raise ValueError(
+            f"must require TLS with sslmode={' or '.join(TLS_SSLMODES)}: it crosses the internet "
+            "(value not shown: it is a secret)"
+        )
+    return value
+
+
+def _check_mongodb_srv_uri(value: SecretStr) -> SecretStr:
+    parts = _url_parts(value)
+    if parts is None or parts.scheme != "mongodb+srv" or not parts.hostname:
+        raise ValueError(
+            "must be an Atlas SRV connection string such as mongodb+srv://user:password@cluster.mongodb.net/app "
+            "(value not shown: it is a secret)"
+        )
+    query = {k.lower(): v[-1].lower() for k, v in urllib.parse.parse_qs(parts.query).items()}
+    if "false" in (query.get("tls"), query.get("ssl")):
+        raise ValueError("must not turn TLS off: it crosses the internet (value not shown: it is a secret)")
+    return value
+
+
 LogRetention = Annotated[int, AfterValidator(_check_retention)]
 PrivateCidr = Annotated[str, AfterValidator(_check_private_cidr)]
 Cidr = Annotated[str, AfterValidator(_check_cidr)]
@@ -158,6 +205,8 @@ DomainName = Annotated[str, AfterValidator(_check_domain)]
 ImageRef = Annotated[str, AfterValidator(_check_ecr_or_image)]
 Repository = Annotated[str, AfterValidator(_check_repository)]
 AtlasOrgId = Annotated[str, Field(pattern=r"^[0-9a-f]{24}$")]
+PostgresUrl = Annotated[SecretStr, AfterValidator(_check_postgres_url)]
+MongodbSrvUri = Annotated[SecretStr, AfterValidator(_check_mongodb_srv_uri)]
 
 
 class _Section(BaseModel):
@@ -231,6 +280,20 @@ class CutoverSettings(_Section):
     """Percent of DNS answers that point at AWS (0: none yet, 100: fully moved)."""
     ttl_seconds: int = Field(60, ge=30, le=3600)
     """TTL of the weighted records: short, so a step (or a step back) takes effect quickly."""
+    data_source: Literal["aws", "legacy"] = "aws"
+    """Databases the AWS API uses: ``aws`` (this stack's Aurora and Atlas cluster) or ``legacy``
+    (the pre-commercial Supabase pooler and Atlas M0, so writes never split between two databases
+    while both sides serve users). Back to ``aws`` only in the data window, after the copy."""
+    legacy_database_url: PostgresUrl | None = None
+    """``dataSource: legacy``: the pre-commercial PostgreSQL URL (Supabase's session pooler, with
+    ``sslmode=require``). A secret: ``pulumi config set --path --secret
+    platform:cutover.legacyDatabaseUrl ...``; ignored with ``dataSource: aws``."""
+    legacy_mongodb_uri: MongodbSrvUri | None = None
+    """``dataSource: legacy``: the pre-commercial Atlas M0 ``mongodb+srv://`` URI. A secret:
+    ``pulumi config set --path --secret platform:cutover.legacyMongodbUri ...``."""
+    legacy_database_port: int = Field(5432, ge=1, le=65535)
+    """``dataSource: legacy``: port of ``legacyDatabaseUrl`` the API tasks may reach on the internet
+    (Supabase's pooler: 5432 session mode, as the pre-commercial API uses; 6543 transaction mode)."""
 
 
 class SecuritySettings(_Section):
@@ -794,8 +857,29 @@ def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[st
     return merged
 
 
-def _describe(error: dict[str, Any], section: str) -> str:
-    location = ".".join(str(part) for part in error["loc"])
+def _holds_secret(annotation: Any) -> bool:
+    return annotation is SecretStr or any(_holds_secret(arg) for arg in typing.get_args(annotation))
+
+
+def _secret_keys(model: type[_Section]) -> frozenset[str]:
+    """The keys of a section's SecretStr fields, as written in the stack file and in Python."""
+    return frozenset(
+        key
+        for name, field in model.model_fields.items()
+        if _holds_secret(field.annotation)
+        for key in (name, field.alias or name)
+    )
+
+
+def _describe(error: dict[str, Any], section: str, *, secret: bool = False) -> str:
+    """One problem as ``platform:<section>.<key>: <what is wrong> (got <value>)``.
+
+    The value is left out when it may hold a secret: anywhere in a section Pulumi marks secret
+    (``secret``: the section holds a value set with ``--secret``), in a SecretStr field, and in a
+    problem of the whole section (its input is every key, SecretStr fields included).
+    """
+    loc = error["loc"]
+    location = ".".join(str(part) for part in loc)
     key = f"{NAMESPACE}:{section}" + (f".{location}" if location else "")
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
@@ -803,6 +887,9 @@ def _describe(error: dict[str, Any], section: str) -> str:
         return f"{key}: unknown key; allowed keys in {NAMESPACE}:{section} are {allowed}"
     if error["type"] == "missing":
         return f"{key}: required, but not set"
+    secret_keys = _secret_keys(SECTIONS[section])
+    if secret or (secret_keys and (not loc or loc[0] in secret_keys)):
+        return f"{key}: {message}"
     return f"{key}: {message} (got {error.get('input')!r})"
 
 
@@ -884,6 +971,8 @@ def _cross_checks(settings: Settings) -> list[str]:
         ]
         if missing:
             problems.append(f"{key}cutover.enabled: the weighted cut-over needs {', '.join(missing)}")
+    if cutover.data_source == "legacy":
+        problems.extend(_legacy_data_problems(settings))
     atlas = settings.atlas
     if (
         settings.on_aws
@@ -915,13 +1004,54 @@ def _cross_checks(settings: Settings) -> list[str]:
     return problems
 
 
+def _legacy_data_problems(settings: Settings) -> list[str]:
+    """``cutover.dataSource: legacy``: the API on AWS uses the pre-commercial databases."""
+    cutover, key = settings.cutover, f"{NAMESPACE}:cutover"
+    problems: list[str] = []
+    if not cutover.enabled:
+        problems.append(
+            f"{key}.dataSource: 'legacy' is for the weighted cut-over only; set {key}.enabled to true, "
+            "or use 'aws'"
+        )
+    needed = [("legacyDatabaseUrl", cutover.legacy_database_url)]
+    if settings.atlas.enabled:
+        needed.append(("legacyMongodbUri", cutover.legacy_mongodb_uri))
+    elif cutover.legacy_mongodb_uri is not None:
+        problems.append(
+            f"{key}.legacyMongodbUri: {NAMESPACE}:atlas.enabled is false, so the API gets no MongoDB "
+            "on AWS; remove it"
+        )
+    for name, value in needed:
+        if value is None:
+            problems.append(
+                f"{key}.{name}: required with dataSource 'legacy'; set it as a secret: "
+                f"`pulumi config set --path --secret {key}.{name} <connection string>`"
+            )
+    if cutover.legacy_database_url is not None:
+        parts = urllib.parse.urlsplit(cutover.legacy_database_url.get_secret_value())
+        port = parts.port or 5432  # libpq's default
+        if port != cutover.legacy_database_port:
+            problems.append(
+                f"{key}.legacyDatabasePort: legacyDatabaseUrl connects to port {port}, but the tasks "
+                f"may only reach port {cutover.legacy_database_port}; make them agree"
+            )
+    return problems
+
+
 def parse_settings(
-    config: Mapping[str, Any], *, project: str = "platform", stack: str = "dev", region: str | None = None
+    config: Mapping[str, Any],
+    *,
+    project: str = "platform",
+    stack: str = "dev",
+    region: str | None = None,
+    secret_sections: Collection[str] = (),
 ) -> Settings:
     """Validate the ``platform`` namespace of a stack's config (keys without the namespace).
 
     ``config`` maps ``topology`` and section names to their raw values as Pulumi returns them
-    (structured sections as dicts). Raises :class:`SettingsError` listing every problem.
+    (structured sections as dicts). ``secret_sections`` names the sections Pulumi marks secret
+    (one of their values was set with ``--secret``): their problems never quote a value.
+    Raises :class:`SettingsError` listing every problem.
     """
     problems: list[str] = []
     topology = config.get("topology")
@@ -942,14 +1072,16 @@ def parse_settings(
     sections: dict[str, _Section] = {}
     for name, model in SECTIONS.items():
         raw = config.get(name, {})
+        secret = name in secret_sections
         if not isinstance(raw, Mapping):
-            problems.append(f"{NAMESPACE}:{name}: must be an object of keys (got {raw!r})")
+            got = "" if secret else f" (got {raw!r})"
+            problems.append(f"{NAMESPACE}:{name}: must be an object of keys{got}")
             continue
         values = _deep_merge(PRESETS[topology].get(name, {}), raw)
         try:
             sections[name] = model.model_validate(values)
         except ValidationError as error:
-            problems.extend(_describe(e, name) for e in error.errors())
+            problems.extend(_describe(e, name, secret=secret) for e in error.errors())
     if problems:
         raise SettingsError(problems)
 
@@ -979,11 +1111,24 @@ def _platform_config() -> dict[str, Any]:
     return values
 
 
+def _platform_secret_sections() -> frozenset[str]:
+    """Sections Pulumi marks secret. A value set with ``pulumi config set --path --secret`` reaches
+    the program decrypted inside its section's JSON, and the whole section's key is listed as
+    secret (``PULUMI_CONFIG_SECRET_KEYS``)."""
+    keys = {*pulumi.runtime.get_config_secret_keys_env()}
+    keys |= {k for k in pulumi.runtime.config.CONFIG.get() if pulumi.runtime.config.is_config_secret(k)}
+    return frozenset(key.partition(":")[2] for key in keys if key.partition(":")[0] == NAMESPACE)
+
+
 def load_settings() -> Settings:
     """Read and validate this stack's config. Call before registering any resource."""
     region = pulumi.Config("aws").get("region")
     settings = parse_settings(
-        _platform_config(), project=pulumi.get_project(), stack=pulumi.get_stack(), region=region
+        _platform_config(),
+        project=pulumi.get_project(),
+        stack=pulumi.get_stack(),
+        region=region,
+        secret_sections=_platform_secret_sections(),
     )
     if settings.on_aws and settings.datadog.enabled:
         # The agent sidecar needs the same key the Datadog provider is configured with.

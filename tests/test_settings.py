@@ -220,3 +220,113 @@ def test_aws_topologies_require_a_region() -> None:
     with pytest.raises(SettingsError, match="aws:region"):
         parse_settings({"topology": "staging"}, region=None)
     assert parse_settings({"topology": "pre-commercial"}, region=None).region is None
+
+
+# -- cut-over on the pre-commercial data -----------------------------------------------------------
+
+PASSWORD = "s3cr3t-Pa55word"
+LEGACY_DATABASE_URL = f"postgresql://postgres.abcdefghijklmnopqrst:{PASSWORD}@aws-0-ap-southeast-1.pooler.supabase.com:5432/postgres?sslmode=require"
+LEGACY_MONGODB_URI = f"mongodb+srv://platform-app:{PASSWORD}@platform.abcde.mongodb.net/app?retryWrites=true"
+CUTOVER = {"enabled": True, "legacyApiHost": "platform-api.onrender.com"}
+LEGACY = {
+    **CUTOVER,
+    "dataSource": "legacy",
+    "legacyDatabaseUrl": LEGACY_DATABASE_URL,
+    "legacyMongodbUri": LEGACY_MONGODB_URI,
+}
+
+
+def test_the_aws_data_stays_the_default() -> None:
+    cutover = parse("commercial", cutover=CUTOVER).cutover
+    assert cutover.data_source == "aws"
+    assert cutover.legacy_database_url is None and cutover.legacy_mongodb_uri is None
+    assert cutover.legacy_database_port == 5432  # Supabase's session pooler, as Render uses it
+
+
+def test_legacy_data_is_held_as_secrets_that_never_print() -> None:
+    settings = parse("commercial", cutover=LEGACY)
+    cutover = settings.cutover
+    assert cutover.legacy_database_url.get_secret_value() == LEGACY_DATABASE_URL
+    assert cutover.legacy_mongodb_uri.get_secret_value() == LEGACY_MONGODB_URI
+    assert PASSWORD not in repr(settings) and PASSWORD not in str(cutover)
+
+
+def test_legacy_data_needs_the_cutover_and_both_connection_strings() -> None:
+    problems = problems_of("commercial", cutover={"dataSource": "legacy"})
+    assert len(problems) == 3
+    assert problems[0].startswith("platform:cutover.dataSource: 'legacy' is for the weighted cut-over")
+    assert any(p.startswith("platform:cutover.legacyDatabaseUrl: required") for p in problems)
+    assert any(p.startswith("platform:cutover.legacyMongodbUri: required") for p in problems)
+
+
+def test_without_atlas_the_legacy_mongodb_uri_is_neither_needed_nor_allowed() -> None:
+    legacy = {k: v for k, v in LEGACY.items() if k != "legacyMongodbUri"}
+    assert parse("commercial", cutover=legacy, atlas={"enabled": False}).cutover.data_source == "legacy"
+    [problem] = problems_of("commercial", cutover=LEGACY, atlas={"enabled": False})
+    assert problem.startswith("platform:cutover.legacyMongodbUri: platform:atlas.enabled is false")
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "complaint"),
+    [
+        ("legacyDatabaseUrl", f"mysql://u:{PASSWORD}@db.example.com/app", "must be a libpq URL"),
+        ("legacyDatabaseUrl", f"postgresql://u:{PASSWORD}@db.example.com:5432/app", "must require TLS"),
+        ("legacyDatabaseUrl", f"postgresql://u:{PASSWORD}@db.example.com:x/app", "must be a libpq URL"),
+        ("legacyMongodbUri", f"mongodb://u:{PASSWORD}@cluster.mongodb.net/app", "Atlas SRV"),
+        ("legacyMongodbUri", f"mongodb+srv://u:{PASSWORD}@cluster.mongodb.net/app?tls=false", "TLS off"),
+        ("legacyMongodbUri", {"secure": PASSWORD}, "valid string"),
+    ],
+)
+def test_a_malformed_connection_string_is_named_but_never_quoted(
+    key: str, value: object, complaint: str
+) -> None:
+    [problem] = problems_of("commercial", cutover={**LEGACY, key: value})
+    assert problem.startswith(f"platform:cutover.{key}: ") and complaint in problem
+    assert PASSWORD not in problem and "got" not in problem
+
+
+def test_a_secret_section_that_is_no_object_is_not_quoted() -> None:
+    with pytest.raises(SettingsError) as error:
+        parse_settings(
+            {"topology": "commercial", "cutover": "not an object"}, region=REGION, secret_sections={"cutover"}
+        )
+    assert error.value.problems == ["platform:cutover: must be an object of keys"]
+
+
+def test_a_section_pulumi_marks_secret_quotes_no_value_at_all() -> None:
+    cutover = {**LEGACY, "awsWeight": 150}
+    with pytest.raises(SettingsError) as hidden:
+        parse_settings(
+            {"topology": "commercial", **PINNED["commercial"], "cutover": cutover},
+            region=REGION,
+            secret_sections={"cutover"},
+        )
+    assert hidden.value.problems == ["platform:cutover.awsWeight: Input should be less than or equal to 100"]
+    # The same problem in a section without secrets shows the value, as everywhere else.
+    [shown] = problems_of("commercial", cutover={**CUTOVER, "awsWeight": 150})
+    assert shown.endswith("(got 150)")
+
+
+def test_the_legacy_port_must_be_the_one_the_url_connects_to() -> None:
+    transaction_mode = LEGACY_DATABASE_URL.replace(":5432/", ":6543/")
+    [problem] = problems_of("commercial", cutover={**LEGACY, "legacyDatabaseUrl": transaction_mode})
+    assert problem.startswith("platform:cutover.legacyDatabasePort: legacyDatabaseUrl connects to port 6543")
+    assert PASSWORD not in problem
+    settings = parse(
+        "commercial", cutover={**LEGACY, "legacyDatabaseUrl": transaction_mode, "legacyDatabasePort": 6543}
+    )
+    assert settings.cutover.legacy_database_port == 6543
+
+
+def test_load_settings_hides_the_values_of_a_section_pulumi_marks_secret(monkeypatch) -> None:
+    # `pulumi config set --path --secret platform:cutover.legacyDatabaseUrl` hands the program the
+    # whole section decrypted, as JSON, and lists `platform:cutover` among the secret keys.
+    from tools.harness import last_run, run_stack
+
+    monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", '["platform:cutover"]')
+    with pytest.raises(SettingsError) as error:
+        run_stack("prod-commercial", {"platform:cutover": {**LEGACY, "ttlSeconds": 5}})
+    assert error.value.problems == [
+        "platform:cutover.ttlSeconds: Input should be greater than or equal to 30"
+    ]
+    assert last_run().resources == []
