@@ -46,6 +46,10 @@ class SecurityArgs:
     """The stack's key (components/kms.py): the only key the execution role may decrypt with."""
     database_port: int = 5432
     """PostgreSQL port (tasks -> database)."""
+    legacy_database_port: int | None = None
+    """While the cut-over runs on the pre-commercial data (``platform:cutover.dataSource: legacy``):
+    the port of its PostgreSQL (Supabase's pooler), which the tasks may then reach anywhere on the
+    internet, since the pooler has no fixed addresses. None: no such rule."""
     datadog: bool = False
     """Datadog agent sidecar in the task. It changes nothing here: the agent reads the task
     metadata endpoint (no IAM), ships to Datadog on 443 (already allowed) and its API key is an
@@ -57,7 +61,9 @@ class Security(pulumi.ComponentResource):
 
     Outputs:
         alb_security_group_id, task_security_group_id, database_security_group_id: the chain
-            ALB -> tasks (container port) -> database (database port), by SG reference only.
+            ALB -> tasks (container port) -> database (database port), by SG reference only. The
+            tasks also reach the internet on 443 and Atlas' 27017, and on
+            ``legacy_database_port`` while the cut-over uses the pre-commercial data.
         execution_role_arn, execution_role_name: role the ECS agent uses to pull the image,
             write the log group and read the stack's secrets.
         task_role_arn, task_role_name: role the application runs as (no permissions).
@@ -69,6 +75,11 @@ class Security(pulumi.ComponentResource):
         ]
         if too_long:
             raise ValueError(f"IAM role names {too_long} exceed {_MAX_ROLE_NAME} characters")
+        if args.legacy_database_port in (HTTPS_PORT, ATLAS_PORT):
+            # EC2 refuses a second rule with the same protocol, port and peer.
+            raise ValueError(
+                f"legacy_database_port {args.legacy_database_port} is already open to the internet"
+            )
         super().__init__("platform:security:Security", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
@@ -122,6 +133,15 @@ class Security(pulumi.ComponentResource):
         rule(egress, "tasks-out-https", task_sg, HTTPS_PORT, ANYWHERE_IPV4, "AWS APIs, Sentry, Datadog")
         rule(egress, "tasks-out-database", task_sg, args.database_port, database_sg, "PostgreSQL")
         rule(egress, "tasks-out-atlas", task_sg, ATLAS_PORT, ANYWHERE_IPV4, "MongoDB Atlas")
+        if args.legacy_database_port is not None:
+            rule(
+                egress,
+                "tasks-out-legacy-database",
+                task_sg,
+                args.legacy_database_port,
+                ANYWHERE_IPV4,
+                "Cut-over only: pre-commercial PostgreSQL (Supabase pooler)",
+            )
 
         # The database only answers; security groups are stateful, so it needs no egress rule.
         rule(ingress, "database-in-tasks", database_sg, args.database_port, task_sg, "PostgreSQL from tasks")

@@ -18,6 +18,7 @@ LOG_GROUP = "/platform/staging/api"
 # Not the defaults, so a hard-coded value cannot pass.
 CONTAINER_PORT = 8080
 DATABASE_PORT = 5433
+LEGACY_DATABASE_PORT = 6543
 KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/11111111-2222-4333-8444-555555555555"
 
 SG = "aws:ec2/securityGroup:SecurityGroup"
@@ -25,7 +26,9 @@ INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 
 
-def _security(*, alb_public: bool, name_prefix: str = "platform-staging") -> Security:
+def _security(
+    *, alb_public: bool, name_prefix: str = "platform-staging", legacy_database_port: int | None = None
+) -> Security:
     return Security(
         "security",
         SecurityArgs(
@@ -41,6 +44,7 @@ def _security(*, alb_public: bool, name_prefix: str = "platform-staging") -> Sec
             ecr_repository_arn=REPOSITORY_ARN,
             log_group_name=LOG_GROUP,
             kms_key_arn=KEY_ARN,
+            legacy_database_port=legacy_database_port,
         ),
     )
 
@@ -105,6 +109,37 @@ def test_task_egress_is_https_the_database_and_atlas(run: Run) -> None:
         for r in _rules(run, EGRESS, tasks)
     }
     assert egress == {(443, "0.0.0.0/0"), (DATABASE_PORT, database), (27017, "0.0.0.0/0")}
+
+
+def test_during_the_cutover_on_legacy_data_tasks_also_reach_its_postgres_port_and_nothing_else() -> None:
+    legacy = run_stack(
+        "staging",
+        config=CONFIG,
+        program=lambda: _security(alb_public=False, legacy_database_port=LEGACY_DATABASE_PORT),
+    )
+    tasks, database = _sg_id(legacy, "tasks"), _sg_id(legacy, "database")
+    egress = {
+        (r["ipProtocol"], r["fromPort"], r["toPort"], r.get("cidrIpv4") or r.get("referencedSecurityGroupId"))
+        for r in _rules(legacy, EGRESS, tasks)
+    }
+    assert egress == {
+        ("tcp", 443, 443, "0.0.0.0/0"),
+        ("tcp", DATABASE_PORT, DATABASE_PORT, database),
+        ("tcp", 27017, 27017, "0.0.0.0/0"),
+        ("tcp", LEGACY_DATABASE_PORT, LEGACY_DATABASE_PORT, "0.0.0.0/0"),
+    }
+    rule = legacy.named("security-tasks-out-legacy-database")
+    assert "Cut-over" in rule["description"] and "Supabase" in rule["description"]
+    # Nothing new may reach the tasks or the database.
+    assert len(legacy.of_type(INGRESS)) == 2
+
+
+@pytest.mark.parametrize("port", [443, 27017])
+def test_a_legacy_port_that_is_open_already_is_refused(port: int) -> None:
+    with pytest.raises(ValueError, match="already open"):
+        run_stack(
+            "staging", config=CONFIG, program=lambda: _security(alb_public=True, legacy_database_port=port)
+        )
 
 
 def test_public_alb_admits_http_and_https_and_talks_only_to_tasks(run: Run) -> None:
