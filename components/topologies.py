@@ -73,6 +73,9 @@ def build_aws(settings: Settings) -> None:
     behind_cloudfront = settings.edge.cloudfront
     api_log_group = f"{settings.parameter_prefix}/api"
     api_host = f"{settings.dns.api_subdomain}.{domain}" if domain else None
+    # During the cut-over's DNS overlap the API runs on the pre-commercial databases, so Render and
+    # AWS write to the same data; this stack's Aurora and Atlas cluster wait for the data window.
+    legacy_data = settings.cutover.data_source == "legacy"
 
     key = StackKey(
         settings.name("key"),
@@ -122,6 +125,7 @@ def build_aws(settings: Settings) -> None:
             alb_public=not behind_cloudfront,
             datadog=settings.datadog.enabled,
             kms_key_arn=key.key_arn,
+            legacy_database_port=settings.cutover.legacy_database_port if legacy_data else None,
         ),
     )
     database = Database(
@@ -169,6 +173,18 @@ def build_aws(settings: Settings) -> None:
         secret_values["SENTRY_DSN"] = sentry.dsns["api"]
     if settings.datadog.enabled:
         secret_values["DD_API_KEY"] = settings.datadog_api_key
+    # The API reads its usual names; each points at a parameter of this stack.
+    api_parameters = {name: name for name in secret_values if name != "DD_API_KEY"}
+    if legacy_data:
+        # Stored beside this stack's own URLs, which stay for the data window's copy tasks.
+        legacy = {"DATABASE_URL": settings.cutover.legacy_database_url}
+        if settings.atlas.enabled:
+            legacy["MONGODB_URI"] = settings.cutover.legacy_mongodb_uri
+        for name, value in legacy.items():
+            if value is None:  # settings refuse this; never fall back to this stack's data silently
+                raise SettingsError([f"{NAMESPACE}:cutover: dataSource 'legacy' has no legacy {name}"])
+            secret_values[f"LEGACY_{name}"] = pulumi.Output.secret(value.get_secret_value())
+            api_parameters[name] = f"LEGACY_{name}"
     secrets = SecretParameters(
         settings.name("secrets"),
         SecretParametersArgs(
@@ -207,7 +223,7 @@ def build_aws(settings: Settings) -> None:
             image=image,
             log_group_name=api_log_group,
             kms_key_arn=key.key_arn,
-            secrets={k: v for k, v in secrets.arns.items() if k != "DD_API_KEY"},
+            secrets={name: secrets.arns[parameter] for name, parameter in api_parameters.items()},
             access_log_bucket=storage.access_log_bucket_name,
             certificate_arn=alb_certificate.certificate_arn if alb_certificate else None,
             datadog=DatadogSidecar(
@@ -260,6 +276,7 @@ def build_aws(settings: Settings) -> None:
                     "record": cutover.record_fqdn,
                     "awsWeight": cutover.aws_weight,
                     "legacyWeight": cutover.legacy_weight,
+                    "dataSource": settings.cutover.data_source,
                 },
             )
         url = pulumi.Output.concat("https://", api_host or edge.distribution_domain_name)

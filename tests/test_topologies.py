@@ -190,3 +190,116 @@ def test_cutover_hands_the_api_name_to_weighted_records() -> None:
         ("CNAME", 75),
     ]
     assert run.output("cutover")["awsWeight"] == 25
+
+
+# -- the cut-over on the pre-commercial data ------------------------------------------------------
+
+PASSWORD = "s3cr3t-Pa55word"
+LEGACY_DATABASE_URL = f"postgresql://postgres.abcdefghijklmnopqrst:{PASSWORD}@aws-0-ap-southeast-1.pooler.supabase.com:5432/postgres?sslmode=require"
+LEGACY_MONGODB_URI = f"mongodb+srv://platform-app:{PASSWORD}@platform.abcde.mongodb.net/app"
+EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+
+
+def legacy_cutover(**extra: object) -> dict:
+    # The harness hands config over in plain text; Pulumi would decrypt `--secret` values the same way.
+    return {
+        "platform:cutover": {
+            "enabled": True,
+            "legacyApiHost": "platform-api.onrender.com",
+            "awsWeight": 5,
+            "dataSource": "legacy",
+            "legacyDatabaseUrl": LEGACY_DATABASE_URL,
+            "legacyMongodbUri": LEGACY_MONGODB_URI,
+            **extra,
+        }
+    }
+
+
+@pytest.fixture(scope="module")
+def on_legacy_data() -> Run:
+    return run_stack("prod-commercial", legacy_cutover())
+
+
+def parameter_by_arn(run: Run) -> dict[str, object]:
+    return {p.outputs["arn"]: p for p in run.of_type(PARAMETER)}
+
+
+def test_on_legacy_data_the_api_reads_the_legacy_parameters_under_its_usual_names(
+    on_legacy_data: Run,
+) -> None:
+    injected = {s["name"]: s["valueFrom"] for s in containers(on_legacy_data)["api"]["secrets"]}
+    by_arn = parameter_by_arn(on_legacy_data)
+    assert by_arn[injected["DATABASE_URL"]]["name"] == "/platform/prod-commercial/LEGACY_DATABASE_URL"
+    assert by_arn[injected["MONGODB_URI"]]["name"] == "/platform/prod-commercial/LEGACY_MONGODB_URI"
+    assert by_arn[injected["SENTRY_DSN"]]["name"] == "/platform/prod-commercial/SENTRY_DSN"
+    assert not {"LEGACY_DATABASE_URL", "LEGACY_MONGODB_URI"} & injected.keys()
+    key_arn = on_legacy_data.named("platform-prod-commercial-key-key").outputs["arn"]
+    for name, url in (("DATABASE_URL", LEGACY_DATABASE_URL), ("MONGODB_URI", LEGACY_MONGODB_URI)):
+        parameter = by_arn[injected[name]]
+        assert isinstance(parameter.inputs["value"], Secret) and parameter["value"] == url
+        assert parameter["type"] == "SecureString" and parameter["keyId"] == key_arn
+
+
+def test_on_legacy_data_this_stacks_own_urls_stay_stored_for_the_copy(on_legacy_data: Run) -> None:
+    aurora = on_legacy_data.one("aws:rds/cluster:Cluster").outputs["endpoint"]
+    database_url = on_legacy_data.one(PARAMETER, "secrets-database-url")
+    assert database_url["name"] == "/platform/prod-commercial/DATABASE_URL"
+    assert f"@{aurora}:5432/" in database_url["value"]
+    mongodb_uri = on_legacy_data.one(PARAMETER, "secrets-mongodb-uri")
+    assert mongodb_uri["name"] == "/platform/prod-commercial/MONGODB_URI"
+    assert mongodb_uri["value"] != LEGACY_MONGODB_URI and isinstance(mongodb_uri.inputs["value"], Secret)
+    assert on_legacy_data.output("cutover")["dataSource"] == "legacy"
+
+
+def _plain_strings(value: object) -> list[str]:
+    """Every string of a resource's inputs or outputs that is not inside a secret marker."""
+    if isinstance(value, Secret):
+        return []
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _plain_strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _plain_strings(v)]
+    return [value] if isinstance(value, str) else []
+
+
+def test_on_legacy_data_the_connection_strings_appear_only_as_secrets(on_legacy_data: Run) -> None:
+    for resource in on_legacy_data.resources:
+        assert not any(PASSWORD in s for s in _plain_strings(resource.inputs)), resource.name
+    assert PASSWORD not in json.dumps(on_legacy_data.outputs, default=repr)
+
+
+def test_only_legacy_data_opens_the_tasks_to_its_postgres_port(on_legacy_data: Run, commercial: Run) -> None:
+    [task_sg] = on_legacy_data.one("aws:ecs/service:Service")["networkConfiguration"]["securityGroups"]
+    internet = {
+        r["fromPort"]
+        for r in on_legacy_data.of_type(EGRESS)
+        if r["securityGroupId"] == task_sg and r.get("cidrIpv4") == "0.0.0.0/0"
+    }
+    assert internet == {443, 27017, 5432}
+    assert not [r for r in commercial.of_type(EGRESS) if r.name.endswith("tasks-out-legacy-database")]
+    on_aws_data = run_stack(
+        "prod-commercial", {"platform:cutover": {**legacy_cutover()["platform:cutover"], "dataSource": "aws"}}
+    )
+    assert not [r for r in on_aws_data.of_type(EGRESS) if r.name.endswith("tasks-out-legacy-database")]
+    assert not [p for p in on_aws_data.of_type(PARAMETER) if "LEGACY" in p["name"]]
+    injected = {s["name"]: s["valueFrom"] for s in containers(on_aws_data)["api"]["secrets"]}
+    assert parameter_by_arn(on_aws_data)[injected["DATABASE_URL"]]["name"].endswith("/DATABASE_URL")
+
+
+def test_the_transaction_pooler_port_moves_the_egress_rule() -> None:
+    url = LEGACY_DATABASE_URL.replace(":5432/", ":6543/")
+    run = run_stack("prod-commercial", legacy_cutover(legacyDatabaseUrl=url, legacyDatabasePort=6543))
+    rule = run.one(EGRESS, "tasks-out-legacy-database")
+    assert (rule["fromPort"], rule["toPort"], rule["cidrIpv4"]) == (6543, 6543, "0.0.0.0/0")
+
+
+def test_an_encrypted_connection_string_is_refused_offline_without_quoting_it() -> None:
+    # The harness cannot decrypt a nested `secure:` value and hands a placeholder instead, which is
+    # no connection string: the offline run stops with the key named and nothing else.
+    from components.settings import SettingsError
+
+    with pytest.raises(SettingsError) as error:
+        run_stack("prod-commercial", legacy_cutover(legacyDatabaseUrl={"secure": "v1:AAAA"}))
+    [problem] = error.value.problems
+    assert problem.startswith("platform:cutover.legacyDatabaseUrl: must be a libpq URL")
+    assert "secret from stack file" not in problem and "v1:AAAA" not in problem
