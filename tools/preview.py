@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from pulumi.output import Unknown
+
 from components.settings import NAMESPACE, Settings, parse_settings
 from tools import cost
 from tools.harness import PROJECT, Run, run_stack, stack_names
@@ -43,9 +45,15 @@ def settings_of(run: Run) -> Settings:
     return parse_settings(platform, project=PROJECT, stack=run.stack, region=run.config.get("aws:region"))
 
 
+# A value the engine only knows after ``pulumi up`` (e.g. a lookup that waits on a new resource).
+COMPUTED = "[known after apply]"
+
+
 def _short(value: Any) -> str:
     if isinstance(value, Secret):
         return "[secret]"
+    if isinstance(value, Unknown):
+        return COMPUTED
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     text = json.dumps(value, default=repr) if isinstance(value, (dict, list)) else str(value)
@@ -109,6 +117,8 @@ def as_json(run: Run) -> dict[str, Any]:
     def plain(value: Any) -> Any:
         if isinstance(value, Secret):
             return "[secret]"
+        if isinstance(value, Unknown):
+            return COMPUTED
         if isinstance(value, dict):
             return {k: plain(v) for k, v in value.items()}
         if isinstance(value, list):
