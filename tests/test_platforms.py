@@ -19,6 +19,7 @@ from tools.mocks import Secret, reveal
 STACK = "prod-precommercial"
 SERVICE = "render:services:WebService"
 ENV_VAR = "vercel:index/projectEnvironmentVariable:ProjectEnvironmentVariable"
+CUSTOM_DOMAIN = "render:services:CustomDomain"
 SUPABASE = "pulumi-python:dynamic/supabase:Project"
 RENDER_EGRESS = ["203.0.113.10/32", "203.0.113.11/32", "203.0.113.12/32"]
 STANDALONE = {"platform:topology": "pre-commercial"}
@@ -140,6 +141,31 @@ def test_custom_domain_serves_the_web_and_is_the_api_cors_origin(configured):
     assert env_of(configured.one(SERVICE))["WEB_ORIGIN"] == "https://www.example.com"
 
 
+def test_with_a_domain_render_serves_the_api_name_and_the_web_calls_it(configured):
+    # The name the commercial stack's weighted records later move to AWS (docs/migration.md).
+    [domain] = configured.of_type(CUSTOM_DOMAIN)
+    service = configured.one(SERVICE)
+
+    assert domain["name"] == "api.example.com" and domain["serviceId"] == service.id
+    assert configured.component_of(domain).type == "platform:render:RenderApi"
+    assert vercel_vars(configured)["NEXT_PUBLIC_API_URL"]["value"] == "https://api.example.com"
+    assert configured.output("api_url") == "https://api.example.com"
+
+
+def test_the_api_subdomain_setting_names_the_render_domain():
+    run = run_stack(STACK, {"platform:dns": {"domain": "example.jp", "apiSubdomain": "backend"}})
+
+    assert run.one(CUSTOM_DOMAIN)["name"] == "backend.example.jp"
+    assert vercel_vars(run)["NEXT_PUBLIC_API_URL"]["value"] == "https://backend.example.jp"
+
+
+def test_without_a_domain_render_has_no_custom_domain_and_the_web_calls_onrender(run):
+    assert run.of_type(CUSTOM_DOMAIN) == []
+    onrender = run.one(SERVICE).outputs["serviceDetails"]["url"]
+    assert onrender.endswith(".onrender.com")
+    assert vercel_vars(run)["NEXT_PUBLIC_API_URL"]["value"] == onrender
+
+
 def test_atlas_admits_renders_outbound_addresses_and_not_the_internet(run, configured):
     access = [
         r["cidrBlock"]
@@ -151,6 +177,23 @@ def test_atlas_admits_renders_outbound_addresses_and_not_the_internet(run, confi
     # Without them nothing is opened, and the run says what to set.
     assert run.of_type("mongodbatlas:index/projectIpAccessList:ProjectIpAccessList") == []
     assert any("platform:render.outboundCidrs" in w for w in run.warnings)
+
+
+def test_atlas_also_admits_the_commercial_stacks_nat_addresses_during_the_cutover():
+    # docs/migration.md phase 1: the commercial egressIps go into platform:atlas.accessCidrs here.
+    commercial_nat = ["198.51.100.10/32", "198.51.100.11/32", "198.51.100.12/32"]
+    run = run_stack(
+        STACK,
+        {
+            "platform:render": {"outboundCidrs": RENDER_EGRESS},
+            "platform:atlas": {"accessCidrs": commercial_nat},
+        },
+    )
+    access = [
+        r["cidrBlock"] for r in run.of_type("mongodbatlas:index/projectIpAccessList:ProjectIpAccessList")
+    ]
+
+    assert sorted(access) == sorted(RENDER_EGRESS + commercial_nat)
 
 
 def test_optional_services_off_leave_no_dangling_variables():

@@ -23,6 +23,10 @@ class RenderApiArgs:
     ``MONGODB_URI``, ``SENTRY_DSN``)."""
     environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Plain variables the topology derives (e.g. ``WEB_ORIGIN``), merged over settings.environment."""
+    custom_domain: str | None = None
+    """A host name the service also answers, e.g. ``api.example.com``; None: only
+    ``<name>.onrender.com``. Render verifies it and issues its certificate once DNS points the name
+    at ``<name>.onrender.com`` (during the cut-over: the weighted record of the commercial stack)."""
 
 
 class RenderApi(pulumi.ComponentResource):
@@ -35,6 +39,7 @@ class RenderApi(pulumi.ComponentResource):
     Outputs:
         service_id: the service id (``srv-...``).
         url: the service's public ``https://<name>.onrender.com`` URL.
+        public_url: ``https://<custom_domain>`` when one is set, else ``url``: where clients call it.
         dashboard_url: the service's page in the Render dashboard.
     """
 
@@ -98,9 +103,24 @@ class RenderApi(pulumi.ComponentResource):
         )
         self.service_id: pulumi.Output[str] = service.id
         self.url: pulumi.Output[str] = service.service_details.apply(lambda details: details.url)
+        self.public_url: pulumi.Output[str] = self.url
+        if args.custom_domain:
+            domain = render.services.CustomDomain(
+                f"{name}-domain",
+                name=args.custom_domain,
+                service_id=service.id,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            # From the resource, so whatever calls this URL is configured after Render knows the name.
+            self.public_url = domain.name.apply(lambda host: f"https://{host}")
         self.dashboard_url: pulumi.Output[str] = service.id.apply(
             lambda service_id: f"https://dashboard.render.com/web/{service_id}"
         )
         self.register_outputs(
-            {"service_id": self.service_id, "url": self.url, "dashboard_url": self.dashboard_url}
+            {
+                "service_id": self.service_id,
+                "url": self.url,
+                "public_url": self.public_url,
+                "dashboard_url": self.dashboard_url,
+            }
         )

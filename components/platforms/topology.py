@@ -59,12 +59,16 @@ def build_pre_commercial(settings: Settings) -> None:
     if "api" in dsns:
         api_secrets["SENTRY_DSN"] = dsns["api"]
 
+    # With a domain the API is called at api.<domain>, the name the commercial stack's weighted
+    # records later move to AWS; Render serves it until then (docs/migration.md, phase 2).
+    domain = settings.dns.domain
     api = RenderApi(
         settings.name("api"),
         RenderApiArgs(
             settings=settings.render,
             secrets=api_secrets,
             environment={"NODE_ENV": "production", "WEB_ORIGIN": site_url(settings.vercel, settings.dns)},
+            custom_domain=f"{settings.dns.api_subdomain}.{domain}" if domain else None,
         ),
     )
     dashboards["render"] = api.dashboard_url
@@ -74,7 +78,7 @@ def build_pre_commercial(settings: Settings) -> None:
         VercelWebArgs(
             settings=settings.vercel,
             dns=settings.dns,
-            api_url=api.url,
+            api_url=api.public_url,
             function_region=FUNCTION_REGION_NEAR_RENDER[settings.render.region],
             secrets={"SENTRY_DSN": dsns["web"]} if "web" in dsns else {},
         ),
@@ -83,5 +87,5 @@ def build_pre_commercial(settings: Settings) -> None:
     dashboards["vercel"] = "https://vercel.com/dashboard"
 
     pulumi.export("web_url", web.url)
-    pulumi.export("api_url", api.url)
+    pulumi.export("api_url", api.public_url)
     pulumi.export("dashboards", dashboards)

@@ -29,7 +29,9 @@ class VercelWebArgs:
     dns: DnsSettings
     """With a domain, the site is served at ``<webSubdomain>.<domain>``."""
     api_url: pulumi.Input[str]
-    """Public URL of the API (Render), exposed to the browser as ``NEXT_PUBLIC_API_URL``."""
+    """Public URL of the API (``https://<apiSubdomain>.<domain>`` with a domain, else Render's
+    ``onrender.com`` URL), exposed to the browser as ``NEXT_PUBLIC_API_URL``. Next.js inlines it at
+    build time: a change reaches users with the next production deployment."""
     function_region: str
     """Vercel region of the server-side functions, e.g. ``FUNCTION_REGION_NEAR_RENDER["singapore"]``."""
     secrets: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
@@ -88,7 +90,7 @@ class VercelWeb(pulumi.ComponentResource):
             value=args.api_url,
             targets=TARGETS,
             sensitive=False,  # public by design: it is compiled into the browser bundle
-            comment="The API on Render (set by Pulumi)",
+            comment="The API's public URL (set by Pulumi)",
             **team,
             opts=child,
         )
