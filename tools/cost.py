@@ -269,7 +269,9 @@ def _atlas_lines(settings: Settings) -> Iterable[CostLine]:
         return
     tier = settings.atlas.tier
     yield CostLine(
-        f"MongoDB Atlas {tier} (vendor)", PRICES["atlas_month"].get(tier, 0.0), "list price, AWS Tokyo"
+        f"MongoDB Atlas {tier} (vendor)",
+        PRICES["atlas_month"].get(tier, 0.0),
+        f"list price, AWS {settings.atlas.region}",
     )
 
 
