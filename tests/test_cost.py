@@ -51,6 +51,15 @@ def test_stopping_at_night_is_what_keeps_staging_cheap() -> None:
     assert around_the_clock.total - nightly.total > 10
 
 
+def test_render_autoscaling_costs_its_workspace_plan() -> None:
+    def items(**render: object) -> set[str]:
+        stack = settings("pre-commercial", render=render)
+        return {line.item for line in cost.estimate(committed_run("prod-precommercial"), stack).lines}
+
+    assert "Render Professional workspace (vendor)" in items(minInstances=1, maxInstances=3)
+    assert "Render Professional workspace (vendor)" not in items(minInstances=1, maxInstances=1)
+
+
 def test_nat_comparison_ranks_the_strategies() -> None:
     lines = cost.nat_comparison(settings("commercial"))
     prices = [float(line.split("$")[1].split(";")[0].split()[0]) for line in lines[:3]]

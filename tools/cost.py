@@ -57,6 +57,7 @@ PRICES = {
     "datadog_apm_task_month": 2.0,  # APM per Fargate task
     "vercel_month": {"hobby": 0.0, "pro": 20.0, "enterprise": 0.0},
     "render_month": {"starter": 7.0, "standard": 25.0, "pro": 85.0},
+    "render_professional_workspace_month": 19.0,  # per member; Render autoscales only from this plan
     "supabase_month": {"free": 0.0, "pro": 25.0},
 }
 
@@ -291,6 +292,12 @@ def _managed_lines(settings: Settings) -> Iterable[CostLine]:
         render.min_instances * PRICES["render_month"].get(render.plan, 0.0),
         f"{render.min_instances} instance(s) at the floor; scaling out adds per instance",
     )
+    if render.max_instances > render.min_instances:
+        yield CostLine(
+            "Render Professional workspace (vendor)",
+            PRICES["render_professional_workspace_month"],
+            "one member; autoscaling needs this workspace plan",
+        )
     yield CostLine(
         f"Supabase {settings.supabase.plan} (vendor)",
         PRICES["supabase_month"][settings.supabase.plan],
