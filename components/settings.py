@@ -847,11 +847,12 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
 # Loading
 
 
-def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``override`` laid over it: objects merge key by key, anything else is replaced."""
     merged = copy.deepcopy(dict(base))
     for key, value in override.items():
         if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = _deep_merge(merged[key], value)
+            merged[key] = deep_merge(merged[key], value)
         else:
             merged[key] = copy.deepcopy(value)
     return merged
@@ -1077,7 +1078,7 @@ def parse_settings(
             got = "" if secret else f" (got {raw!r})"
             problems.append(f"{NAMESPACE}:{name}: must be an object of keys{got}")
             continue
-        values = _deep_merge(PRESETS[topology].get(name, {}), raw)
+        values = deep_merge(PRESETS[topology].get(name, {}), raw)
         try:
             sections[name] = model.model_validate(values)
         except ValidationError as error:

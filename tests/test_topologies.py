@@ -293,13 +293,31 @@ def test_the_transaction_pooler_port_moves_the_egress_rule() -> None:
     assert (rule["fromPort"], rule["toPort"], rule["cidrIpv4"]) == (6543, 6543, "0.0.0.0/0")
 
 
-def test_an_encrypted_connection_string_is_refused_offline_without_quoting_it() -> None:
-    # The harness cannot decrypt a nested `secure:` value and hands a placeholder instead, which is
-    # no connection string: the offline run stops with the key named and nothing else.
+def test_encrypted_connection_strings_in_the_stack_file_preview_offline_as_secrets() -> None:
+    # The offline run cannot decrypt `secure:` values; it stands in well-formed URLs, and like the
+    # engine treats the whole platform:cutover section as secret.
+    run = run_stack(
+        "prod-commercial",
+        legacy_cutover(
+            legacyDatabaseUrl={"secure": "v1:AAAA"},
+            legacyMongodbUri={"secure": "v1:BBBB"},
+            legacyDatabasePort=6543,
+        ),
+    )
+    database_url = run.one(PARAMETER, "legacy-database-url")
+    assert isinstance(database_url.inputs["value"], Secret)
+    assert database_url["value"].startswith("postgresql://preview:preview@pooler.invalid:6543/")
+    assert run.one(EGRESS, "tasks-out-legacy-database")["fromPort"] == 6543
+    assert "v1:AAAA" not in json.dumps([r.plain_inputs for r in run.resources], default=repr)
+
+
+def test_a_malformed_legacy_url_is_refused_without_quoting_it() -> None:
     from components.settings import SettingsError
 
     with pytest.raises(SettingsError) as error:
-        run_stack("prod-commercial", legacy_cutover(legacyDatabaseUrl={"secure": "v1:AAAA"}))
+        run_stack(
+            "prod-commercial", legacy_cutover(legacyDatabaseUrl="mysql://app:hunter2@db.example.com/app")
+        )
     [problem] = error.value.problems
     assert problem.startswith("platform:cutover.legacyDatabaseUrl: must be a libpq URL")
-    assert "secret from stack file" not in problem and "v1:AAAA" not in problem
+    assert "hunter2" not in problem

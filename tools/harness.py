@@ -8,7 +8,6 @@ This is both the offline preview's engine and the whole-stack tests' fixture::
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -22,11 +21,18 @@ from pulumi.runtime.settings import ROOT
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
+from components.settings import deep_merge
 from tools.mocks import Captured, RecordingMocks, RecordingMonitor, reveal
 
 ROOT_DIR = Path(__file__).resolve().parent.parent
 PROJECT = "platform"
 SECRET_PLACEHOLDER = "[secret from stack file]"
+# Well-formed stand-ins for encrypted settings whose shape the program validates; the port of the
+# legacy database URL follows the section's legacyDatabasePort, as the real value must.
+SECRET_STAND_INS = {
+    "platform:cutover.legacyDatabaseUrl": "postgresql://preview:preview@pooler.invalid:{legacyDatabasePort}/postgres?sslmode=require",
+    "platform:cutover.legacyMongodbUri": "mongodb+srv://preview:preview@cluster.invalid/app",
+}
 # Provider credentials the program itself reads; the offline preview stands in for any not set,
 # as secrets, so a stack previews before anyone has the credentials.
 PREVIEW_CREDENTIALS = {"datadog:apiKey": {"secure": "offline-preview"}}
@@ -35,16 +41,6 @@ PREVIEW_CREDENTIALS = {"datadog:apiKey": {"secure": "offline-preview"}}
 def stack_names(root: Path = ROOT_DIR) -> list[str]:
     """The committed stacks: one ``Pulumi.<stack>.yaml`` each."""
     return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
-
-
-def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    merged = copy.deepcopy(dict(base))
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = _deep_merge(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
 
 
 def stack_config(stack: str, root: Path = ROOT_DIR) -> dict[str, Any]:
@@ -61,19 +57,29 @@ def _engine_form(config: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:
     values: dict[str, str] = {}
     secret_keys: list[str] = []
 
-    def unsecure(value: Any) -> Any:
-        if isinstance(value, Mapping) and set(value) == {"secure"}:
-            return SECRET_PLACEHOLDER
+    def is_secure(value: Any) -> bool:
+        return isinstance(value, Mapping) and set(value) == {"secure"}
+
+    def unsecure(value: Any, path: str, siblings: Mapping[str, Any]) -> Any:
+        if is_secure(value):
+            stand_in = SECRET_STAND_INS.get(path, SECRET_PLACEHOLDER)
+            return stand_in.format_map({"legacyDatabasePort": 5432, **siblings})
         if isinstance(value, Mapping):
-            return {k: unsecure(v) for k, v in value.items()}
+            return {k: unsecure(v, f"{path}.{k}", value) for k, v in value.items()}
         if isinstance(value, list):
-            return [unsecure(v) for v in value]
+            return [unsecure(v, path, {}) for v in value]
         return value
 
+    def holds_secret(value: Any) -> bool:
+        if isinstance(value, Mapping):
+            return is_secure(value) or any(holds_secret(v) for v in value.values())
+        return isinstance(value, list) and any(holds_secret(v) for v in value)
+
     for key, value in config.items():
-        if isinstance(value, Mapping) and set(value) == {"secure"}:
+        # As the engine does: a secret anywhere inside a structured value makes the key secret.
+        if holds_secret(value):
             secret_keys.append(key)
-        plain = unsecure(value)
+        plain = unsecure(value, key, {})
         if isinstance(plain, (Mapping, list)):
             values[key] = json.dumps(plain)
         elif isinstance(plain, bool):
@@ -164,7 +170,7 @@ def run_stack(
     have recorded what was registered up to then (see :func:`last_run`).
     """
     base = dict(config) if config is not None else stack_config(stack, root)
-    merged = _deep_merge({**PREVIEW_CREDENTIALS, **base}, overrides or {})
+    merged = deep_merge({**PREVIEW_CREDENTIALS, **base}, overrides or {})
     merged = {k: v for k, v in merged.items() if v is not None}
     values, secret_keys = _engine_form(merged)
     region = str(merged.get("aws:region", "ap-northeast-1"))
