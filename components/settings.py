@@ -1121,6 +1121,59 @@ def _platform_secret_sections() -> frozenset[str]:
     return frozenset(key.partition(":")[2] for key in keys if key.partition(":")[0] == NAMESPACE)
 
 
+_RESERVED_DOMAINS = ("example.com", "example.net", "example.org")
+
+
+def _is_example(value: str | None) -> bool:
+    """A committed placeholder: an RFC 2606 example domain or an ``example`` owner/organisation."""
+    if not value:
+        return False
+    host = value.rsplit("@", 1)[-1]
+    return (
+        host in _RESERVED_DOMAINS
+        or host.endswith(tuple(f".{d}" for d in _RESERVED_DOMAINS))
+        or (value.split("/", 1)[0] in ("example", "example-org"))
+    )
+
+
+def placeholders(settings: Settings) -> list[tuple[str, str]]:
+    """(key, value) of every setting that still holds a committed placeholder: the services would
+    refuse it, or alarms would go nowhere. Previews warn about each; updates refuse to start."""
+    candidates = [
+        ("dns.domain", settings.dns.domain, _is_example(settings.dns.domain)),
+        (
+            "monitoring.alarmEmail",
+            settings.monitoring.alarm_email,
+            _is_example(settings.monitoring.alarm_email),
+        ),
+        (
+            "atlas.orgId",
+            settings.atlas.org_id,
+            settings.atlas.enabled and set(settings.atlas.org_id) == {"0"},
+        ),
+        (
+            "sentry.organization",
+            settings.sentry.organization,
+            settings.sentry.enabled and _is_example(settings.sentry.organization),
+        ),
+    ]
+    if settings.topology == "pre-commercial":
+        render, vercel = settings.render, settings.vercel
+        candidates += [
+            ("vercel.repository", vercel.repository, _is_example(vercel.repository)),
+            ("render.repository", render.repository, _is_example(render.repository)),
+            ("render.ownerId", render.owner_id, set(render.owner_id.split("-", 1)[1]) == {"0"}),
+            (
+                "supabase.organizationId",
+                settings.supabase.organization_id,
+                _is_example(settings.supabase.organization_id),
+            ),
+        ]
+    return [
+        (f"{NAMESPACE}:{name}", str(value)) for name, value, is_placeholder in candidates if is_placeholder
+    ]
+
+
 def load_settings() -> Settings:
     """Read and validate this stack's config. Call before registering any resource."""
     region = pulumi.Config("aws").get("region")

@@ -25,7 +25,7 @@ from components.platforms.topology import build_pre_commercial
 from components.secrets import SecretParameters, SecretParametersArgs
 from components.security import Security, SecurityArgs
 from components.sentry import SentryProjects, SentryProjectsArgs
-from components.settings import NAMESPACE, Settings, SettingsError
+from components.settings import NAMESPACE, Settings, SettingsError, placeholders
 from components.storage import Storage, StorageArgs
 
 EDGE_REGION = "us-east-1"
@@ -351,6 +351,16 @@ def build_aws(settings: Settings) -> None:
 
 def build(settings: Settings) -> None:
     """Register the resources of ``settings.topology`` and export what an operator needs."""
+    left = placeholders(settings)
+    if left and not pulumi.runtime.is_dry_run():
+        # The services would refuse them halfway through the update, after AWS resources exist.
+        raise SettingsError(
+            [f"{key}: {value!r} is the committed placeholder; set the real value" for key, value in left]
+        )
+    for key, value in left:
+        pulumi.log.warn(
+            f"{key} still holds the committed placeholder {value!r}: set the real value before `pulumi up`"
+        )
     pulumi.export("topology", settings.topology)
     if settings.on_aws:
         build_aws(settings)

@@ -73,3 +73,29 @@ def test_staging_and_commercial_differ_in_zones() -> None:
     staging, commercial = committed_run("staging"), committed_run("prod-commercial")
     assert len(staging.output("availabilityZones")) == 2
     assert len(commercial.output("availabilityZones")) == 3
+
+
+def test_placeholders_warn_in_a_preview_and_stop_an_update_before_any_resource() -> None:
+    preview = committed_run("prod-commercial")
+    assert any(
+        w.startswith("platform:atlas.orgId still holds the committed placeholder") for w in preview.warnings
+    )
+    with pytest.raises(SettingsError) as error:
+        run_stack("prod-commercial", preview=False)
+    assert (
+        "platform:dns.domain: 'example.com' is the committed placeholder; set the real value"
+        in error.value.problems
+    )
+    assert last_run().resources == []
+
+
+def test_an_update_with_real_values_goes_ahead() -> None:
+    real = {
+        "platform:dns": {"domain": "platform.jp"},
+        "platform:monitoring": {"alarmEmail": "ops@platform.jp"},
+        "platform:atlas": {"orgId": "5f1a2b3c4d5e6f7a8b9c0d1e"},
+        "platform:sentry": {"organization": "platform-jp"},
+    }
+    run = run_stack("prod-commercial", real, preview=False)
+    assert run.output("url") == "https://api.platform.jp"
+    assert not [w for w in run.warnings if "placeholder" in w]

@@ -162,11 +162,12 @@ def run_stack(
     program: Callable[[], None] = _default_program,
     project: str = PROJECT,
     root: Path = ROOT_DIR,
+    preview: bool = True,
 ) -> Run:
     """Run ``program`` for ``stack`` under the recording mocks and return what it registered.
 
     ``config`` replaces the stack file's config; ``overrides`` are deep-merged over it (a key
-    whose value is ``None`` is removed). Raises whatever the program raises, after the mocks
+    whose value is ``None`` is removed). ``preview=False`` runs it as ``pulumi up`` would. Raises whatever the program raises, after the mocks
     have recorded what was registered up to then (see :func:`last_run`).
     """
     base = dict(config) if config is not None else stack_config(stack, root)
@@ -184,7 +185,7 @@ def run_stack(
     logger.setLevel(logging.INFO)
 
     set_all_config(values, secret_keys)
-    set_mocks(mocks, project=project, stack=stack, preview=True, logger=logger, monitor=monitor)
+    set_mocks(mocks, project=project, stack=stack, preview=preview, logger=logger, monitor=monitor)
     ROOT.set(None)  # run_in_stack creates the stack resource that collects the exports
     global _LAST
     _LAST = Run(stack, merged, [], {}, collector.messages, mocks.invokes)
