@@ -371,8 +371,10 @@ class Database(pulumi.ComponentResource):
             ("DBCluster", "DbClusterIdentifier") if self._aurora else ("DBInstance", "DbInstanceIdentifier")
         )
         account_id = self.arn.apply(lambda arn: arn.split(":")[4])
-        region = self.arn.apply(lambda arn: arn.split(":")[3])
 
+        # Scheduler names the schedule GROUP as aws:SourceArn when it assumes the role (a schedule
+        # or name-prefix ARN never matches), so the schedules get a group of their own.
+        group = aws.scheduler.ScheduleGroup(f"{self._name}-schedules", name=physical, opts=self._child)
         role = aws.iam.Role(
             f"{self._name}-scheduler-role",
             name=f"{physical}-scheduler",
@@ -387,14 +389,7 @@ class Database(pulumi.ComponentResource):
                             "Action": "sts:AssumeRole",
                             "Condition": {
                                 "StringEquals": {"aws:SourceAccount": account_id},
-                                "ArnLike": {
-                                    "aws:SourceArn": pulumi.Output.format(
-                                        "arn:aws:scheduler:{0}:{1}:schedule/default/{2}-*",
-                                        region,
-                                        account_id,
-                                        physical,
-                                    )
-                                },
+                                "ArnEquals": {"aws:SourceArn": group.arn},
                             },
                         }
                     ],
@@ -424,6 +419,7 @@ class Database(pulumi.ComponentResource):
             aws.scheduler.Schedule(
                 f"{self._name}-{action}",
                 name=f"{physical}-{action}",
+                group_name=group.name,
                 description=f"{action.capitalize()} {physical} ({schedule.weekdays} {schedule.start}-{schedule.stop})",
                 schedule_expression=cron,
                 schedule_expression_timezone=hours.timezone,

@@ -238,11 +238,17 @@ def test_scheduler_role_is_scoped_to_this_instance(staging: Run) -> None:
     [trust] = _policy(role, "assumeRolePolicy")["Statement"]
     assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
     assert trust["Condition"]["StringEquals"]["aws:SourceAccount"] == "123456789012"
+    # Scheduler presents the schedule GROUP's ARN as aws:SourceArn; a schedule ARN never matches.
+    group = staging.one("aws:scheduler/scheduleGroup:ScheduleGroup")
+    source_arn = trust["Condition"]["ArnEquals"]["aws:SourceArn"]
+    assert source_arn == group.outputs["arn"]
+    assert ":schedule-group/" in source_arn
     [statement] = _policy(staging.one("aws:iam/rolePolicy:RolePolicy"), "policy")["Statement"]
     assert sorted(statement["Action"]) == ["rds:StartDBInstance", "rds:StopDBInstance"]
     assert statement["Resource"] == staging.one(RDS).outputs["arn"] == staging.output("arn")
     for schedule in staging.of_type(SCHEDULE):
         assert schedule["target"]["roleArn"] == role.outputs["arn"]
+        assert schedule["groupName"] == group.outputs["name"]
 
 
 @pytest.mark.parametrize(

@@ -178,6 +178,8 @@ class RecordingMocks(Mocks):
                 "name": name,
                 "uniqueId": f"AROA{h[:16].upper()}",
             }
+        if typ == "aws:scheduler/scheduleGroup:ScheduleGroup":
+            return {"arn": f"arn:aws:scheduler:{region}:{acct}:schedule-group/{name}", "name": name}
         if typ == "aws:iam/policy:Policy":
             return {"arn": f"arn:aws:iam::{acct}:policy/{name}", "name": name}
         if typ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
