@@ -11,6 +11,7 @@ from components.platforms.supabase import (
     TOKEN_ENV,
     SupabaseApiError,
     SupabaseProjectProvider,
+    pooled_connection_string,
 )
 from tests.fake_supabase import FakeSupabase
 
@@ -79,6 +80,16 @@ def test_create_waits_until_healthy_and_returns_a_pooled_tls_url(fake, provider,
     assert url.username == f"postgres.{result.id}"
     assert urllib.parse.unquote(url.password) == PASSWORD
     assert urllib.parse.parse_qs(url.query) == {"sslmode": ["require"]}
+
+
+@pytest.mark.parametrize("db_user", ["postgres", "postgres.{ref}"], ids=["bare", "qualified"])
+def test_pooler_user_names_the_project_as_supavisor_requires(db_user):
+    ref = "abcdefghijklmnopqrst"
+    pooler = {"db_user": db_user.format(ref=ref), "db_host": "aws-0-ap-southeast-1.pooler.supabase.com"}
+
+    url = urllib.parse.urlsplit(pooled_connection_string(pooler, ref, PASSWORD, "session"))
+
+    assert url.username == f"postgres.{ref}"
 
 
 def test_create_uses_transaction_port_when_asked(fake, provider):

@@ -169,9 +169,20 @@ def _message(body: Any) -> str:
     return str(body)[:200]
 
 
-def pooled_connection_string(pooler: Mapping[str, Any], password: str, pool_mode: str) -> str:
+def pooler_user(pooler: Mapping[str, Any], ref: str) -> str:
+    """The user name Supavisor's shared pooler accepts: ``<db_user>.<project ref>``.
+
+    The pooler serves every project on one host and finds the tenant by that suffix ("Tenant or
+    user not found" without it). The API's ``db_user`` may be the bare role (``postgres``) while
+    its ``connection_string`` shows the qualified one, so the suffix is added when missing.
+    """
+    user = str(pooler["db_user"])
+    return user if user.endswith(f".{ref}") else f"{user}.{ref}"
+
+
+def pooled_connection_string(pooler: Mapping[str, Any], ref: str, password: str, pool_mode: str) -> str:
     """A libpq URL to the project's Supavisor pooler with TLS required."""
-    user = urllib.parse.quote(str(pooler["db_user"]), safe="")
+    user = urllib.parse.quote(pooler_user(pooler, ref), safe="")
     secret = urllib.parse.quote(password, safe="")
     database = urllib.parse.quote(str(pooler.get("db_name") or "postgres"), safe="")
     port = POOL_MODE_PORTS[pool_mode]
@@ -387,10 +398,10 @@ class SupabaseProjectProvider(dynamic.ResourceProvider):
         outputs.update(
             pooler_host=pooler["db_host"],
             pooler_port=POOL_MODE_PORTS[outputs["pool_mode"]],
-            pooler_user=pooler["db_user"],
+            pooler_user=pooler_user(pooler, ref),
             database=pooler.get("db_name") or "postgres",
             pooled_connection_string=pooled_connection_string(
-                pooler, str(props.get("db_pass")), outputs["pool_mode"]
+                pooler, ref, str(props.get("db_pass")), outputs["pool_mode"]
             ),
         )
         return outputs
