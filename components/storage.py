@@ -64,7 +64,8 @@ class Storage(pulumi.ComponentResource):
 
     Outputs:
         repository_url, repository_arn, repository_name: the ECR repository ``<name_prefix>-api``.
-        access_log_bucket_name, access_log_bucket_arn: bucket ``<name_prefix>-alb-logs-<account>``.
+        access_log_bucket_name, access_log_bucket_arn: bucket ``<name_prefix>-alb-logs-<account>``;
+            the name resolves only once the bucket policy lets ELB deliver to it.
         access_log_prefix: ``"alb"`` (plain str), the prefix the ALB must log under.
     """
 
@@ -168,7 +169,7 @@ class Storage(pulumi.ComponentResource):
         log_objects_arn = pulumi.Output.concat(
             bucket.arn, "/", ACCESS_LOG_PREFIX, "/AWSLogs/", account_id, "/*"
         )
-        aws.s3.BucketPolicy(
+        policy = aws.s3.BucketPolicy(
             f"{name}-alb-logs-policy",
             bucket=bucket.id,
             policy=pulumi.Output.json_dumps(
@@ -208,7 +209,9 @@ class Storage(pulumi.ComponentResource):
         self.repository_url: pulumi.Output[str] = repository.repository_url
         self.repository_arn: pulumi.Output[str] = repository.arn
         self.repository_name: pulumi.Output[str] = repository.name
-        self.access_log_bucket_name: pulumi.Output[str] = bucket.bucket
+        # Read from the policy, so whoever takes the name (the ALB) is created only once ELB may
+        # write: ELB checks its access to the bucket when access logging is turned on.
+        self.access_log_bucket_name: pulumi.Output[str] = policy.bucket
         self.access_log_bucket_arn: pulumi.Output[str] = bucket.arn
         self.access_log_prefix = ACCESS_LOG_PREFIX
         self.register_outputs(

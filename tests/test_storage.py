@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pulumi_aws as aws
 import pytest
 
 from components.settings import StorageSettings
@@ -154,3 +155,20 @@ def test_outputs_point_at_the_resources(run: Run) -> None:
 def test_name_prefixes_that_make_invalid_bucket_names_are_rejected(name_prefix: str) -> None:
     with pytest.raises(ValueError, match="name_prefix"):
         run_stack("staging", config=CONFIG, program=lambda: _storage(StorageSettings(), name_prefix))
+
+
+def test_the_bucket_name_reaches_the_alb_only_after_elb_may_write_to_the_bucket() -> None:
+    # ELB refuses to turn access logging on (Access Denied) while the bucket policy is missing.
+    def program() -> None:
+        storage = Storage(
+            "storage",
+            StorageArgs(settings=StorageSettings(), name_prefix="platform-staging", region="ap-northeast-1"),
+        )
+        aws.lb.LoadBalancer(
+            "alb", access_logs={"bucket": storage.access_log_bucket_name, "prefix": "alb", "enabled": True}
+        )
+
+    run = run_stack("staging", config=CONFIG, program=program)
+    alb = run.one("aws:lb/loadBalancer:LoadBalancer")
+    assert alb["accessLogs"]["bucket"] == BUCKET
+    assert run.one("aws:s3/bucketPolicy:BucketPolicy").urn in alb.dependencies
