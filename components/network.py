@@ -300,14 +300,24 @@ class Network(pulumi.ComponentResource):
                 ),
                 root_block_device=aws.ec2.InstanceRootBlockDeviceArgs(encrypted=True, volume_type="gp3"),
                 tags={"Name": f"{args.name_prefix}-nat-{zone}"},
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[igw]),
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    depends_on=[igw],
+                    # The AMI lookup follows fck-nat's newest release; replacing a zone's only way
+                    # out whenever one is published would cut its egress during a routine update.
+                    ignore_changes=["ami"],
+                    # The ENI can be the primary interface of one instance only, so a replacement
+                    # must let go of it before the new instance can boot on it.
+                    delete_before_replace=True,
+                ),
             )
             eip = aws.ec2.Eip(
                 f"{name}-nat-eip-{index}",
                 domain="vpc",
                 network_interface=eni.id,
                 tags={"Name": f"{args.name_prefix}-nat-{index}"},
-                opts=child,
+                # EC2 associates an address only with an interface of a VPC with an internet gateway.
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[igw]),
             )
             aws.ec2.Route(
                 f"{name}-private-default-{index}",

@@ -85,6 +85,16 @@ def test_nat_instances_forward_and_are_hardened() -> None:
     assert any(token == "aws:ec2/getAmi:getAmi" for token, _ in run.invokes)
 
 
+def test_nat_instances_survive_new_fck_nat_releases_and_their_addresses_wait_for_the_gateway() -> None:
+    run = build(nat="instance")
+    for instance in run.of_type("aws:ec2/instance:Instance"):
+        # A new AMI would otherwise replace the instance, on an ENI the old one still holds.
+        assert "ami" in instance.ignore_changes
+    igw = run.one("aws:ec2/internetGateway:InternetGateway")
+    eips = run.of_type("aws:ec2/eip:Eip")
+    assert eips and all(igw.urn in eip.dependencies for eip in eips)
+
+
 def test_default_security_group_is_taken_over_with_no_rules() -> None:
     sg = build().one("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
     assert sg.get("ingress", []) == [] and sg.get("egress", []) == []
