@@ -341,7 +341,10 @@ class Database(pulumi.ComponentResource):
                 # Readers in tier 1 scale with the writer, so a failover lands on a warm instance.
                 promotion_tier=0 if index == 0 else 1,
                 ca_cert_identifier=CA_CERTIFICATE,
-                auto_minor_version_upgrade=True,
+                # Aurora versions are a reviewed pin (platform:database.engineVersion, major.minor):
+                # AWS-applied minor upgrades would leave the cluster ahead of its pin, and the next
+                # `pulumi up` would try to downgrade it.
+                auto_minor_version_upgrade=False,
                 copy_tags_to_snapshot=True,
                 apply_immediately=False,
                 **self._performance_insights(),

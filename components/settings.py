@@ -460,8 +460,8 @@ class DatabaseSettings(_Section):
     engine: Literal["rds-postgres", "aurora-serverless-v2"] = "rds-postgres"
     """``rds-postgres`` (one instance) or ``aurora-serverless-v2`` (writer and readers)."""
     engine_version: str = Field("17", pattern=r"^\d{2}(\.\d{1,2})?$")
-    """PostgreSQL version. RDS takes a major version and follows its minor upgrades; Aurora needs
-    major.minor (e.g. ``17.7``)."""
+    """PostgreSQL version. RDS takes a major version and follows AWS's minor upgrades; Aurora is a
+    reviewed major.minor pin (e.g. ``17.7``): bump it to upgrade, in the maintenance window."""
     instance_class: str = Field("db.t4g.micro", pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")
     """RDS instance class (``rds-postgres`` only)."""
     allocated_storage_gb: int = Field(20, ge=20, le=65536)

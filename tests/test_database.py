@@ -362,3 +362,11 @@ def test_stopped_aurora_uses_cluster_actions() -> None:
 
 def test_leak_check_sees_plain_values_and_skips_secret_ones() -> None:
     assert list(_plain_strings({"a": Secret("x"), "b": ["y"]})) == ["y"]
+
+
+def test_aurora_minor_upgrades_follow_the_pinned_version_only(aurora: Run) -> None:
+    cluster = aurora.one("aws:rds/cluster:Cluster")
+    assert cluster["engineVersion"].count(".") == 1
+    for instance in aurora.of_type("aws:rds/clusterInstance:ClusterInstance"):
+        assert instance["autoMinorVersionUpgrade"] is False
+        assert instance["engineVersion"] == cluster["engineVersion"]
