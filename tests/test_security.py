@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -212,3 +213,18 @@ def test_outputs_point_at_the_resources(run: Run) -> None:
 def test_overlong_name_prefix_is_rejected_before_anything_is_created() -> None:
     with pytest.raises(ValueError, match="exceed 64 characters"):
         run_stack("staging", config=CONFIG, program=lambda: _security(alb_public=True, name_prefix="p" * 55))
+
+
+# EC2 accepts only these characters in security group and rule descriptions (a ' or a non-ASCII
+# dash is refused at `pulumi up`, never under the mocks).
+EC2_DESCRIPTION = re.compile(r"[a-zA-Z0-9 ._\-:/()#,@\[\]+=&;{}!$*]{0,255}")
+
+
+def test_descriptions_use_only_characters_ec2_accepts() -> None:
+    run = run_stack(
+        "staging", config=CONFIG, program=lambda: _security(alb_public=True, legacy_database_port=6543)
+    )
+    described = run.of_type(SG) + run.of_type(INGRESS) + run.of_type(EGRESS)
+    assert len(described) >= 10
+    for resource in described:
+        assert EC2_DESCRIPTION.fullmatch(resource["description"]), resource.name
