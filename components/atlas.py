@@ -265,7 +265,7 @@ class MongoAtlas(pulumi.ComponentResource):
         endpoint_sg = aws.ec2.SecurityGroup(
             f"{name}-vpce-sg",
             vpc_id=link.vpc_id,
-            description="Atlas PrivateLink endpoint: MongoDB from the application's tasks",
+            description="Atlas PrivateLink endpoint: MongoDB from the API tasks",
             region=link.region,
             tags={"Name": f"{name}-atlas-endpoint"},
             opts=child,

@@ -22,6 +22,10 @@ class ValidatedCertificateArgs:
     """Further names on the same certificate."""
     region: str | None = None
     """Region the certificate is requested in; ``us-east-1`` for CloudFront. ``None``: the stack's."""
+    create_validation_records: bool = True
+    """False when another certificate of this stack already writes the records for the same names:
+    ACM gives every certificate for a name the same record, and two owners would each delete it
+    from under the other (and the other's renewals would then fail)."""
 
 
 class ValidatedCertificate(pulumi.ComponentResource):
@@ -50,7 +54,9 @@ class ValidatedCertificate(pulumi.ComponentResource):
         )
 
         records = []
-        for domain in _names_with_distinct_validation_records(names):
+        for domain in (
+            _names_with_distinct_validation_records(names) if args.create_validation_records else ()
+        ):
             option = certificate.domain_validation_options.apply(
                 lambda options, domain=domain: next(o for o in options if o.domain_name == domain)
             )
@@ -72,7 +78,7 @@ class ValidatedCertificate(pulumi.ComponentResource):
         validation = aws.acm.CertificateValidation(
             f"{name}-validation",
             certificate_arn=certificate.arn,
-            validation_record_fqdns=[record.fqdn for record in records],
+            validation_record_fqdns=[record.fqdn for record in records] or None,
             region=args.region,
             opts=child,
         )

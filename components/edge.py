@@ -78,6 +78,9 @@ class EdgeArgs:
     """Route 53 hosted zone of ``domain_name`` (certificate validation and alias records)."""
     access_log_retention_days: int = 90
     """Days CloudFront access logs are kept in CloudWatch Logs."""
+    viewer_validation_records_exist: bool = False
+    """True when the stack's regional certificate for ``domain_name`` already writes the ACM
+    validation records, which the us-east-1 certificate then shares instead of owning a copy."""
     create_dns_records: bool = True
     """Point ``domain_name`` at the distribution with alias A/AAAA records. ``False`` while another
     component owns the name (the weighted cut-over's CNAMEs, which no other record type may share)."""
@@ -154,7 +157,10 @@ class Edge(pulumi.ComponentResource):
             self.certificate_arn = ValidatedCertificate(
                 f"{name}-viewer",
                 ValidatedCertificateArgs(
-                    domain_name=args.domain_name, zone_id=args.zone_id, region=CLOUDFRONT_REGION
+                    domain_name=args.domain_name,
+                    zone_id=args.zone_id,
+                    region=CLOUDFRONT_REGION,
+                    create_validation_records=not args.viewer_validation_records_exist,
                 ),
                 opts=child,
             ).certificate_arn

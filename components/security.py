@@ -46,6 +46,9 @@ class SecurityArgs:
     """The stack's key (components/kms.py): the only key the execution role may decrypt with."""
     database_port: int = 5432
     """PostgreSQL port (tasks -> database)."""
+    atlas_over_internet: bool = True
+    """The tasks reach MongoDB Atlas' public endpoints on 27017 (an IP access list guards them);
+    False when Atlas is reached only through PrivateLink, or not at all."""
     legacy_database_port: int | None = None
     """While the cut-over runs on the pre-commercial data (``platform:cutover.dataSource: legacy``):
     the port of its PostgreSQL (Supabase's pooler), which the tasks may then reach anywhere on the
@@ -132,7 +135,8 @@ class Security(pulumi.ComponentResource):
         rule(ingress, "tasks-in-alb", task_sg, args.container_port, alb_sg, "Requests from the ALB")
         rule(egress, "tasks-out-https", task_sg, HTTPS_PORT, ANYWHERE_IPV4, "AWS APIs, Sentry, Datadog")
         rule(egress, "tasks-out-database", task_sg, args.database_port, database_sg, "PostgreSQL")
-        rule(egress, "tasks-out-atlas", task_sg, ATLAS_PORT, ANYWHERE_IPV4, "MongoDB Atlas")
+        if args.atlas_over_internet:
+            rule(egress, "tasks-out-atlas", task_sg, ATLAS_PORT, ANYWHERE_IPV4, "MongoDB Atlas")
         if args.legacy_database_port is not None:
             rule(
                 egress,

@@ -125,6 +125,9 @@ def build_aws(settings: Settings) -> None:
             alb_public=not behind_cloudfront,
             datadog=settings.datadog.enabled,
             kms_key_arn=key.key_arn,
+            # During a cut-over on the legacy data, the API also talks to the pre-commercial M0.
+            atlas_over_internet=settings.atlas.enabled
+            and (not settings.atlas.private_link or settings.cutover.data_source == "legacy"),
             legacy_database_port=settings.cutover.legacy_database_port if legacy_data else None,
         ),
     )
@@ -254,6 +257,7 @@ def build_aws(settings: Settings) -> None:
                 zone_id=zone_id,
                 access_log_retention_days=settings.monitoring.log_retention_days,
                 log_kms_key_arn=(edge_key or key).key_arn,
+                viewer_validation_records_exist=alb_certificate is not None,
                 # During the move from pre-commercial, weighted records own the API's name.
                 create_dns_records=not settings.cutover.enabled,
             ),

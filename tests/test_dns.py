@@ -123,3 +123,24 @@ def test_a_name_listed_twice_is_refused() -> None:
                 ),
             ),
         )
+
+
+def test_a_second_certificate_for_the_same_name_shares_the_records() -> None:
+    def program() -> None:
+        for region, owns_records in ((None, True), ("us-east-1", False)):
+            ValidatedCertificate(
+                f"cert-{region or 'stack'}",
+                ValidatedCertificateArgs(
+                    domain_name="api.example.com",
+                    zone_id=ZONE_ID,
+                    region=region,
+                    create_validation_records=owns_records,
+                ),
+            )
+
+    run = run_stack("commercial", config=CONFIG, program=program)
+    [record] = run.of_type(RECORD)
+    assert record.name.startswith("cert-stack-")
+    validations = {v.name: v for v in run.of_type(VALIDATION)}
+    assert validations["cert-stack-validation"]["validationRecordFqdns"]
+    assert not validations["cert-us-east-1-validation"].get("validationRecordFqdns")

@@ -28,7 +28,11 @@ EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 
 
 def _security(
-    *, alb_public: bool, name_prefix: str = "platform-staging", legacy_database_port: int | None = None
+    *,
+    alb_public: bool,
+    name_prefix: str = "platform-staging",
+    legacy_database_port: int | None = None,
+    atlas_over_internet: bool = True,
 ) -> Security:
     return Security(
         "security",
@@ -46,6 +50,7 @@ def _security(
             log_group_name=LOG_GROUP,
             kms_key_arn=KEY_ARN,
             legacy_database_port=legacy_database_port,
+            atlas_over_internet=atlas_over_internet,
         ),
     )
 
@@ -110,6 +115,14 @@ def test_task_egress_is_https_the_database_and_atlas(run: Run) -> None:
         for r in _rules(run, EGRESS, tasks)
     }
     assert egress == {(443, "0.0.0.0/0"), (DATABASE_PORT, database), (27017, "0.0.0.0/0")}
+
+
+def test_atlas_over_private_link_closes_the_internet_mongodb_port() -> None:
+    private = run_stack(
+        "staging", config=CONFIG, program=lambda: _security(alb_public=False, atlas_over_internet=False)
+    )
+    ports = {r["fromPort"] for r in _rules(private, EGRESS, _sg_id(private, "tasks"))}
+    assert 27017 not in ports and 443 in ports
 
 
 def test_during_the_cutover_on_legacy_data_tasks_also_reach_its_postgres_port_and_nothing_else() -> None:

@@ -321,3 +321,23 @@ def test_a_malformed_legacy_url_is_refused_without_quoting_it() -> None:
     [problem] = error.value.problems
     assert problem.startswith("platform:cutover.legacyDatabaseUrl: must be a libpq URL")
     assert "hunter2" not in problem
+
+
+def test_one_owner_for_the_api_names_acm_validation_record(commercial: Run) -> None:
+    # The ALB's certificate (Tokyo) and CloudFront's (us-east-1) are for the same name, so ACM
+    # asks for the same record: exactly one resource may own it.
+    validation_records = [
+        r for r in commercial.of_type("aws:route53/record:Record") if "validation" in r.name
+    ]
+    assert len(validation_records) == 1
+    assert len(commercial.of_type("aws:acm/certificate:Certificate")) == 2
+
+
+def test_commercial_tasks_reach_mongodb_only_through_private_link(commercial: Run) -> None:
+    [task_sg] = commercial.one("aws:ecs/service:Service")["networkConfiguration"]["securityGroups"]
+    to_internet = {
+        r["fromPort"]
+        for r in commercial.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+        if r["securityGroupId"] == task_sg and r.get("cidrIpv4") == "0.0.0.0/0"
+    }
+    assert to_internet == {443}
