@@ -43,6 +43,8 @@ MANAGED_RULE_GROUPS = (
 )
 IP_REPUTATION_RULE = ("aws-ip-reputation", "AWSManagedRulesAmazonIpReputationList")
 RATE_LIMIT_RULE = "rate-limit-per-ip"
+# The Common rule set's rule that blocks request bodies over 8 KB.
+BODY_SIZE_RULE = "SizeRestrictions_BODY"
 RATE_LIMIT_WINDOW_SECONDS = 300
 
 # Credentials never reach the WAF logs.
@@ -364,11 +366,16 @@ class Edge(pulumi.ComponentResource):
             }
 
         def managed(priority: int, rule: str, group: str) -> dict:
+            statement: dict = {"vendor_name": "AWS", "name": group}
+            if group == "AWSManagedRulesCommonRuleSet" and settings.waf_allow_large_bodies:
+                statement["rule_action_overrides"] = [
+                    {"name": BODY_SIZE_RULE, "action_to_use": {"count": {}}}
+                ]
             return {
                 "name": rule,
                 "priority": priority,
                 "override_action": {"none": {}},
-                "statement": {"managed_rule_group_statement": {"vendor_name": "AWS", "name": group}},
+                "statement": {"managed_rule_group_statement": statement},
                 "visibility_config": visibility(f"{acl_name}-{rule}"),
             }
 

@@ -439,6 +439,9 @@ class EdgeSettings(_Section):
     """Attach a WAF web ACL (AWS managed rules and a per-IP rate limit) to the distribution."""
     waf_rate_limit: int = Field(2000, ge=10, le=2_000_000_000)
     """Requests one IP may make in 5 minutes before the rate-based rule blocks it."""
+    waf_allow_large_bodies: bool = False
+    """Count, not block, request bodies over 8 KB (the Common rule set's SizeRestrictions_BODY);
+    turn on if the API takes uploads or large JSON."""
     waf_log_retention_days: LogRetention = 90
     """Days WAF logs are kept."""
 

@@ -379,3 +379,16 @@ def test_edge_log_groups_are_encrypted_with_the_us_east_1_key(run: Run) -> None:
     for group in groups:
         assert group["region"] == "us-east-1"
         assert group["kmsKeyId"] == EDGE_KEY_ARN
+
+
+def _common_rule_statement(run: Run) -> dict:
+    [common] = [r for r in run.one(WEB_ACL)["rules"] if r["name"] == "aws-common"]
+    return common["statement"]["managedRuleGroupStatement"]
+
+
+def test_large_bodies_are_blocked_unless_the_setting_counts_them(run: Run) -> None:
+    assert not _common_rule_statement(run).get("ruleActionOverrides")
+    lenient = _run(EdgeSettings(cloudfront=True, waf=True, waf_allow_large_bodies=True))
+    assert _common_rule_statement(lenient)["ruleActionOverrides"] == [
+        {"name": "SizeRestrictions_BODY", "actionToUse": {"count": {}}}
+    ]
