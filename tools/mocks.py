@@ -110,6 +110,8 @@ class RecordingMocks(Mocks):
         self.invokes: list[tuple[str, dict[str, Any]]] = []
         # Atlas project id -> the VPC endpoint its PrivateLinkEndpointService accepted.
         self.atlas_private_endpoints: dict[str, str] = {}
+        # Atlas projects with a NetworkPeering: their clusters list peering (-pri) host names.
+        self.atlas_peered_projects: set[str] = set()
 
     # -- resources -------------------------------------------------------------------------
 
@@ -342,6 +344,24 @@ class RecordingMocks(Mocks):
             vpce = str(inputs.get("endpointServiceId"))
             self.atlas_private_endpoints[str(inputs.get("projectId"))] = vpce
             return {"awsConnectionStatus": "AVAILABLE", "interfaceEndpointId": vpce, "deleteRequested": False}
+        if typ == "mongodbatlas:index/networkContainer:NetworkContainer":
+            return {
+                "containerId": _fake_id(logical, length=24),
+                "vpcId": f"vpc-{h}",
+                "provisioned": False,
+                "regionName": inputs.get("regionName"),
+            }
+        if typ == "mongodbatlas:index/networkPeering:NetworkPeering":
+            self.atlas_peered_projects.add(str(inputs.get("projectId")))
+            return {
+                "peerId": _fake_id(logical, length=24),
+                "connectionId": f"pcx-{h}",
+                "statusName": "PENDING_ACCEPTANCE",
+            }
+        if typ == "aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter":
+            # The accepter is the connection itself: its id is the pcx- id it accepted.
+            pcx = inputs.get("vpcPeeringConnectionId")
+            return {"__id": pcx, "acceptStatus": "active"}
         if typ == "mongodbatlas:index/project:Project":
             return {"__id": _fake_id(logical, length=24), "orgId": inputs.get("orgId")}
         if typ == "mongodbatlas:index/cluster:Cluster":
@@ -472,6 +492,9 @@ class RecordingMocks(Mocks):
                 "privateSrv": "",
                 "privateEndpoints": [],
             }
+            if project in self.atlas_peered_projects:
+                strings["privateSrv"] = f"mongodb+srv://{cname}-pri.{h[:5]}.mongodb.net"
+                strings["private"] = f"mongodb://{cname}-shard-00-00-pri.{h[:5]}.mongodb.net:27017"
             accepted = self.atlas_private_endpoints.get(project)
             if accepted:
                 strings["privateEndpoints"].append(
