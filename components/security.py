@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
-from components.settings import SecuritySettings
+from components.settings import ATLAS_PEERING_RANGES, SecuritySettings
 
 ANYWHERE_IPV4 = "0.0.0.0/0"
 HTTPS_PORT = 443
@@ -48,7 +49,10 @@ class SecurityArgs:
     """PostgreSQL port (tasks -> database)."""
     atlas_over_internet: bool = True
     """The tasks reach MongoDB Atlas' public endpoints on 27017 (an IP access list guards them);
-    False when Atlas is reached only through PrivateLink, or not at all."""
+    False when Atlas is reached only privately (PrivateLink, peering), or not at all."""
+    atlas_cidr: str | None = None
+    """Atlas' block when the VPC is peered with it (``platform:atlas.peeringCidr``): the tasks
+    reach 27017 there, and only there unless ``atlas_over_internet``. None: no peering."""
     legacy_database_port: int | None = None
     """While the cut-over runs on the pre-commercial data (``platform:cutover.dataSource: legacy``):
     the port of its PostgreSQL (Supabase's pooler), which the tasks may then reach anywhere on the
@@ -65,8 +69,9 @@ class Security(pulumi.ComponentResource):
     Outputs:
         alb_security_group_id, task_security_group_id, database_security_group_id: the chain
             ALB -> tasks (container port) -> database (database port), by SG reference only. The
-            tasks also reach the internet on 443 and Atlas' 27017, and on
-            ``legacy_database_port`` while the cut-over uses the pre-commercial data.
+            tasks also reach the internet on 443, Atlas' 27017 on the internet or in the peered
+            ``atlas_cidr``, and ``legacy_database_port`` while the cut-over uses the
+            pre-commercial data.
         execution_role_arn, execution_role_name: role the ECS agent uses to pull the image,
             write the log group and read the stack's secrets.
         task_role_arn, task_role_name: role the application runs as (no permissions).
@@ -82,6 +87,12 @@ class Security(pulumi.ComponentResource):
             # EC2 refuses a second rule with the same protocol, port and peer.
             raise ValueError(
                 f"legacy_database_port {args.legacy_database_port} is already open to the internet"
+            )
+        if args.atlas_cidr is not None and not any(
+            ipaddress.IPv4Network(args.atlas_cidr).subnet_of(block) for block in ATLAS_PEERING_RANGES
+        ):
+            raise ValueError(
+                f"atlas_cidr {args.atlas_cidr} is not private: a peered Atlas is in RFC 1918 space"
             )
         super().__init__("platform:security:Security", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -137,6 +148,15 @@ class Security(pulumi.ComponentResource):
         rule(egress, "tasks-out-database", task_sg, args.database_port, database_sg, "PostgreSQL")
         if args.atlas_over_internet:
             rule(egress, "tasks-out-atlas", task_sg, ATLAS_PORT, ANYWHERE_IPV4, "MongoDB Atlas")
+        if args.atlas_cidr is not None:
+            rule(
+                egress,
+                "tasks-out-atlas-peering",
+                task_sg,
+                ATLAS_PORT,
+                args.atlas_cidr,
+                "MongoDB Atlas, peered",
+            )
         if args.legacy_database_port is not None:
             rule(
                 egress,

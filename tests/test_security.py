@@ -20,6 +20,7 @@ LOG_GROUP = "/platform/staging/api"
 CONTAINER_PORT = 8080
 DATABASE_PORT = 5433
 LEGACY_DATABASE_PORT = 6543
+ATLAS_BLOCK = "192.168.248.0/21"
 KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/11111111-2222-4333-8444-555555555555"
 
 SG = "aws:ec2/securityGroup:SecurityGroup"
@@ -33,6 +34,7 @@ def _security(
     name_prefix: str = "platform-staging",
     legacy_database_port: int | None = None,
     atlas_over_internet: bool = True,
+    atlas_cidr: str | None = None,
 ) -> Security:
     return Security(
         "security",
@@ -51,6 +53,7 @@ def _security(
             kms_key_arn=KEY_ARN,
             legacy_database_port=legacy_database_port,
             atlas_over_internet=atlas_over_internet,
+            atlas_cidr=atlas_cidr,
         ),
     )
 
@@ -123,6 +126,44 @@ def test_atlas_over_private_link_closes_the_internet_mongodb_port() -> None:
     )
     ports = {r["fromPort"] for r in _rules(private, EGRESS, _sg_id(private, "tasks"))}
     assert 27017 not in ports and 443 in ports
+
+
+def _mongodb_egress(run: Run) -> set[tuple[str, int, int, str]]:
+    return {
+        (r["ipProtocol"], r["fromPort"], r["toPort"], r.get("cidrIpv4") or r.get("referencedSecurityGroupId"))
+        for r in _rules(run, EGRESS, _sg_id(run, "tasks"))
+        if r["fromPort"] == 27017
+    }
+
+
+def test_peered_atlas_is_reached_only_in_its_block() -> None:
+    peered = run_stack(
+        "staging",
+        config=CONFIG,
+        program=lambda: _security(alb_public=False, atlas_over_internet=False, atlas_cidr=ATLAS_BLOCK),
+    )
+    assert _mongodb_egress(peered) == {("tcp", 27017, 27017, ATLAS_BLOCK)}
+    # Nothing reaches the tasks from the peered block.
+    assert all(r.get("cidrIpv4") is None for r in peered.of_type(INGRESS))
+
+
+def test_a_cutover_on_legacy_data_keeps_the_internet_atlas_beside_the_peered_one() -> None:
+    both = run_stack(
+        "staging",
+        config=CONFIG,
+        program=lambda: _security(alb_public=False, atlas_over_internet=True, atlas_cidr=ATLAS_BLOCK),
+    )
+    assert _mongodb_egress(both) == {("tcp", 27017, 27017, ATLAS_BLOCK), ("tcp", 27017, 27017, "0.0.0.0/0")}
+
+
+@pytest.mark.parametrize("block", ["0.0.0.0/0", "203.0.113.0/24"])
+def test_a_peered_atlas_block_must_be_private(block: str) -> None:
+    with pytest.raises(ValueError, match="not private"):
+        run_stack(
+            "staging",
+            config=CONFIG,
+            program=lambda: _security(alb_public=False, atlas_over_internet=False, atlas_cidr=block),
+        )
 
 
 def test_during_the_cutover_on_legacy_data_tasks_also_reach_its_postgres_port_and_nothing_else() -> None:
