@@ -161,6 +161,10 @@ def _aws_lines(run: Run, settings: Settings) -> Iterable[CostLine]:
                 eni_count * HOURS_PER_MONTH * p["interface_endpoint_hour"],
                 f"{len(endpoints)} endpoints in {eni_count // len(endpoints)} AZs x 730 h",
             )
+    if _count(run, "mongodbatlas:index/networkPeering:NetworkPeering"):
+        # Shown so the saving against PrivateLink is visible: no hourly fee, and only traffic
+        # between AZs is billed ($0.01/GB each way), cents at this stack's MongoDB volume.
+        yield CostLine("Atlas VPC peering", 0.0, "no hourly fee; cross-AZ data only")
     if albs:
         yield CostLine(
             "Application Load Balancer",
