@@ -1,4 +1,4 @@
-"""MongoDB Atlas: the project, the cluster, the application's user and who may reach it."""
+"""MongoDB Atlas: the project, the cluster, the application's user, and who may reach it and how."""
 
 from __future__ import annotations
 
@@ -38,6 +38,22 @@ class AtlasPrivateLink:
 
 
 @dataclass(frozen=True)
+class AtlasPeering:
+    """Where the application reaches a dedicated cluster over VPC peering with Atlas' container."""
+
+    vpc_id: pulumi.Input[str]
+    """VPC of the application: the accepter of the peering Atlas requests."""
+    vpc_cidr: str
+    """CIDR block of that VPC: Atlas routes it back through the peering."""
+    route_table_ids: Sequence[pulumi.Input[str]]
+    """Route tables of the private subnets: each gets a route to Atlas' block via the peering."""
+    client_security_group_id: pulumi.Input[str]
+    """Security group of the application's tasks: the only source Atlas' access list admits."""
+    region: str
+    """AWS region of the VPC, e.g. ``ap-northeast-1``; must be the cluster's region."""
+
+
+@dataclass(frozen=True)
 class MongoAtlasArgs:
     settings: AtlasSettings
     """Organisation, tier, region, version, backups and access list of the project."""
@@ -47,7 +63,9 @@ class MongoAtlasArgs:
     """Egress addresses of the application (NAT EIPs, Render's outbound ranges), as IPs or CIDRs;
     added to ``settings.access_cidrs`` in the project's IP access list."""
     private_link: AtlasPrivateLink | None = None
-    """Reach the cluster through AWS PrivateLink (dedicated tiers only)."""
+    """The VPC for ``settings.connectivity: private-link`` (dedicated tiers only)."""
+    peering: AtlasPeering | None = None
+    """The VPC for ``settings.connectivity: peering`` (dedicated tiers only)."""
     protect: bool = False
     """Refuse to delete the project and the cluster (the engine's protect), for production data."""
 
@@ -58,6 +76,45 @@ def _as_cidr(value: str) -> str:
     if str(network) in _EVERYWHERE or network.prefixlen == 0:
         raise ValueError(f"MongoAtlas: {value} would open the cluster to the whole internet")
     return str(network)
+
+
+_CONNECTIVITY = {
+    "private-link": ("PrivateLink", "AtlasPrivateLink"),
+    "peering": ("VPC peering", "AtlasPeering"),
+}
+
+
+def _check_connectivity(args: MongoAtlasArgs) -> None:
+    """The VPC given matches ``settings.connectivity``, on a tier and in a region that allow it."""
+    settings = args.settings
+    given: dict[str, AtlasPrivateLink | AtlasPeering | None] = {
+        "private-link": args.private_link,
+        "peering": args.peering,
+    }
+    for mode, network in given.items():
+        if network is None:
+            continue
+        label, kind = _CONNECTIVITY[mode]
+        if settings.tier not in ATLAS_DEDICATED_TIERS:
+            raise ValueError(f"MongoAtlas: {label} needs a dedicated tier, not {settings.tier}")
+        if settings.connectivity != mode:
+            raise ValueError(
+                f"MongoAtlas: an {kind} was given but settings.connectivity is {settings.connectivity!r}"
+            )
+        if settings.region.lower().replace("_", "-") != network.region:
+            reason = (
+                "PrivateLink endpoints are regional"
+                if mode == "private-link"
+                # The access list names the tasks' security group, which Atlas accepts only
+                # from a peered VPC in the cluster's own region.
+                else "peering with a security group in the access list needs one region"
+            )
+            raise ValueError(
+                f"MongoAtlas: the cluster is in {settings.region} but the VPC in {network.region}; {reason}"
+            )
+    if settings.connectivity in given and given[settings.connectivity] is None:
+        label, kind = _CONNECTIVITY[settings.connectivity]
+        raise ValueError(f"MongoAtlas: settings ask for {label} but no {kind} (VPC) was given")
 
 
 def _srv_host(srv: str | None) -> str:
@@ -76,7 +133,10 @@ class MongoAtlas(pulumi.ComponentResource):
       network control, so the application's egress IPs are listed there. No cloud backups.
     - ``FLEX``: a ``FlexCluster`` (shared, usage-priced, daily snapshots); IP access list only.
     - ``M10`` and up: a dedicated three-node replica set, with cloud backups and point-in-time
-      restore as configured, and optionally AWS PrivateLink.
+      restore as configured, reached as ``settings.connectivity`` says: over the internet (IP
+      access list), AWS PrivateLink (an interface endpoint in the VPC) or VPC peering (Atlas'
+      network container peered with the VPC, a route to its block in every private route table,
+      and the tasks' security group as the access list's only entry besides ``access_cidrs``).
 
     ``0.0.0.0/0`` is never in the access list. TLS is always on (``mongodb+srv`` implies it).
 
@@ -85,25 +145,12 @@ class MongoAtlas(pulumi.ComponentResource):
         cluster_name: name of the cluster.
         username: the application user (``readWrite`` on ``settings.database_name`` only).
         connection_uri: ``mongodb+srv://user:pass@host/db?retryWrites=true&w=majority`` (secret);
-            the private-endpoint host when PrivateLink is on.
+            the private-endpoint host over PrivateLink, the peering (``-pri``) host over VPC peering.
     """
 
     def __init__(self, name: str, args: MongoAtlasArgs, opts: pulumi.ResourceOptions | None = None):
         settings = args.settings
-        if args.private_link is not None and settings.tier not in ATLAS_DEDICATED_TIERS:
-            raise ValueError(f"MongoAtlas: PrivateLink needs a dedicated tier, not {settings.tier}")
-        if settings.private_link and args.private_link is None:
-            raise ValueError(
-                "MongoAtlas: settings ask for PrivateLink but no AtlasPrivateLink (VPC) was given"
-            )
-        if (
-            args.private_link is not None
-            and settings.region.lower().replace("_", "-") != args.private_link.region
-        ):
-            raise ValueError(
-                f"MongoAtlas: the cluster is in {settings.region} but the VPC in {args.private_link.region}; "
-                "PrivateLink endpoints are regional"
-            )
+        _check_connectivity(args)
         for cidr in (*settings.access_cidrs, *args.access_cidrs):
             if isinstance(cidr, str):
                 _as_cidr(cidr)  # refuses the whole internet before anything is registered
@@ -119,6 +166,21 @@ class MongoAtlas(pulumi.ComponentResource):
             opts=protected,
         )
         self.project_id: pulumi.Output[str] = project.id
+
+        # Atlas places a dedicated cluster in the region's container when it creates it; the
+        # container must exist by then to carry the configured block instead of a default one.
+        container = (
+            mongodbatlas.NetworkContainer(
+                f"{name}-container",
+                project_id=project.id,
+                provider_name="AWS",
+                region_name=settings.region,
+                atlas_cidr_block=settings.peering_cidr,
+                opts=child,
+            )
+            if args.peering is not None
+            else None
+        )
 
         if settings.tier == "FLEX":
             cluster: mongodbatlas.FlexCluster | mongodbatlas.AdvancedCluster = mongodbatlas.FlexCluster(
@@ -180,7 +242,9 @@ class MongoAtlas(pulumi.ComponentResource):
                     "minimum_enabled_tls_protocol": "TLS1_2",
                     "javascript_enabled": False,
                 },
-                opts=protected,
+                opts=pulumi.ResourceOptions.merge(
+                    protected, pulumi.ResourceOptions(depends_on=[container] if container else [])
+                ),
             )
         self.cluster_name: pulumi.Output[str] = cluster.name
 
@@ -210,6 +274,8 @@ class MongoAtlas(pulumi.ComponentResource):
 
         if args.private_link is not None:
             srv = self._private_link_srv(name, project, cluster, args.private_link, settings.region)
+        elif args.peering is not None and container is not None:
+            srv = self._peering_srv(name, project, cluster, container, args.peering, settings.peering_cidr)
         else:
             srv = cluster.connection_strings.apply(lambda strings: strings.standard_srv)
 
@@ -343,3 +409,73 @@ class MongoAtlas(pulumi.ComponentResource):
         return vpc_endpoint.id.apply(
             lambda endpoint_id: refreshed.connection_strings.apply(lambda strings: pick(strings, endpoint_id))
         )
+
+    def _peering_srv(
+        self,
+        name: str,
+        project: mongodbatlas.Project,
+        cluster: mongodbatlas.AdvancedCluster,
+        container: mongodbatlas.NetworkContainer,
+        peering: AtlasPeering,
+        atlas_cidr: str,
+    ) -> pulumi.Output[str]:
+        """Peer the VPC with Atlas' container and return the cluster's SRV string over the peering."""
+        child = pulumi.ResourceOptions(parent=self)
+        account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        # Atlas requests the peering from its side; this account accepts it.
+        connection = mongodbatlas.NetworkPeering(
+            f"{name}-peering",
+            project_id=project.id,
+            container_id=container.container_id,
+            provider_name="AWS",
+            accepter_region_name=peering.region,
+            aws_account_id=account_id,
+            vpc_id=peering.vpc_id,
+            route_table_cidr_block=peering.vpc_cidr,
+            opts=child,
+        )
+        accepter = aws.ec2.VpcPeeringConnectionAccepter(
+            f"{name}-peering-accepter",
+            vpc_peering_connection_id=connection.connection_id,
+            auto_accept=True,
+            region=peering.region,
+            tags={"Name": f"{name}-atlas"},
+            opts=child,
+        )
+        for index, route_table_id in enumerate(peering.route_table_ids):
+            aws.ec2.Route(
+                f"{name}-route-{index}",
+                route_table_id=route_table_id,
+                destination_cidr_block=atlas_cidr,
+                # The accepter's id, not the request's: a route may only use an accepted peering.
+                vpc_peering_connection_id=accepter.id,
+                region=peering.region,
+                opts=child,
+            )
+        # Over a same-region peering Atlas admits a security group of the peered VPC: only the
+        # tasks get in, not everything else with an address in the VPC (NAT instances included).
+        mongodbatlas.ProjectIpAccessList(
+            f"{name}-access-tasks",
+            project_id=project.id,
+            aws_security_group=peering.client_security_group_id,
+            comment="platform API tasks over VPC peering",
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[accepter]),
+        )
+        # Atlas lists the peering (-pri) host names only once a peering exists, and the cluster's
+        # own outputs may predate it (it was created, or last read, before the peering): read it
+        # again once the peering is accepted.
+        refreshed = mongodbatlas.get_advanced_cluster_output(
+            project_id=project.id,
+            name=cluster.name,
+            opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[accepter]),
+        )
+
+        def private_srv(strings: mongodbatlas.outputs.GetAdvancedClusterConnectionStringsResult) -> str:
+            if not strings.private_srv:
+                raise ValueError(
+                    "MongoAtlas: Atlas lists no peering (privateSrv) connection string for the cluster yet; "
+                    "run `pulumi up` again once the peering is AVAILABLE"
+                )
+            return strings.private_srv
+
+        return refreshed.connection_strings.apply(private_srv)

@@ -105,6 +105,30 @@ def _check_private_cidr(cidr: str) -> str:
     return str(network)
 
 
+# Atlas' rule for an AWS network container (NetworkContainer.atlas_cidr_block): RFC 1918, /21 to /24.
+ATLAS_PEERING_RANGES = tuple(
+    ipaddress.IPv4Network(block) for block in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+)
+ATLAS_PEERING_PREFIXES = (21, 24)
+
+
+def _check_atlas_peering_cidr(cidr: str) -> str:
+    try:
+        network = ipaddress.IPv4Network(cidr, strict=True)
+    except ValueError as error:
+        raise ValueError(f"must be an IPv4 CIDR block such as 192.168.248.0/21 ({error})") from None
+    if not any(network.subnet_of(block) for block in ATLAS_PEERING_RANGES):
+        raise ValueError(
+            f"must lie in an RFC 1918 range ({', '.join(map(str, ATLAS_PEERING_RANGES))}), as Atlas requires"
+        )
+    shortest, longest = ATLAS_PEERING_PREFIXES
+    if not shortest <= network.prefixlen <= longest:
+        raise ValueError(
+            f"must have a prefix length from /{shortest} to /{longest} (Atlas' limits for an AWS container)"
+        )
+    return str(network)
+
+
 def _check_cidr(cidr: str) -> str:
     try:
         return str(ipaddress.ip_network(cidr, strict=True))
@@ -198,6 +222,7 @@ def _check_mongodb_srv_uri(value: SecretStr) -> SecretStr:
 LogRetention = Annotated[int, AfterValidator(_check_retention)]
 PrivateCidr = Annotated[str, AfterValidator(_check_private_cidr)]
 Cidr = Annotated[str, AfterValidator(_check_cidr)]
+AtlasPeeringCidr = Annotated[str, AfterValidator(_check_atlas_peering_cidr)]
 ClockTime = Annotated[str, AfterValidator(_check_hhmm)]
 TimeZone = Annotated[str, AfterValidator(_check_timezone)]
 Email = Annotated[str, AfterValidator(_check_email)]
@@ -536,8 +561,14 @@ class AtlasSettings(_Section):
     """Database the application user may read and write."""
     access_cidrs: tuple[Cidr, ...] = ()
     """Extra source addresses allowed in the Atlas IP access list (e.g. a VPN)."""
-    private_link: bool = False
-    """Reach the cluster through AWS PrivateLink (dedicated tiers only)."""
+    connectivity: Literal["public", "private-link", "peering"] = "public"
+    """How the application reaches the cluster: ``public`` (its egress addresses in the IP access
+    list; the only choice for M0 and FLEX), ``private-link`` (an AWS interface endpoint in every
+    AZ, billed by the hour) or ``peering`` (VPC peering with Atlas' network container, no hourly
+    fee). The last two need a dedicated tier and keep MongoDB traffic off the internet."""
+    peering_cidr: AtlasPeeringCidr = "192.168.248.0/21"
+    """Atlas' own block for ``connectivity: peering``: RFC 1918, /21 to /24, apart from
+    ``network.cidr``. Atlas locks it once the project has a dedicated cluster or a peering."""
     cloud_backup: bool = False
     """Atlas cloud backups (dedicated tiers)."""
     pit_restore: bool = False
@@ -551,7 +582,7 @@ class AtlasSettings(_Section):
             raise ValueError("accessCidrs must not contain 0.0.0.0/0 (the whole internet)")
         dedicated = self.tier in ATLAS_DEDICATED_TIERS
         for name, on in (
-            ("privateLink", self.private_link),
+            (f"connectivity {self.connectivity!r}", self.connectivity != "public"),
             ("cloudBackup", self.cloud_backup),
             ("pitRestore", self.pit_restore),
         ):
@@ -835,7 +866,8 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         },
         "atlas": {
             "tier": "M10",
-            "privateLink": True,
+            # VPC peering: private like PrivateLink, without its ~$31/month of endpoint hours.
+            "connectivity": "peering",
             "cloudBackup": True,
             "pitRestore": True,
             "terminationProtection": True,
@@ -982,13 +1014,36 @@ def _cross_checks(settings: Settings) -> list[str]:
         settings.on_aws
         and settings.network.nat == "none"
         and atlas.enabled
-        and not (atlas.access_cidrs or atlas.private_link)
+        and atlas.connectivity == "public"
+        and not atlas.access_cidrs
     ):
         problems.append(
             f"{key}atlas.accessCidrs: with {key}network.nat 'none' the tasks' public addresses change with "
             "every task, so Atlas' access list cannot name them; use nat 'instance' (fixed addresses), "
-            "privateLink (dedicated tiers) or list accessCidrs"
+            "connectivity 'private-link' (dedicated tiers) or list accessCidrs"
         )
+    if (
+        settings.on_aws
+        and atlas.enabled
+        and atlas.connectivity == "peering"
+        and settings.network.nat == "none"
+    ):
+        problems.append(
+            f"{key}atlas.connectivity: 'peering' routes Atlas' block from the private subnets only, but with "
+            f"{key}network.nat 'none' the tasks run in the public ones; use a NAT ('instance', 'single', "
+            "'per-az') or connectivity 'private-link'"
+        )
+    if settings.on_aws and atlas.enabled and atlas.connectivity == "peering":
+        atlas_block, vpc_block = (
+            ipaddress.IPv4Network(atlas.peering_cidr),
+            ipaddress.IPv4Network(settings.network.cidr),
+        )
+        if atlas_block.overlaps(vpc_block):
+            problems.append(
+                f"{key}atlas.peeringCidr: {atlas.peering_cidr} overlaps {key}network.cidr "
+                f"{settings.network.cidr}; peered networks need disjoint ranges, so choose an Atlas block "
+                "outside the VPC's"
+            )
     if topology == "pre-commercial":
         if settings.vercel.plan == "hobby":
             problems.append(

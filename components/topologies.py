@@ -11,7 +11,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from components.atlas import AtlasPrivateLink, MongoAtlas, MongoAtlasArgs
+from components.atlas import AtlasPeering, AtlasPrivateLink, MongoAtlas, MongoAtlasArgs
 from components.compute import Compute, ComputeArgs, DatadogSidecar
 from components.cutover import CutoverArgs, WeightedCutover
 from components.database import Database, DatabaseArgs
@@ -127,7 +127,10 @@ def build_aws(settings: Settings) -> None:
             kms_key_arn=key.key_arn,
             # During a cut-over on the legacy data, the API also talks to the pre-commercial M0.
             atlas_over_internet=settings.atlas.enabled
-            and (not settings.atlas.private_link or settings.cutover.data_source == "legacy"),
+            and (settings.atlas.connectivity == "public" or settings.cutover.data_source == "legacy"),
+            atlas_cidr=settings.atlas.peering_cidr
+            if settings.atlas.enabled and settings.atlas.connectivity == "peering"
+            else None,
             legacy_database_port=settings.cutover.legacy_database_port if legacy_data else None,
         ),
     )
@@ -147,23 +150,30 @@ def build_aws(settings: Settings) -> None:
 
     secret_values: dict[str, pulumi.Input[str]] = {"DATABASE_URL": database.url}
     if settings.atlas.enabled:
-        private_link = (
-            AtlasPrivateLink(
-                vpc_id=network.vpc_id,
-                subnet_ids=network.private_subnet_ids,
-                client_security_group_id=security.task_security_group_id,
-                region=region,
-            )
-            if settings.atlas.private_link
-            else None
-        )
+        connectivity = settings.atlas.connectivity
         atlas = MongoAtlas(
             settings.name("atlas"),
             MongoAtlasArgs(
                 settings=settings.atlas,
                 project_name=prefix,
-                access_cidrs=[] if private_link else network.egress_ips,
-                private_link=private_link,
+                access_cidrs=network.egress_ips if connectivity == "public" else [],
+                private_link=AtlasPrivateLink(
+                    vpc_id=network.vpc_id,
+                    subnet_ids=network.private_subnet_ids,
+                    client_security_group_id=security.task_security_group_id,
+                    region=region,
+                )
+                if connectivity == "private-link"
+                else None,
+                peering=AtlasPeering(
+                    vpc_id=network.vpc_id,
+                    vpc_cidr=network.vpc_cidr,
+                    route_table_ids=network.private_route_table_ids,
+                    client_security_group_id=security.task_security_group_id,
+                    region=region,
+                )
+                if connectivity == "peering"
+                else None,
                 protect=production,
             ),
         )

@@ -1,4 +1,4 @@
-"""MongoAtlas: tier -> cluster resource, access list, user, PrivateLink and the secret URI."""
+"""MongoAtlas: tier -> cluster resource, access list, user, PrivateLink, VPC peering and the secret URI."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.atlas import AtlasPrivateLink, MongoAtlas, MongoAtlasArgs, _as_cidr
+from components.atlas import AtlasPeering, AtlasPrivateLink, MongoAtlas, MongoAtlasArgs, _as_cidr
 from components.settings import PRESETS, AtlasSettings
 from tools.harness import Run, run_stack
-from tools.mocks import Secret
+from tools.mocks import ACCOUNT_ID, Secret
 
 CONFIG = {"aws:region": "ap-northeast-1", "platform:topology": "staging"}
 ORG = "5f1e2d3c4b5a69788796a5b4"
@@ -26,12 +26,25 @@ PRIVATE_LINK_TYPES = {
     "mongodbatlas:index/privateLinkEndpointService:PrivateLinkEndpointService",
     "aws:ec2/vpcEndpoint:VpcEndpoint",
 }
+CONTAINER = "mongodbatlas:index/networkContainer:NetworkContainer"
+PEERING = "mongodbatlas:index/networkPeering:NetworkPeering"
+ACCEPTER = "aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter"
+ROUTE = "aws:ec2/route:Route"
+PEERING_TYPES = {CONTAINER, PEERING, ACCEPTER, ROUTE}
 LINK = AtlasPrivateLink(
     vpc_id="vpc-0commercial",
     subnet_ids=["subnet-0private0a", "subnet-0private0c"],
     client_security_group_id="sg-0apptasks",
     region="ap-northeast-1",
 )
+PEER = AtlasPeering(
+    vpc_id="vpc-0commercial",
+    vpc_cidr="10.0.0.0/16",
+    route_table_ids=["rtb-0private0a", "rtb-0private0c", "rtb-0private0d"],
+    client_security_group_id="sg-0apptasks",
+    region="ap-northeast-1",
+)
+ATLAS_BLOCK = "192.168.248.0/21"
 
 
 def _settings(tier_preset: str, **overrides: Any) -> AtlasSettings:
@@ -63,13 +76,23 @@ def m0() -> Run:
 @pytest.fixture(scope="module")
 def m10() -> Run:
     args = MongoAtlasArgs(
-        settings=_settings("commercial"),
+        settings=_settings("commercial", connectivity="private-link"),
         project_name="platform-commercial",
         access_cidrs=_egress(),
         private_link=LINK,
         protect=True,
     )
     return _run(args)
+
+
+@pytest.fixture(scope="module")
+def peered() -> Run:
+    # As the commercial topology builds it: no egress addresses, a VPN the operators added.
+    settings = _settings("commercial", accessCidrs=[VPN])
+    assert settings.connectivity == "peering" and settings.peering_cidr == ATLAS_BLOCK
+    return _run(
+        MongoAtlasArgs(settings=settings, project_name="platform-commercial", peering=PEER, protect=True)
+    )
 
 
 # -- tier -> resource ----------------------------------------------------------------------
@@ -147,10 +170,17 @@ def test_deploy_time_addresses_are_checked_too(everyone: str) -> None:
     assert _as_cidr(NAT_IP) == f"{NAT_IP}/32"
 
 
-def test_no_private_link_unless_asked(m0: Run) -> None:
-    assert not PRIVATE_LINK_TYPES & m0.types()
-    run = _run(MongoAtlasArgs(settings=_settings("commercial", privateLink=False), project_name="platform-c"))
-    assert not PRIVATE_LINK_TYPES & run.types()
+def test_no_private_path_unless_asked(m0: Run) -> None:
+    assert not (PRIVATE_LINK_TYPES | PEERING_TYPES) & m0.types()
+    run = _run(
+        MongoAtlasArgs(settings=_settings("commercial", connectivity="public"), project_name="platform-c")
+    )
+    assert not (PRIVATE_LINK_TYPES | PEERING_TYPES) & run.types()
+
+
+def test_each_private_path_builds_only_its_own_resources(m10: Run, peered: Run) -> None:
+    assert not PEERING_TYPES & m10.types()
+    assert not PRIVATE_LINK_TYPES & peered.types()
 
 
 def test_private_link_is_refused_on_shared_tiers() -> None:
@@ -161,14 +191,18 @@ def test_private_link_is_refused_on_shared_tiers() -> None:
 
 def test_private_link_setting_without_a_vpc_is_refused() -> None:
     with pytest.raises(ValueError, match="PrivateLink"):
-        MongoAtlas("mongo", MongoAtlasArgs(settings=_settings("commercial"), project_name="platform-c"))
+        MongoAtlas(
+            "mongo",
+            MongoAtlasArgs(settings=_settings("commercial", connectivity="private-link"), project_name="c"),
+        )
 
 
 def test_private_link_must_be_in_the_cluster_region() -> None:
     elsewhere = AtlasPrivateLink(
         vpc_id="vpc-1", subnet_ids=["subnet-1"], client_security_group_id="sg-1", region="us-east-1"
     )
-    args = MongoAtlasArgs(settings=_settings("commercial"), project_name="platform-c", private_link=elsewhere)
+    settings = _settings("commercial", connectivity="private-link")
+    args = MongoAtlasArgs(settings=settings, project_name="platform-c", private_link=elsewhere)
     with pytest.raises(ValueError, match="regional"):
         MongoAtlas("mongo", args)
 
@@ -209,6 +243,95 @@ def test_private_link_uri_uses_the_private_endpoint_host(m10: Run) -> None:
     assert host.startswith("main-pl-0.")
     public = m10.one(ADVANCED).outputs["connectionStrings"]["standardSrv"].removeprefix("mongodb+srv://")
     assert host != public
+
+
+# -- VPC peering ---------------------------------------------------------------------------
+
+
+def test_peering_is_refused_on_shared_tiers() -> None:
+    args = MongoAtlasArgs(settings=_settings("staging"), project_name="platform-staging", peering=PEER)
+    with pytest.raises(ValueError, match="VPC peering needs a dedicated tier"):
+        MongoAtlas("mongo", args)
+
+
+def test_peering_setting_without_a_vpc_is_refused() -> None:
+    with pytest.raises(ValueError, match="ask for VPC peering but no AtlasPeering"):
+        MongoAtlas("mongo", MongoAtlasArgs(settings=_settings("commercial"), project_name="platform-c"))
+
+
+def test_a_vpc_for_the_other_path_is_refused() -> None:
+    # Peering settings with a PrivateLink VPC would build neither path the settings describe.
+    args = MongoAtlasArgs(settings=_settings("commercial"), project_name="platform-c", private_link=LINK)
+    with pytest.raises(
+        ValueError, match=r"AtlasPrivateLink was given but settings\.connectivity is 'peering'"
+    ):
+        MongoAtlas("mongo", args)
+
+
+def test_peering_must_be_in_the_cluster_region() -> None:
+    elsewhere = AtlasPeering(
+        vpc_id="vpc-1", vpc_cidr="10.0.0.0/16", route_table_ids=["rtb-1"], client_security_group_id="sg-1",
+        region="us-east-1",
+    )  # fmt: skip
+    args = MongoAtlasArgs(settings=_settings("commercial"), project_name="platform-c", peering=elsewhere)
+    with pytest.raises(ValueError, match="one region"):
+        MongoAtlas("mongo", args)
+
+
+def test_the_container_holds_atlas_block_in_the_cluster_region_before_the_cluster(peered: Run) -> None:
+    container = peered.one(CONTAINER)
+    assert container["projectId"] == peered.output("project_id")
+    assert (container["providerName"], container["regionName"]) == ("AWS", "AP_NORTHEAST_1")
+    assert container["atlasCidrBlock"] == ATLAS_BLOCK
+    # Atlas puts the cluster in the region's container as it creates it.
+    assert container.urn in peered.one(ADVANCED).dependencies
+
+
+def test_atlas_requests_a_peering_with_the_vpc_of_this_account(peered: Run) -> None:
+    peering = peered.one(PEERING)
+    assert peering["containerId"] == peered.one(CONTAINER).outputs["containerId"]
+    assert peering["projectId"] == peered.output("project_id")
+    assert peering["providerName"] == "AWS"
+    assert peering["accepterRegionName"] == "ap-northeast-1"
+    assert peering["awsAccountId"] == ACCOUNT_ID
+    assert peering["vpcId"] == PEER.vpc_id
+    assert peering["routeTableCidrBlock"] == PEER.vpc_cidr
+
+
+def test_the_account_accepts_exactly_that_peering(peered: Run) -> None:
+    accepter = peered.one(ACCEPTER)
+    assert accepter["vpcPeeringConnectionId"] == peered.one(PEERING).outputs["connectionId"]
+    assert accepter["autoAccept"] is True
+    assert accepter["region"] == PEER.region
+
+
+def test_every_private_route_table_sends_atlas_block_through_the_accepted_peering(peered: Run) -> None:
+    connection = peered.one(PEERING).outputs["connectionId"]
+    routes = peered.of_type(ROUTE)
+    assert sorted(r["routeTableId"] for r in routes) == sorted(PEER.route_table_ids)
+    for route in routes:
+        assert route["destinationCidrBlock"] == ATLAS_BLOCK
+        assert route["vpcPeeringConnectionId"] == connection
+        assert peered.one(ACCEPTER).urn in route.dependencies, "a route needs an accepted peering"
+        assert not {"gatewayId", "natGatewayId", "networkInterfaceId"} & route.inputs.keys()
+
+
+def test_peering_admits_the_tasks_security_group_and_the_configured_addresses_only(peered: Run) -> None:
+    entries = peered.of_type(ACCESS)
+    assert sorted(e.get("cidrBlock", "") for e in entries) == ["", VPN]
+    [by_group] = [e for e in entries if "awsSecurityGroup" in e.inputs]
+    assert by_group["awsSecurityGroup"] == PEER.client_security_group_id
+    assert by_group["projectId"] == peered.output("project_id")
+    # Atlas resolves the group only through an active peering.
+    assert peered.one(ACCEPTER).urn in by_group.dependencies
+
+
+def test_peering_uri_uses_the_clusters_peering_host(peered: Run) -> None:
+    host = peered.output("connection_uri").split("@", 1)[1].split("/", 1)[0]
+    assert host.startswith("main-pri.")
+    public = peered.one(ADVANCED).outputs["connectionStrings"]["standardSrv"].removeprefix("mongodb+srv://")
+    assert host != public
+    assert isinstance(peered.outputs["connection_uri"], Secret)
 
 
 # -- user and connection string ------------------------------------------------------------

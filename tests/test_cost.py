@@ -5,6 +5,7 @@ import pytest
 from components.settings import parse_settings
 from tests.conftest import committed_run
 from tools import cost
+from tools.harness import run_stack
 from tools.preview import settings_of
 
 
@@ -33,12 +34,28 @@ def test_committed_stacks_fit_the_seed_budget(stack: str, low: float, high: floa
     assert estimate.within_budget
 
 
-def test_commercial_estimate_is_near_the_seed_range() -> None:
-    # The seed says $320-373; Tokyo list prices with HA (two Aurora floors, Atlas M10) land a
-    # little above. This guards against drift: a change that adds a NAT gateway per AZ fails here.
+def test_commercial_estimate_is_within_the_seed_range() -> None:
+    # The seed says $320-373. HA at Tokyo list prices (two Aurora floors, Atlas M10, NAT per AZ)
+    # fits only with Atlas over VPC peering; a change that adds a NAT gateway per AZ fails here.
     run = committed_run("prod-commercial")
     estimate = cost.estimate(run, settings_of(run))
-    assert 320 <= estimate.total <= 400, [(line.item, line.monthly_usd) for line in estimate.lines]
+    assert 320 <= estimate.total <= 373, [(line.item, line.monthly_usd) for line in estimate.lines]
+    assert estimate.within_budget
+
+
+def test_atlas_peering_saves_exactly_the_private_link_endpoint_hours() -> None:
+    peered_run = committed_run("prod-commercial")
+    peered = cost.estimate(peered_run, settings_of(peered_run))
+    linked_run = run_stack("prod-commercial", {"platform:atlas": {"connectivity": "private-link"}})
+    linked = cost.estimate(linked_run, settings_of(linked_run))
+    endpoint = {line.item: line for line in linked.lines}["Atlas PrivateLink endpoint"]
+    # One interface endpoint address per AZ, every hour of the month.
+    assert endpoint.monthly_usd == pytest.approx(
+        3 * cost.HOURS_PER_MONTH * cost.PRICES["interface_endpoint_hour"]
+    )
+    assert linked.total - peered.total == pytest.approx(endpoint.monthly_usd)
+    peering = {line.item: line for line in peered.lines}["Atlas VPC peering"]
+    assert peering.monthly_usd == 0 and "cross-AZ data" in peering.basis
 
 
 def test_stopping_at_night_is_what_keeps_staging_cheap() -> None:

@@ -478,6 +478,14 @@ def test_no_mandatory_violations_in_committed_stacks(runs, stack):
     assert mandatory == []
 
 
+def test_atlas_over_vpc_peering_raises_no_finding(runs):
+    commercial = runs["prod-commercial"]
+    assert commercial.of_type("mongodbatlas:index/networkPeering:NetworkPeering")
+    # The peering, its routes, the access list entry by security group and the tasks' egress to
+    # Atlas' block: nothing there may trip a rule, advisory ones included.
+    assert [v for v in _violations(commercial) if "atlas" in v[1]] == []
+
+
 def _advised(run: Run) -> set[str]:
     kind = rules.stack_kind(run.stack)
     return {rule.name for rule, _, _ in _violations(run) if rule.enforcement(kind) == "advisory"}

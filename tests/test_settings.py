@@ -211,6 +211,75 @@ def test_atlas_world_access_is_refused() -> None:
     assert "0.0.0.0/0" in problem
 
 
+# -- Atlas connectivity ---------------------------------------------------------------------------
+
+
+def test_commercial_reaches_atlas_over_vpc_peering_by_default() -> None:
+    atlas = parse("commercial").atlas
+    assert (atlas.connectivity, atlas.peering_cidr) == ("peering", "192.168.248.0/21")
+    assert parse("staging").atlas.connectivity == "public"
+
+
+@pytest.mark.parametrize("tier", ["M0", "FLEX"])
+@pytest.mark.parametrize("connectivity", ["peering", "private-link"])
+def test_private_atlas_connectivity_needs_a_dedicated_tier(tier: str, connectivity: str) -> None:
+    [problem] = problems_of(atlas={"tier": tier, "connectivity": connectivity})
+    assert problem.startswith(f"platform:atlas: connectivity {connectivity!r} needs a dedicated tier")
+    assert f"not {tier}" in problem
+
+
+def test_unknown_atlas_connectivity_lists_the_choices() -> None:
+    [problem] = problems_of("commercial", atlas={"connectivity": "vpn"})
+    assert (
+        problem.startswith("platform:atlas.connectivity: ") and "'peering'" in problem and "'vpn'" in problem
+    )
+
+
+def test_the_retired_private_link_switch_is_an_unknown_key_naming_its_successor() -> None:
+    [problem] = problems_of("commercial", atlas={"privateLink": True})
+    assert problem.startswith("platform:atlas.privateLink: unknown key") and "'connectivity'" in problem
+
+
+@pytest.mark.parametrize(
+    ("cidr", "why"),
+    [
+        ("192.168.240.0/20", "/21 to /24"),
+        ("10.8.0.0/25", "/21 to /24"),
+        ("100.64.0.0/21", "RFC 1918"),
+        ("198.18.0.0/21", "RFC 1918"),  # private to Python, yet not a range Atlas accepts
+        ("192.168.248.1/21", "IPv4 CIDR block"),
+    ],
+)
+def test_atlas_peering_block_follows_atlas_rules(cidr: str, why: str) -> None:
+    [problem] = problems_of("commercial", atlas={"peeringCidr": cidr})
+    assert problem.startswith("platform:atlas.peeringCidr: ") and why in problem and repr(cidr) in problem
+
+
+@pytest.mark.parametrize("cidr", ["10.8.0.0/21", "172.31.252.0/22", "192.168.0.0/24"])
+def test_atlas_peering_block_accepts_rfc_1918_blocks_from_21_to_24(cidr: str) -> None:
+    assert parse("commercial", atlas={"peeringCidr": cidr}).atlas.peering_cidr == cidr
+
+
+def test_atlas_peering_block_must_not_overlap_the_vpc() -> None:
+    [problem] = problems_of("commercial", network={"cidr": "192.168.0.0/16"})
+    assert problem.startswith("platform:atlas.peeringCidr: 192.168.248.0/21 overlaps")
+    assert "platform:network.cidr 192.168.0.0/16" in problem
+
+
+def test_the_peering_block_is_free_when_atlas_is_not_peered() -> None:
+    # Only a peered VPC has to keep out of Atlas' block.
+    settings = parse("commercial", network={"cidr": "192.168.0.0/16"}, atlas={"connectivity": "private-link"})
+    assert settings.atlas.peering_cidr == "192.168.248.0/21"
+
+
+def test_a_peered_atlas_needs_the_tasks_in_private_subnets() -> None:
+    # Only the private route tables learn the way to Atlas' block; nat 'none' runs tasks outside them.
+    [problem] = problems_of(network={"nat": "none"}, atlas={"tier": "M10", "connectivity": "peering"})
+    assert problem.startswith("platform:atlas.connectivity: 'peering' routes Atlas' block from the private")
+    assert "platform:network.nat 'none'" in problem
+    assert parse(network={"nat": "none"}, atlas={"tier": "M10", "connectivity": "private-link"})
+
+
 def test_all_problems_are_reported_at_once() -> None:
     problems = problems_of(compute={"cpu": 300}, schedule={"timezone": "Mars/Base"}, atlas={"tier": "M1"})
     assert len(problems) == 3

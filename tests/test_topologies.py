@@ -84,9 +84,49 @@ def test_atlas_admits_exactly_the_stacks_nat_addresses(staging: Run) -> None:
     assert len(allowed) == 2
 
 
-def test_commercial_reaches_atlas_privately_and_admits_no_address(commercial: Run) -> None:
-    assert commercial.of_type("mongodbatlas:index/projectIpAccessList:ProjectIpAccessList") == []
-    assert commercial.of_type("mongodbatlas:index/privateLinkEndpointService:PrivateLinkEndpointService")
+def _task_sg(run: Run) -> str:
+    [task_sg] = run.one("aws:ecs/service:Service")["networkConfiguration"]["securityGroups"]
+    return task_sg
+
+
+def test_commercial_peers_the_vpc_with_atlas_and_admits_only_the_tasks(commercial: Run) -> None:
+    vpc = commercial.one("aws:ec2/vpc:Vpc")
+    peering = commercial.one("mongodbatlas:index/networkPeering:NetworkPeering")
+    assert peering["vpcId"] == vpc.id == commercial.output("vpcId")
+    assert peering["routeTableCidrBlock"] == vpc["cidrBlock"]
+    assert peering["accepterRegionName"] == "ap-northeast-1"
+    [entry] = commercial.of_type("mongodbatlas:index/projectIpAccessList:ProjectIpAccessList")
+    assert entry["awsSecurityGroup"] == _task_sg(commercial) and "cidrBlock" not in entry.inputs
+    assert not commercial.of_type("mongodbatlas:index/privateLinkEndpoint:PrivateLinkEndpoint")
+
+
+def test_commercial_routes_atlas_block_from_every_private_subnet(commercial: Run) -> None:
+    atlas_block = commercial.one("mongodbatlas:index/networkContainer:NetworkContainer")["atlasCidrBlock"]
+    connection = commercial.one("mongodbatlas:index/networkPeering:NetworkPeering").outputs["connectionId"]
+    private_tables = {
+        t.id for t in commercial.of_type("aws:ec2/routeTable:RouteTable") if "-private-" in t["tags"]["Name"]
+    }
+    to_atlas = [r for r in commercial.of_type("aws:ec2/route:Route") if r.get("vpcPeeringConnectionId")]
+    assert len(private_tables) == 3
+    assert sorted(r["routeTableId"] for r in to_atlas) == sorted(private_tables)
+    assert {(r["destinationCidrBlock"], r["vpcPeeringConnectionId"]) for r in to_atlas} == {
+        (atlas_block, connection)
+    }
+
+
+def test_commercial_with_private_link_still_builds_the_interface_endpoint() -> None:
+    run = run_stack("prod-commercial", {"platform:atlas": {"connectivity": "private-link"}})
+    assert run.of_type("mongodbatlas:index/privateLinkEndpointService:PrivateLinkEndpointService")
+    assert run.of_type("mongodbatlas:index/projectIpAccessList:ProjectIpAccessList") == []
+    assert not run.of_type("mongodbatlas:index/networkPeering:NetworkPeering")
+    mongodb_out = {
+        (r["fromPort"], r.get("cidrIpv4") or r.get("referencedSecurityGroupId"))
+        for r in run.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+        if r["securityGroupId"] == _task_sg(run) and r["fromPort"] != 443
+    }
+    endpoint_sg = run.one("aws:ec2/securityGroup:SecurityGroup", "vpce-sg").id
+    assert (1024, endpoint_sg) in mongodb_out
+    assert not any(port == 27017 for port, _ in mongodb_out)
 
 
 def test_commercial_alb_is_internal_and_only_cloudfront_gets_in(commercial: Run) -> None:
@@ -333,11 +373,12 @@ def test_one_owner_for_the_api_names_acm_validation_record(commercial: Run) -> N
     assert len(commercial.of_type("aws:acm/certificate:Certificate")) == 2
 
 
-def test_commercial_tasks_reach_mongodb_only_through_private_link(commercial: Run) -> None:
-    [task_sg] = commercial.one("aws:ecs/service:Service")["networkConfiguration"]["securityGroups"]
-    to_internet = {
-        r["fromPort"]
+def test_commercial_tasks_reach_mongodb_only_through_the_peering(commercial: Run) -> None:
+    atlas_block = commercial.one("mongodbatlas:index/networkContainer:NetworkContainer")["atlasCidrBlock"]
+    task_egress = [
+        r
         for r in commercial.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
-        if r["securityGroupId"] == task_sg and r.get("cidrIpv4") == "0.0.0.0/0"
-    }
-    assert to_internet == {443}
+        if r["securityGroupId"] == _task_sg(commercial)
+    ]
+    assert {r["fromPort"] for r in task_egress if r.get("cidrIpv4") == "0.0.0.0/0"} == {443}
+    assert {r.get("cidrIpv4") for r in task_egress if r["fromPort"] == 27017} == {atlas_block}
