@@ -911,8 +911,8 @@ def _describe(error: dict[str, Any], section: str, *, secret: bool = False) -> s
     """One problem as ``platform:<section>.<key>: <what is wrong> (got <value>)``.
 
     The value is left out when it may hold a secret: anywhere in a section Pulumi marks secret
-    (``secret``: the section holds a value set with ``--secret``), in a SecretStr field, and in a
-    problem of the whole section (its input is every key, SecretStr fields included).
+    (``secret``: the section holds a value set with ``--secret``) and in a SecretStr field; and in
+    a problem of the whole section, whose message names the values it is about.
     """
     loc = error["loc"]
     location = ".".join(str(part) for part in loc)
@@ -924,7 +924,9 @@ def _describe(error: dict[str, Any], section: str, *, secret: bool = False) -> s
     if error["type"] == "missing":
         return f"{key}: required, but not set"
     secret_keys = _secret_keys(SECTIONS[section])
-    if secret or (secret_keys and (not loc or loc[0] in secret_keys)):
+    # A problem of the whole section already names the values involved; its input would be the
+    # entire section, presets included.
+    if not loc or secret or loc[0] in secret_keys:
         return f"{key}: {message}"
     return f"{key}: {message} (got {error.get('input')!r})"
 
