@@ -373,7 +373,16 @@ class Network(pulumi.ComponentResource):
                                 "logs:DescribeLogStreams",
                             ],
                             "Resource": [log_group.arn, pulumi.Output.concat(log_group.arn, ":*")],
-                        }
+                        },
+                        {
+                            # AWS's documented flow-log role includes it; it lists names only, and
+                            # cannot be narrowed below the account's log groups in the region.
+                            "Effect": "Allow",
+                            "Action": "logs:DescribeLogGroups",
+                            "Resource": pulumi.Output.concat(
+                                "arn:aws:logs:", args.region, ":", account_id, ":log-group:*"
+                            ),
+                        },
                     ],
                 }
             ),

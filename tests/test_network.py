@@ -140,9 +140,11 @@ def test_flow_logs_go_to_a_retained_log_group_through_a_scoped_role() -> None:
     [statement] = trust["Statement"]
     assert statement["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
     assert statement["Condition"]["StringEquals"]["aws:SourceAccount"] == "123456789012"
-    policy = json.loads(run.one("aws:iam/rolePolicy:RolePolicy")["policy"])
-    resources = policy["Statement"][0]["Resource"]
-    assert "*" not in resources and all("vpc-flow-logs" in r for r in resources)
+    write, describe = json.loads(run.one("aws:iam/rolePolicy:RolePolicy")["policy"])["Statement"]
+    assert "*" not in write["Resource"] and all("vpc-flow-logs" in r for r in write["Resource"])
+    assert set(write["Action"]) == {"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"}
+    assert describe["Action"] == "logs:DescribeLogGroups"
+    assert describe["Resource"] == "arn:aws:logs:ap-northeast-1:123456789012:log-group:*"
 
 
 def test_flow_logs_can_be_turned_off() -> None:
