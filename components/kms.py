@@ -23,6 +23,9 @@ class StackKeyArgs:
     """What the key encrypts, for its description."""
     protect: bool = False
     """Protect the key from ``pulumi destroy`` (where it encrypts production data)."""
+    vended_log_delivery: bool = False
+    """Let CloudWatch Logs' delivery service (delivery.logs.amazonaws.com) write with the key, for
+    log groups that receive vended logs such as CloudFront's and WAF's."""
 
 
 class StackKey(pulumi.ComponentResource):
@@ -37,6 +40,20 @@ class StackKey(pulumi.ComponentResource):
         super().__init__("platform:kms:StackKey", name, None, opts)
         region = args.region
         account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        log_groups = pulumi.Output.concat("arn:aws:logs:", region, ":", account_id, ":log-group:*")
+        vended_delivery = [
+            {
+                "Sid": "LogDeliveryWritesThisAccountsLogGroups",
+                "Effect": "Allow",
+                "Principal": {"Service": "delivery.logs.amazonaws.com"},
+                "Action": ["kms:Encrypt", "kms:GenerateDataKey*", "kms:Decrypt"],
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": account_id},
+                    "ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_groups},
+                },
+            }
+        ]
         policy = pulumi.Output.json_dumps(
             {
                 "Version": "2012-10-17",
@@ -64,13 +81,7 @@ class StackKey(pulumi.ComponentResource):
                             "kms:Describe*",
                         ],
                         "Resource": "*",
-                        "Condition": {
-                            "ArnLike": {
-                                "kms:EncryptionContext:aws:logs:arn": pulumi.Output.concat(
-                                    "arn:aws:logs:", region, ":", account_id, ":log-group:*"
-                                )
-                            }
-                        },
+                        "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_groups}},
                     },
                     {
                         # Alarm topics are encrypted with this key, and SNS lets a service publish
@@ -90,6 +101,7 @@ class StackKey(pulumi.ComponentResource):
                         "Resource": "*",
                         "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
                     },
+                    *(vended_delivery if args.vended_log_delivery else []),
                 ],
             }
         )

@@ -91,6 +91,7 @@ def build_aws(settings: Settings) -> None:
                 region=EDGE_REGION,
                 purpose="CloudFront and WAF logs and alarms in us-east-1",
                 protect=production,
+                vended_log_delivery=True,
             ),
         )
         if behind_cloudfront and region != EDGE_REGION

@@ -101,3 +101,27 @@ def test_production_keys_are_protected(run: Run) -> None:
     assert not run.one("aws:kms/key:Key").protect
     production = run_stack("staging", config=CONFIG, program=lambda: _key(protect=True))
     assert production.one("aws:kms/key:Key").protect
+
+
+def test_only_the_edge_key_lets_log_delivery_write_this_accounts_log_groups(run: Run) -> None:
+    assert not [
+        s for s in _statements(run.one("aws:kms/key:Key")["policy"]) if "delivery" in str(s["Principal"])
+    ]
+    edge = run_stack(
+        "staging",
+        config=CONFIG,
+        program=lambda: StackKey(
+            "edge",
+            StackKeyArgs(
+                settings=SecuritySettings(),
+                name_prefix="platform-staging-edge",
+                region="us-east-1",
+                vended_log_delivery=True,
+            ),
+        ),
+    )
+    statements = _statements(edge.one("aws:kms/key:Key")["policy"])
+    [delivery] = [s for s in statements if s["Principal"] == {"Service": "delivery.logs.amazonaws.com"}]
+    assert delivery["Condition"]["StringEquals"]["aws:SourceAccount"] == ACCOUNT_ID
+    context = delivery["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
+    assert context == f"arn:aws:logs:us-east-1:{ACCOUNT_ID}:log-group:*"
