@@ -34,10 +34,15 @@ def test_no_stack_output_carries_a_secret_in_plain(any_stack_run: Run) -> None:
         assert str(value) not in secrets, name
 
 
-def test_every_resource_sits_inside_a_component(any_stack_run: Run) -> None:
+def test_every_resource_sits_inside_a_component_and_carries_its_name(any_stack_run: Run) -> None:
     for resource in any_stack_run.resources:
+        parent = (
+            any_stack_run.component_of(resource) if resource.custom else any_stack_run.by_urn(resource.parent)
+        )
         if resource.custom:
-            assert any_stack_run.component_of(resource) is not None, resource.name
+            assert parent is not None, resource.name
+        if parent is not None:
+            assert resource.name.startswith(parent.name), (resource.name, parent.name)
 
 
 @pytest.mark.parametrize("stack", AWS_STACKS)
