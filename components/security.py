@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
-from components.settings import ATLAS_PEERING_RANGES, SecuritySettings
+from components.settings import SecuritySettings, in_rfc1918
 
 ANYWHERE_IPV4 = "0.0.0.0/0"
 HTTPS_PORT = 443
@@ -88,9 +87,7 @@ class Security(pulumi.ComponentResource):
             raise ValueError(
                 f"legacy_database_port {args.legacy_database_port} is already open to the internet"
             )
-        if args.atlas_cidr is not None and not any(
-            ipaddress.IPv4Network(args.atlas_cidr).subnet_of(block) for block in ATLAS_PEERING_RANGES
-        ):
+        if args.atlas_cidr is not None and not in_rfc1918(args.atlas_cidr):
             raise ValueError(
                 f"atlas_cidr {args.atlas_cidr} is not private: a peered Atlas is in RFC 1918 space"
             )

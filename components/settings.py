@@ -93,40 +93,37 @@ def _check_retention(days: int) -> int:
     return days
 
 
-def _check_private_cidr(cidr: str) -> str:
-    try:
-        network = ipaddress.IPv4Network(cidr, strict=True)
-    except ValueError as error:
-        raise ValueError(f"must be an IPv4 CIDR block such as 10.0.0.0/16 ({error})") from None
-    if not network.is_private:
-        raise ValueError("must be a private (RFC 1918) range")
-    if not 16 <= network.prefixlen <= 24:
-        raise ValueError("must have a prefix length from /16 to /24 (the limits of an AWS VPC)")
-    return str(network)
-
-
-# Atlas' rule for an AWS network container (NetworkContainer.atlas_cidr_block): RFC 1918, /21 to /24.
-ATLAS_PEERING_RANGES = tuple(
+# RFC 1918: the private ranges an AWS VPC and an Atlas network container are carved from.
+RFC1918_RANGES = tuple(
     ipaddress.IPv4Network(block) for block in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 )
+VPC_PREFIXES = (16, 24)
+# Atlas' rule for an AWS network container (NetworkContainer.atlas_cidr_block): /21 to /24.
 ATLAS_PEERING_PREFIXES = (21, 24)
 
 
-def _check_atlas_peering_cidr(cidr: str) -> str:
-    try:
-        network = ipaddress.IPv4Network(cidr, strict=True)
-    except ValueError as error:
-        raise ValueError(f"must be an IPv4 CIDR block such as 192.168.248.0/21 ({error})") from None
-    if not any(network.subnet_of(block) for block in ATLAS_PEERING_RANGES):
-        raise ValueError(
-            f"must lie in an RFC 1918 range ({', '.join(map(str, ATLAS_PEERING_RANGES))}), as Atlas requires"
-        )
-    shortest, longest = ATLAS_PEERING_PREFIXES
-    if not shortest <= network.prefixlen <= longest:
-        raise ValueError(
-            f"must have a prefix length from /{shortest} to /{longest} (Atlas' limits for an AWS container)"
-        )
-    return str(network)
+def in_rfc1918(cidr: str) -> bool:
+    """Whether the IPv4 block lies inside one of the RFC 1918 ranges."""
+    network = ipaddress.IPv4Network(cidr)
+    return any(network.subnet_of(block) for block in RFC1918_RANGES)
+
+
+def _rfc1918_cidr(example: str, prefixes: tuple[int, int], whose_limits: str):
+    """A validator for an RFC 1918 IPv4 block whose prefix length lies within ``prefixes``."""
+
+    def check(cidr: str) -> str:
+        try:
+            network = ipaddress.IPv4Network(cidr, strict=True)
+        except ValueError as error:
+            raise ValueError(f"must be an IPv4 CIDR block such as {example} ({error})") from None
+        if not in_rfc1918(str(network)):
+            raise ValueError(f"must lie in an RFC 1918 range ({', '.join(map(str, RFC1918_RANGES))})")
+        shortest, longest = prefixes
+        if not shortest <= network.prefixlen <= longest:
+            raise ValueError(f"must have a prefix length from /{shortest} to /{longest} ({whose_limits})")
+        return str(network)
+
+    return check
 
 
 def _check_cidr(cidr: str) -> str:
@@ -220,9 +217,16 @@ def _check_mongodb_srv_uri(value: SecretStr) -> SecretStr:
 
 
 LogRetention = Annotated[int, AfterValidator(_check_retention)]
-PrivateCidr = Annotated[str, AfterValidator(_check_private_cidr)]
+PrivateCidr = Annotated[
+    str, AfterValidator(_rfc1918_cidr("10.0.0.0/16", VPC_PREFIXES, "the limits of an AWS VPC"))
+]
 Cidr = Annotated[str, AfterValidator(_check_cidr)]
-AtlasPeeringCidr = Annotated[str, AfterValidator(_check_atlas_peering_cidr)]
+AtlasPeeringCidr = Annotated[
+    str,
+    AfterValidator(
+        _rfc1918_cidr("192.168.248.0/21", ATLAS_PEERING_PREFIXES, "Atlas' limits for an AWS container")
+    ),
+]
 ClockTime = Annotated[str, AfterValidator(_check_hhmm)]
 TimeZone = Annotated[str, AfterValidator(_check_timezone)]
 Email = Annotated[str, AfterValidator(_check_email)]

@@ -96,7 +96,8 @@ def test_a_section_of_another_topology_is_refused() -> None:
 
 
 @pytest.mark.parametrize(
-    "cidr", ["10.0.0.0/33", "10.0.0.1/16", "banana", "8.8.0.0/16", "10.0.0.0/8", "10.0.0.0/26"]
+    "cidr",
+    ["10.0.0.0/33", "10.0.0.1/16", "banana", "8.8.0.0/16", "198.18.0.0/16", "10.0.0.0/8", "10.0.0.0/26"],
 )
 def test_malformed_or_unfit_cidr_names_key_and_value(cidr: str) -> None:
     [problem] = problems_of(network={"cidr": cidr})
