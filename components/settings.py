@@ -1131,7 +1131,10 @@ def parse_settings(
     for name in unknown:
         problems.append(f"{NAMESPACE}:{name}: unknown key; allowed keys are {['topology', *SECTIONS]}")
     irrelevant = AWS_SECTIONS if topology == "pre-commercial" else MANAGED_SECTIONS
-    for name in sorted(irrelevant & set(config)):
+    # Pulumi.yaml declares every section with `default: {}`, so the engine hands each one to the
+    # program, empty where the stack sets nothing: only a section with keys is set.
+    set_sections = {name for name, value in config.items() if value != {}}
+    for name in sorted(irrelevant & set_sections):
         problems.append(f"{NAMESPACE}:{name}: not used by the {topology} topology; remove it")
 
     sections: dict[str, _Section] = {}

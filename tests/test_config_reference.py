@@ -7,8 +7,6 @@ from tools.config_reference import (
     PROJECT_FILE,
     README,
     embedded,
-    embedded_project_config,
-    project_config,
     reference,
 )
 
@@ -24,10 +22,10 @@ def test_readme_reference_is_current() -> None:
     assert embedded(README.read_text()) == reference(), "run: make reference"
 
 
-def test_pulumi_yaml_declares_every_key() -> None:
-    text = PROJECT_FILE.read_text()
-    assert embedded_project_config(text) == project_config(), "run: make reference"
-    declared = yaml.safe_load(text)["config"]
+def test_pulumi_yaml_declares_and_describes_every_key() -> None:
+    # What the declarations do to a stack is tested against the engine's rules in
+    # test_engine_config.py; here: nothing is undeclared or undocumented.
+    declared = yaml.safe_load(PROJECT_FILE.read_text())["config"]
     assert set(declared) == {"topology", *SECTIONS}
     assert all(entry["description"] for entry in declared.values())
     for section, model in SECTIONS.items():

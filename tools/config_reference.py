@@ -2,7 +2,8 @@
 
 ``python -m tools.config_reference`` prints the Markdown tables the README embeds between the
 ``config-reference`` markers; ``--write`` refreshes them and the ``config:`` block of Pulumi.yaml,
-which declares and describes every ``platform:`` key. A test keeps all three equal.
+which declares and describes every ``platform:`` key. Tests keep the README current and check
+the declarations the way the engine applies them (tests/test_engine_config.py).
 """
 
 from __future__ import annotations
@@ -95,7 +96,8 @@ def _section_summary(section: str) -> str:
 
 
 def project_config() -> str:
-    """The ``config:`` block of Pulumi.yaml: every ``platform:`` key declared and described."""
+    """The ``config:`` block of Pulumi.yaml: every ``platform:`` key declared, typed and described.
+    ``topology`` is the one required key; each section is an object that defaults to empty."""
     lines = [
         "config:",
         "  topology:",
@@ -104,13 +106,11 @@ def project_config() -> str:
     ]
     for section in SECTIONS:
         summary = _section_summary(section).replace('"', "'")
-        lines += [f"  {section}:", f'    description: "{summary}"']
+        # A project-namespace key with neither `default` nor `value` is required: the engine's
+        # mergeConfig (pulumi/pulumi pkg/workspace/config.go) refuses every stack that leaves it
+        # out. Only the topology is; an unset section is empty and takes the preset.
+        lines += [f"  {section}:", "    type: object", "    default: {}", f'    description: "{summary}"']
     return "\n".join(lines) + "\n"
-
-
-def embedded_project_config(project_file: str) -> str:
-    """The ``config:`` block currently in Pulumi.yaml (it is the file's last block)."""
-    return project_file[project_file.index("\nconfig:\n") + 1 :]
 
 
 def embedded(readme: str) -> str:

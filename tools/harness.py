@@ -52,16 +52,146 @@ def stack_config(stack: str, root: Path = ROOT_DIR) -> dict[str, Any]:
     return dict(document.get("config") or {})
 
 
+class StackConfigError(Exception):
+    """The engine refused the stack's config before the program ran."""
+
+
+def project_file(root: Path = ROOT_DIR) -> dict[str, Any]:
+    """``Pulumi.yaml`` as the engine loads it."""
+    return yaml.safe_load((root / "Pulumi.yaml").read_text()) or {}
+
+
+def _is_secure(value: Any) -> bool:
+    return isinstance(value, Mapping) and set(value) == {"secure"}
+
+
+def _config_content(value: Any) -> Any:
+    """What the engine type-checks a value as: an object or array stays structured, a secure
+    value is its decrypted string, any other value was stored as its string."""
+    if _is_secure(value):
+        return SECRET_PLACEHOLDER
+    if isinstance(value, (Mapping, list)):
+        return value
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
+def _is_valid_value(type_name: str, items: Mapping[str, Any] | None, value: Any) -> bool:
+    """pulumi/pulumi sdk/go/common/workspace/project.go ``ValidateConfigValue``."""
+    if type_name == "string":
+        return isinstance(value, str)
+    if type_name == "integer":
+        if isinstance(value, bool):
+            return False
+        if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+            return True
+        return isinstance(value, str) and value.lstrip("+-").isdigit()
+    if type_name == "boolean":
+        return isinstance(value, bool) or value in ("true", "false")
+    if type_name == "object":
+        return isinstance(value, Mapping)
+    if not isinstance(value, list) or items is None:
+        return False
+    return all(_is_valid_value(items["type"], items.get("items"), item) for item in value)
+
+
+def _type_name(declaration: Mapping[str, Any]) -> str:
+    """``InferFullTypeName``: ``array<string>`` for arrays."""
+    items = declaration.get("items")
+    return f"array<{_type_name(items)}>" if items else str(declaration["type"])
+
+
+def _missing_keys_error(stack: str, missing: list[str]) -> StackConfigError:
+    """``missingStackConfigurationKeysError`` with ``formatMissingKeys``."""
+    quoted = [f"'{key}'" for key in sorted(missing)]
+    keys = quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+    values = "value" if len(missing) == 1 else "values"
+    return StackConfigError(f"Stack '{stack}' is missing configuration {values} {keys}")
+
+
+def validate_project(project: Mapping[str, Any]) -> None:
+    """The config rules of ``Project.Validate`` (pulumi/pulumi sdk/go/common/workspace/project.go)."""
+    name = project["name"]
+    for key, declaration in (project.get("config") or {}).items():
+        if not isinstance(declaration, Mapping):
+            continue  # the shorthand `key: value` is a value, not a declaration
+        if "default" in declaration and "value" in declaration:
+            raise StackConfigError(
+                f"project config '{key}' cannot have both a 'default' and 'value' attribute"
+            )
+        if ":" not in key or key.startswith(f"{name}:"):
+            if declaration.get("type") == "array" and "items" not in declaration:
+                raise StackConfigError(
+                    f"The configuration key '{key}' declares an array but does not specify the "
+                    "underlying type via the 'items' attribute"
+                )
+            if (
+                "type" in declaration
+                and "default" in declaration
+                and not _is_valid_value(declaration["type"], declaration.get("items"), declaration["default"])
+            ):
+                raise StackConfigError(
+                    f"The default value specified for configuration key '{key}' is not of the "
+                    f"expected type '{_type_name(declaration)}'"
+                )
+        elif "type" in declaration or "default" in declaration or "value" not in declaration:
+            raise StackConfigError(
+                f"Configuration key '{key}' is not namespaced by the project: it takes a 'value' only"
+            )
+
+
+def apply_project_config(stack: str, config: Mapping[str, Any], project: Mapping[str, Any]) -> dict[str, Any]:
+    """The stack's config as the engine hands it to the program: what ``mergeConfig``
+    (pulumi/pulumi pkg/workspace/config.go, run by ``ValidateStackConfigAndApplyProjectConfig``
+    before every preview and update) makes of the stack file and ``Pulumi.yaml``.
+
+    A declared key the stack leaves out takes the declaration's ``default`` or ``value``; a key of
+    the project's namespace with neither is required, and every missing one is reported at once;
+    explicitly typed keys are type-checked and keys declared ``secret`` must be encrypted.
+    """
+    validate_project(project)
+    name = project["name"]
+    merged = dict(config)
+    missing: list[str] = []
+    declarations = {
+        key: declaration if isinstance(declaration, Mapping) else {"value": declaration}
+        for key, declaration in (project.get("config") or {}).items()
+    }
+    for key in sorted(declarations):
+        declaration = declarations[key]
+        full_key = key if ":" in key else f"{name}:{key}"
+        if full_key in merged:
+            continue
+        if "default" in declaration or "value" in declaration:
+            merged[full_key] = declaration.get("default", declaration.get("value"))
+        elif full_key.partition(":")[0] == name:
+            missing.append(key)
+    if missing:
+        raise _missing_keys_error(stack, missing)
+    for key in sorted(declarations):
+        declaration = declarations[key]
+        full_key = key if ":" in key else f"{name}:{key}"
+        if full_key not in merged:
+            continue
+        if declaration.get("secret") and not _is_secure(merged[full_key]):
+            raise StackConfigError(
+                f"Stack '{stack}' with configuration key '{key}' must be encrypted as it's secret"
+            )
+        if "type" in declaration and not _is_valid_value(
+            declaration["type"], declaration.get("items"), _config_content(merged[full_key])
+        ):
+            raise StackConfigError(
+                f"Stack '{stack}' with configuration key '{key}' must be of type '{_type_name(declaration)}'"
+            )
+    return merged
+
+
 def _engine_form(config: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:
     """Config as the engine hands it to a Python program: strings, objects as JSON."""
     values: dict[str, str] = {}
     secret_keys: list[str] = []
 
-    def is_secure(value: Any) -> bool:
-        return isinstance(value, Mapping) and set(value) == {"secure"}
-
     def unsecure(value: Any, path: str, siblings: Mapping[str, Any]) -> Any:
-        if is_secure(value):
+        if _is_secure(value):
             stand_in = SECRET_STAND_INS.get(path, SECRET_PLACEHOLDER)
             return stand_in.format_map({"legacyDatabasePort": 5432, **siblings})
         if isinstance(value, Mapping):
@@ -72,7 +202,7 @@ def _engine_form(config: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:
 
     def holds_secret(value: Any) -> bool:
         if isinstance(value, Mapping):
-            return is_secure(value) or any(holds_secret(v) for v in value.values())
+            return _is_secure(value) or any(holds_secret(v) for v in value.values())
         return isinstance(value, list) and any(holds_secret(v) for v in value)
 
     for key, value in config.items():
@@ -163,16 +293,23 @@ def run_stack(
     project: str = PROJECT,
     root: Path = ROOT_DIR,
     preview: bool = True,
+    engine_config: bool | None = None,
 ) -> Run:
     """Run ``program`` for ``stack`` under the recording mocks and return what it registered.
 
     ``config`` replaces the stack file's config; ``overrides`` are deep-merged over it (a key
-    whose value is ``None`` is removed). ``preview=False`` runs it as ``pulumi up`` would. Raises whatever the program raises, after the mocks
-    have recorded what was registered up to then (see :func:`last_run`).
+    whose value is ``None`` is removed). ``preview=False`` runs it as ``pulumi up`` would.
+    ``engine_config`` applies ``Pulumi.yaml`` the way the engine does before the program runs
+    (:func:`apply_project_config`; a refusal raises :class:`StackConfigError`); it defaults to on
+    for the project's own program and off for a test's component program, which, like Pulumi's
+    unit tests, never passes through the engine. Raises whatever the program raises, after the
+    mocks have recorded what was registered up to then (see :func:`last_run`).
     """
     base = dict(config) if config is not None else stack_config(stack, root)
     merged = deep_merge({**PREVIEW_CREDENTIALS, **base}, overrides or {})
     merged = {k: v for k, v in merged.items() if v is not None}
+    if engine_config if engine_config is not None else program is _default_program:
+        merged = apply_project_config(stack, merged, project_file(root))
     values, secret_keys = _engine_form(merged)
     region = str(merged.get("aws:region", "ap-northeast-1"))
 
