@@ -21,7 +21,8 @@ import ipaddress
 import re
 import typing
 import urllib.parse
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
 from datetime import time
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -37,6 +38,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
 
 NAMESPACE = "platform"
 
@@ -124,6 +126,30 @@ def _rfc1918_cidr(example: str, prefixes: tuple[int, int], whose_limits: str):
         return str(network)
 
     return check
+
+
+# Names that say their value is a secret (`*_SECRET*`, `*_TOKEN*`, `*PASSWORD*`, `*_KEY`): such a
+# value belongs in SSM / the provider's secret store, never in a plain environment variable, where
+# it lands in the task definition, the provider's API and the state in clear text.
+_SECRET_LOOKING_NAME = re.compile(r"_SECRET|_TOKEN|PASSWORD|_KEY$")
+_SECRET_LOOKING_ERROR = "secret_looking_name"
+
+
+def _check_plain_environment(environment: dict[str, str]) -> dict[str, str]:
+    secret_looking = sorted(name for name in environment if _SECRET_LOOKING_NAME.search(name.upper()))
+    if secret_looking:
+        # Its own error type, so that the problem never quotes the values (see _describe).
+        raise PydanticCustomError(
+            _SECRET_LOOKING_ERROR,
+            "{names} look like secrets (names matching *_SECRET*, *_TOKEN*, *PASSWORD* or *_KEY); "
+            "plain environment variables are stored and shown in clear text, so pass secrets "
+            "through the stack's secret parameters instead",
+            {"names": secret_looking},
+        )
+    return environment
+
+
+PlainEnvironment = Annotated[dict[str, str], AfterValidator(_check_plain_environment)]
 
 
 def _check_cidr(cidr: str) -> str:
@@ -388,7 +414,7 @@ class ComputeSettings(_Section):
     """CloudWatch Container Insights metrics for the cluster (billed per metric)."""
     log_retention_days: LogRetention = 30
     """Days the API's container logs are kept."""
-    environment: dict[str, str] = Field(default_factory=dict)
+    environment: PlainEnvironment = Field(default_factory=dict)
     """Plain, non-secret environment variables; secrets never go here."""
     alb_deletion_protection: bool = False
     """Refuse to delete the load balancer until this is turned off."""
@@ -692,7 +718,7 @@ class RenderSettings(_Section):
     """Autoscaling target for average memory."""
     outbound_cidrs: tuple[Cidr, ...] = ()
     """Render's published outbound addresses for ``region``, allowed in Atlas' access list."""
-    environment: dict[str, str] = Field(default_factory=dict)
+    environment: PlainEnvironment = Field(default_factory=dict)
     """Plain, non-secret environment variables of the API."""
 
     @model_validator(mode="after")
@@ -806,6 +832,9 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         # fck-nat keeps tasks in private subnets and gives Atlas' access list fixed addresses,
         # for ~$17/month; ``none`` saves that but leaves the tasks' addresses unknown.
         "network": {"azCount": 2, "nat": "instance", "interfaceEndpoints": [], "flowLogRetentionDays": 14},
+        # Its own host names under the shared domain: commercial serves api.<domain> and www.<domain>,
+        # and a second stack on the same names would fight over their records and certificates.
+        "dns": {"apiSubdomain": "api-staging", "webSubdomain": "staging"},
         # Staging follows the API's main branch through a moving ``latest`` tag.
         "storage": {"forceDestroyBuckets": True, "accessLogExpiryDays": 30, "ecrImmutableTags": False},
         "compute": {"cpu": 256, "memory": 512, "desiredCount": 1, "minCount": 1, "maxCount": 2},
@@ -930,7 +959,7 @@ def _describe(error: dict[str, Any], section: str, *, secret: bool = False) -> s
     secret_keys = _secret_keys(SECTIONS[section])
     # A problem of the whole section already names the values involved; its input would be the
     # entire section, presets included.
-    if not loc or secret or loc[0] in secret_keys:
+    if not loc or secret or loc[0] in secret_keys or error["type"] == _SECRET_LOOKING_ERROR:
         return f"{key}: {message}"
     return f"{key}: {message} (got {error.get('input')!r})"
 
@@ -1069,6 +1098,158 @@ def _cross_checks(settings: Settings) -> list[str]:
     return problems
 
 
+@dataclass(frozen=True)
+class CrossCheck:
+    """One rule over the validated sections: where ``refuses`` holds, ``platform:<key>`` is
+    reported with ``message``. Every row runs before any resource is registered."""
+
+    key: str
+    refuses: Callable[[Settings], bool]
+    message: Callable[[Settings], str]
+
+
+def _atlas_region_as_aws(settings: Settings) -> str:
+    """Atlas names AWS regions in upper snake case (``AP_NORTHEAST_1`` is ``ap-northeast-1``)."""
+    return settings.atlas.region.lower().replace("_", "-")
+
+
+def _joins_atlas_to_the_vpc(settings: Settings) -> bool:
+    return settings.on_aws and settings.atlas.enabled and settings.atlas.connectivity != "public"
+
+
+def _public_subnet_prefix(settings: Settings) -> int:
+    from components.cidr import plan_subnets
+
+    return ipaddress.IPv4Network(
+        plan_subnets(settings.network.cidr, settings.network.az_count).public[0]
+    ).prefixlen
+
+
+# An Application Load Balancer's subnets need "at least a /27 bitmask and at least 8 free IP
+# addresses" (Elastic Load Balancing, "Subnets for your Application Load Balancer").
+ALB_SUBNET_MAX_PREFIX = 27
+
+# RDS for PostgreSQL instance classes: family -> sizes (Amazon RDS User Guide, "Supported DB
+# engines for DB instance classes", Concepts.DBInstanceClass.Support). A name outside this table
+# is a typo or a class RDS for PostgreSQL does not offer; CreateDBInstance would refuse it after
+# the network, keys and security groups already exist.
+_BURSTABLE_SIZES = ("micro", "small", "medium", "large", "xlarge", "2xlarge")
+_LARGE_SIZES = (
+    "large",
+    "xlarge",
+    "2xlarge",
+    "4xlarge",
+    "8xlarge",
+    "12xlarge",
+    "16xlarge",
+    "24xlarge",
+    "32xlarge",
+    "48xlarge",
+)
+RDS_POSTGRES_INSTANCE_FAMILIES: dict[str, tuple[str, ...]] = {
+    "t3": _BURSTABLE_SIZES,
+    "t4g": _BURSTABLE_SIZES,
+    **dict.fromkeys(
+        (
+            "m5",
+            "m5d",
+            "m6g",
+            "m6gd",
+            "m6i",
+            "m6id",
+            "m6idn",
+            "m6in",
+            "m7g",
+            "m7i",
+            "m8g",
+            "m8gd",
+            "r5",
+            "r5b",
+            "r5d",
+            "r6g",
+            "r6gd",
+            "r6i",
+            "r6id",
+            "r6idn",
+            "r6in",
+            "r7g",
+            "r7i",
+            "r8g",
+            "r8gd",
+            "x2g",
+            "x2idn",
+            "x2iedn",
+            "x2iezn",
+            "c6gd",
+        ),
+        _LARGE_SIZES,
+    ),
+}
+
+
+def _is_rds_postgres_class(instance_class: str) -> bool:
+    _, family, size = instance_class.split(".", 2)  # the field's pattern guarantees db.<family>.<size>
+    return size in RDS_POSTGRES_INSTANCE_FAMILIES.get(family, ())
+
+
+# Ports the tasks may already reach on the internet, where EC2 refuses a second rule with the
+# same protocol, port and peer: HTTPS, and MongoDB while Atlas is reached over the internet.
+_TASK_INTERNET_PORTS = (443, 27017)
+
+CROSS_CHECKS: tuple[CrossCheck, ...] = (
+    CrossCheck(
+        "atlas.region",
+        lambda s: _joins_atlas_to_the_vpc(s) and _atlas_region_as_aws(s) != s.region,
+        lambda s: (
+            f"{s.atlas.region!r} is not the stack's aws:region {s.region!r}: connectivity "
+            f"{s.atlas.connectivity!r} joins the cluster to this stack's VPC, which Atlas allows only "
+            f"in the VPC's own region; use {s.region.upper().replace('-', '_')!r} or connectivity 'public'"
+        ),
+    ),
+    CrossCheck(
+        "network.cidr",
+        lambda s: s.on_aws and _public_subnet_prefix(s) > ALB_SUBNET_MAX_PREFIX,
+        lambda s: (
+            f"{s.network.cidr} leaves public subnets of /{_public_subnet_prefix(s)}, but the load "
+            f"balancer's subnets need /{ALB_SUBNET_MAX_PREFIX} or larger; use a /"
+            f"{ALB_SUBNET_MAX_PREFIX - 4} or larger block"
+        ),
+    ),
+    CrossCheck(
+        "database.instanceClass",
+        lambda s: (
+            s.on_aws
+            and s.database.engine == "rds-postgres"
+            and not _is_rds_postgres_class(s.database.instance_class)
+        ),
+        lambda s: (
+            f"{s.database.instance_class!r} is not an RDS for PostgreSQL instance class; families: "
+            f"{', '.join(f'db.{f}' for f in RDS_POSTGRES_INSTANCE_FAMILIES)} (e.g. db.t4g.micro, db.m7g.large)"
+        ),
+    ),
+    CrossCheck(
+        "cutover.legacyDatabasePort",
+        lambda s: (
+            s.on_aws
+            and s.cutover.data_source == "legacy"
+            and s.cutover.legacy_database_port in _TASK_INTERNET_PORTS
+        ),
+        lambda s: (
+            f"{s.cutover.legacy_database_port} is a port the tasks already reach on the internet "
+            f"({', '.join(map(str, _TASK_INTERNET_PORTS))}); EC2 refuses the duplicate rule"
+        ),
+    ),
+)
+
+
+def _table_problems(settings: Settings) -> list[str]:
+    return [
+        f"{NAMESPACE}:{check.key}: {check.message(settings)}"
+        for check in CROSS_CHECKS
+        if check.refuses(settings)
+    ]
+
+
 def _legacy_data_problems(settings: Settings) -> list[str]:
     """``cutover.dataSource: legacy``: the API on AWS uses the pre-commercial databases."""
     cutover, key = settings.cutover, f"{NAMESPACE}:cutover"
@@ -1156,7 +1337,7 @@ def parse_settings(
     if topology in AWS_TOPOLOGIES and region is None:
         raise SettingsError(["aws:region: required for the AWS topologies (ap-northeast-1 is Tokyo)"])
     settings = Settings(project=project, stack=stack, topology=topology, region=region, **sections)
-    problems = _cross_checks(settings)
+    problems = _cross_checks(settings) + _table_problems(settings)
     if problems:
         raise SettingsError(problems)
     return settings
