@@ -646,7 +646,13 @@ class SentrySettings(_Section):
     organization: str = Field("platform", pattern=r"^[a-z0-9][a-z0-9_-]{0,49}$")
     """Sentry organisation slug."""
     team: str = Field("platform", pattern=r"^[a-z0-9][a-z0-9_-]{0,49}$")
-    """Sentry team slug that owns the projects."""
+    """Sentry team slug that owns the projects; its members get every alert by e-mail."""
+    alerts: bool = True
+    """Issue alerts per project: a new issue, a regression, and an event spike."""
+    alert_frequency_minutes: int = Field(30, ge=5, le=43200)
+    """Each alert fires at most once per issue in this many minutes (Sentry's action interval)."""
+    spike_events_per_hour: int = Field(100, ge=1, le=1_000_000)
+    """An issue with more events than this in one hour is a spike."""
 
 
 class DatadogSettings(_Section):
@@ -805,6 +811,11 @@ class Settings(BaseModel):
     @property
     def on_aws(self) -> bool:
         return self.topology in AWS_TOPOLOGIES
+
+    @property
+    def serves_users(self) -> bool:
+        """Production: pre-commercial and commercial serve real users; staging does not."""
+        return self.topology != "staging"
 
     def name(self, suffix: str = "") -> str:
         """A physical-name prefix unique to this stack, e.g. ``platform-staging-api``."""

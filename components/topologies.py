@@ -182,7 +182,12 @@ def build_aws(settings: Settings) -> None:
     if settings.sentry.enabled:
         sentry = SentryProjects(
             settings.name("sentry"),
-            SentryProjectsArgs(settings=settings.sentry, name_prefix=prefix, projects={"api": "node-nestjs"}),
+            SentryProjectsArgs(
+                settings=settings.sentry,
+                name_prefix=prefix,
+                projects={"api": "node-nestjs"},
+                alert_environment="production" if settings.serves_users else None,
+            ),
         )
         secret_values["SENTRY_DSN"] = sentry.dsns["api"]
     if settings.datadog.enabled:

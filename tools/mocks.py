@@ -507,6 +507,17 @@ class RecordingMocks(Mocks):
                     }
                 )
             return {"name": cname, "projectId": project, "connectionStrings": strings}, []
+        if token == "sentry:index/getSentryTeam:getSentryTeam":
+            # jianyuan/terraform-provider-sentry v0.11.2 sentry/data_source_sentry_team.go: the id
+            # is the slug; internal_id is Sentry's numeric team id, as a string.
+            slug = inputs.get("slug", "team")
+            return {
+                "id": slug,
+                "slug": slug,
+                "organization": inputs.get("organization"),
+                "internalId": str(int(_fake_id(slug)[:6], 16)),
+                "name": slug,
+            }, []
         if token == "aws:iam/getPolicyDocument:getPolicyDocument":
             return {"json": "{}", "id": "doc"}, []
         return {}, []

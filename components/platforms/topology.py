@@ -27,7 +27,10 @@ def build_pre_commercial(settings: Settings) -> None:
         sentry = SentryProjects(
             settings.name("sentry"),
             SentryProjectsArgs(
-                settings=settings.sentry, name_prefix=settings.name(), projects=SENTRY_PLATFORMS
+                settings=settings.sentry,
+                name_prefix=settings.name(),
+                projects=SENTRY_PLATFORMS,
+                alert_environment="production",
             ),
         )
         dsns = sentry.dsns
