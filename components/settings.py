@@ -697,13 +697,15 @@ class RenderSettings(_Section):
     """Render web service name."""
     owner_id: str = Field("tea-00000000000000000000", pattern=r"^(tea|usr)-[a-z0-9]{20}$")
     """Render workspace that owns the service (``tea-...``; the API requires it). The committed
-    placeholder must be replaced."""
+    placeholder must be replaced. Changing it replaces the service (new ``srv-`` id and
+    onrender.com host)."""
     repository: Repository = "example/api"
     """GitHub repository of the NestJS API, ``owner/name``."""
     branch: str = "main"
     """Branch Render deploys on push."""
     region: Literal[RENDER_REGIONS] = "singapore"  # type: ignore[valid-type]
-    """Render has no Tokyo region; Singapore is the nearest."""
+    """Render has no Tokyo region; Singapore is the nearest. Set when the service is created:
+    Render cannot move a service to another region."""
     plan: Literal[RENDER_PLANS] = "starter"  # type: ignore[valid-type]
     """Render instance type."""
     runtime: Literal["node", "docker"] = "node"
@@ -715,7 +717,8 @@ class RenderSettings(_Section):
     health_check_path: str = Field("/health", pattern=r"^/[A-Za-z0-9/_.-]*$")
     """Path Render probes before routing traffic to an instance."""
     min_instances: int = Field(1, ge=1, le=100)
-    """Autoscaling floor."""
+    """Autoscaling floor. This and the other three autoscaling keys are applied when the service
+    is created; later changes are not sent (README, "Render"): set them in the dashboard too."""
     max_instances: int = Field(3, ge=1, le=100)
     """Autoscaling ceiling."""
     cpu_target_percent: int = Field(70, ge=10, le=90)

@@ -20,6 +20,7 @@ STACK = "prod-precommercial"
 SERVICE = "render:services:WebService"
 ENV_VAR = "vercel:index/projectEnvironmentVariable:ProjectEnvironmentVariable"
 CUSTOM_DOMAIN = "render:services:CustomDomain"
+RENDER_ENV = "render:services:EnvVarsForService"
 SUPABASE = "pulumi-python:dynamic/supabase:Project"
 RENDER_EGRESS = ["203.0.113.10/32", "203.0.113.11/32", "203.0.113.12/32"]
 STANDALONE = {"platform:topology": "pre-commercial"}
@@ -39,8 +40,9 @@ def configured():
     )
 
 
-def env_of(service) -> dict[str, str]:
-    return {var["key"]: var["value"] for var in service["envVars"]}
+def env_of(run) -> dict[str, str]:
+    """The API's variables as the env-var resource (which owns them after creation) sets them."""
+    return {var["key"]: var["value"] for var in run.one(RENDER_ENV)["envVars"]}
 
 
 def vercel_vars(run) -> dict[str, Any]:
@@ -51,7 +53,7 @@ def vercel_vars(run) -> dict[str, Any]:
 
 
 def test_render_database_url_is_the_supabase_pooled_connection_string(run):
-    env = env_of(run.one(SERVICE))
+    env = env_of(run)
     supabase = run.one(SUPABASE)
 
     assert env["DATABASE_URL"] == supabase.outputs["pooled_connection_string"]
@@ -60,7 +62,7 @@ def test_render_database_url_is_the_supabase_pooled_connection_string(run):
 
 
 def test_render_mongodb_uri_and_sentry_dsn_come_from_atlas_and_sentry(run):
-    env = env_of(run.one(SERVICE))
+    env = env_of(run)
     atlas = run.one("platform:atlas:MongoAtlas")
     api_key = run.one("sentry:index/sentryKey:SentryKey", "-api-")
 
@@ -138,7 +140,7 @@ def test_custom_domain_serves_the_web_and_is_the_api_cors_origin(configured):
 
     assert domain["domain"] == "www.example.com"
     assert configured.output("web_url") == "https://www.example.com"
-    assert env_of(configured.one(SERVICE))["WEB_ORIGIN"] == "https://www.example.com"
+    assert env_of(configured)["WEB_ORIGIN"] == "https://www.example.com"
 
 
 def test_with_a_domain_render_serves_the_api_name_and_the_web_calls_it(configured):
@@ -201,7 +203,7 @@ def test_optional_services_off_leave_no_dangling_variables():
     off = run_stack(STACK, {"platform:sentry": {"enabled": False}, "platform:atlas": {"enabled": False}})
 
     assert not [r for r in off.resources if r.type.startswith(("sentry:", "mongodbatlas:"))]
-    assert set(env_of(off.one(SERVICE))) == {"DATABASE_URL", "NODE_ENV", "WEB_ORIGIN"}
+    assert set(env_of(off)) == {"DATABASE_URL", "NODE_ENV", "WEB_ORIGIN"}
     assert set(vercel_vars(off)) == {"NEXT_PUBLIC_API_URL"}
     assert set(off.output("dashboards")) == {"vercel", "render", "supabase"}
 
@@ -248,6 +250,7 @@ def test_secrets_reach_resources_only_as_secret_inputs(run):
         assert not leaked, f"{resource.name} has a secret in a plain input"
     assert isinstance(run.one(SUPABASE).inputs["db_pass"], Secret)
     assert isinstance(run.one(SERVICE).inputs["envVars"], Secret)
+    assert isinstance(run.one(RENDER_ENV).inputs["envVars"], Secret)
 
 
 def test_the_serialized_supabase_provider_holds_no_secret_or_token(run, monkeypatch):
@@ -286,6 +289,11 @@ def test_render_sends_each_injected_secret_as_a_secret_value():
 
     assert not isinstance(plain_only.one(SERVICE).inputs["envVars"], Secret)
     assert isinstance(with_secret.one(SERVICE).inputs["envVars"], Secret)
+    assert not isinstance(plain_only.one(RENDER_ENV).inputs["envVars"], Secret)
+    # One secret around the whole list: the engine marks an output secret only when the input of
+    # the same top-level name is (pulumi/pulumi pkg/resource/deploy/step_executor.go), and Render
+    # answers the values in clear (render-openapi `envVarWithCursor`).
+    assert isinstance(with_secret.one(RENDER_ENV).inputs["envVars"], Secret)
 
 
 def test_render_refuses_plain_variables_that_would_shadow_a_secret():
@@ -349,3 +357,88 @@ def test_supabase_protection_follows_the_setting():
         program=lambda: SupabaseProject("db", SupabaseProjectArgs(SupabaseSettings(protect=False))),
     )
     assert not unprotected.one(SUPABASE).protect
+
+
+# -- what a change does on Render ------------------------------------------------------------
+
+# cloudy-sky-software/pulumi-render provider/cmd/pulumi-resource-render/openapi_generated.yml:
+# the properties of `webServicePatch` (`servicePATCH` + serviceDetails, type) and of
+# `webServiceDetailsPATCH`. provider/pkg/provider/provider.go OnDiff: a changed top-level input
+# outside the first set replaces the service; serviceDetails is PATCHed whole.
+PATCHABLE = {
+    "autoDeploy",
+    "branch",
+    "buildFilter",
+    "image",
+    "name",
+    "repo",
+    "rootDir",
+    "serviceDetails",
+    "type",
+}
+PATCHABLE_DETAILS = {
+    "cache", "envSpecificDetails", "healthCheckPath", "maintenanceMode", "maxShutdownDelaySeconds",
+    "plan", "preDeployCommand", "previews", "pullRequestPreviewsEnabled", "renderSubdomainPolicy",
+    "runtime",
+}  # fmt: skip
+# Documented in RenderApi and the README: the workspace replaces the service; Render cannot move a
+# service to another region, so a region change is left visible in the preview rather than ignored.
+REPLACES = {"ownerId"}
+UNMOVABLE_DETAILS = {"region"}
+
+
+def _render_env_run(**environment: str):
+    settings = RenderSettings(environment=environment)
+    return run_stack(
+        STACK,
+        config=STANDALONE,
+        program=lambda: RenderApi(
+            "api", RenderApiArgs(settings, secrets={"DATABASE_URL": "postgresql://u:p@h/db"})
+        ),
+    )
+
+
+def test_the_env_var_resource_belongs_to_the_service_and_comes_after_it(run):
+    service, env = run.one(SERVICE), run.one(RENDER_ENV)
+
+    assert env["serviceId"] == service.id
+    assert service.urn in env.dependencies  # PUT /services/{serviceId}/env-vars needs the id
+    assert run.component_of(env).type == "platform:render:RenderApi"
+    # Render answers the set as envVarWithCursor items; the provider fakes an id from its sha256.
+    assert len(env.id) == 64 and "serviceId" not in env.outputs
+
+
+def test_no_input_the_service_keeps_diffing_on_would_replace_it(run):
+    service = run.one(SERVICE)
+    ignored = set(service.ignore_changes)
+
+    assert set(service.inputs) - PATCHABLE - {"__provider"} - ignored == REPLACES
+    details = set(service["serviceDetails"]) - PATCHABLE_DETAILS
+    assert {key for key in details if f"serviceDetails.{key}" not in ignored} == UNMOVABLE_DETAILS
+    assert "envVars" in ignored  # not in the PATCH schema (pulumi-render#55): it would replace
+
+
+def test_fields_render_returns_unasked_do_not_diff_after_a_refresh(run):
+    # rest/provider.go Read copies GET's whole serviceDetails into the inputs; the mock answers
+    # Render's GET shape. Every key it holds that the program does not send is ignored.
+    service = run.one(SERVICE)
+    returned = set(service.outputs["serviceDetails"]) - set(service["serviceDetails"])
+    read_only = {"buildPlan", "openPorts", "url"}  # not in the POST schema: Read drops them
+
+    assert {f"serviceDetails.{k}" for k in returned - read_only} <= set(service.ignore_changes)
+    assert "envVars" not in service.outputs  # Render's service object carries no variables
+
+
+def test_changing_a_variable_changes_only_the_env_var_resource():
+    before, after = _render_env_run(LOG_LEVEL="info"), _render_env_run(LOG_LEVEL="debug")
+    ignored = set(before.one(SERVICE).ignore_changes)
+
+    def diffed(resource):
+        return {k for k, v in resource.plain_inputs.items() if k not in ignored and k != "__provider"}
+
+    service_before, service_after = before.one(SERVICE), after.one(SERVICE)
+    assert {k: service_before.plain_inputs[k] for k in diffed(service_before)} == {
+        k: service_after.plain_inputs[k] for k in diffed(service_after)
+    }
+    assert env_of(before)["LOG_LEVEL"] == "info" and env_of(after)["LOG_LEVEL"] == "debug"
+    assert before.one(RENDER_ENV)["serviceId"] == after.one(RENDER_ENV)["serviceId"]  # no replacement

@@ -3,6 +3,7 @@ committed stack on pull requests, reviewed production deploys, one update at a t
 
 from __future__ import annotations
 
+import inspect
 import re
 import shutil
 import subprocess
@@ -10,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pulumi_render
 import pytest
 import yaml
 
@@ -183,7 +185,7 @@ def test_provider_tokens_come_from_secrets():
         "MONGODB_ATLAS_PRIVATE_KEY",
         "SENTRY_AUTH_TOKEN",
         "VERCEL_API_TOKEN",
-        "RENDER_API_KEY",
+        "RENDER_APIKEY",
         "SUPABASE_ACCESS_TOKEN",
     }
     for workflow, job_name, job in _all_jobs():
@@ -192,3 +194,55 @@ def test_provider_tokens_come_from_secrets():
                 assert value == f"${{{{ secrets.{key} }}}}", f"{workflow}:{job_name}:{key}"
     preview_env = _load("pr.yml")["jobs"]["preview"]["env"]
     assert names <= set(preview_env)
+
+
+# The environment variables each provider (or the CLI) reads its credentials from, from the
+# provider's own source. A variable the workflows export that no provider reads is a credential
+# that silently never arrives (the Render key was exported as RENDER_API_KEY, issue 9 blocker 4).
+CREDENTIAL_VARIABLES_READ = {
+    # The Pulumi CLI's access token for Pulumi Cloud.
+    "PULUMI_ACCESS_TOKEN",
+    # cloudy-sky-software/pulumi-render provider/pkg/provider/provider.go OnConfigure: the
+    # `render:config:apiKey` config, else the names in the schema's apiKey DefaultInfo.Environment,
+    # which provider/pkg/gen/schema.go sets to exactly ["RENDER_APIKEY"]; the SDK agrees
+    # (pulumi_render/provider.py: _utilities.get_env('RENDER_APIKEY')). Nothing reads an owner id.
+    "RENDER_APIKEY",
+    # mongodb/terraform-provider-mongodbatlas internal/config/credentials.go: getEnv(
+    # "MONGODB_ATLAS_PUBLIC_API_KEY", "MONGODB_ATLAS_PUBLIC_KEY", ...) and the PRIVATE pair.
+    "MONGODB_ATLAS_PUBLIC_KEY",
+    "MONGODB_ATLAS_PRIVATE_KEY",
+    # jianyuan/terraform-provider-sentry internal/provider/provider.go Configure:
+    # os.Getenv("SENTRY_AUTH_TOKEN"), then SENTRY_TOKEN (what pulumiverse_sentry's SDK reads).
+    "SENTRY_AUTH_TOKEN",
+    # pulumiverse_vercel/provider.py api_token: "can also be specified with the
+    # `VERCEL_API_TOKEN` shell environment variable".
+    "VERCEL_API_TOKEN",
+    # components/platforms/supabase.py TOKEN_ENV: this program's own dynamic provider.
+    "SUPABASE_ACCESS_TOKEN",
+    # pulumi_datadog/provider.py documents DD_API_KEY / DD_APP_KEY; the DATADOG_* aliases are
+    # the Terraform provider's older names. Not checked against that provider's source here.
+    "DATADOG_API_KEY",
+    "DATADOG_APP_KEY",
+}
+
+
+def test_every_exported_credential_is_one_a_provider_reads():
+    for workflow, job_name, job in _all_jobs():
+        for key in job.get("env", {}):
+            if str(job["env"][key]).startswith("${{ secrets."):
+                assert key in CREDENTIAL_VARIABLES_READ, f"{workflow}:{job_name}: nothing reads {key}"
+
+
+def test_the_render_key_has_the_name_the_render_provider_reads():
+    # provider/pkg/gen/schema.go: apiKey DefaultInfo.Environment == ["RENDER_APIKEY"].
+    for workflow, job_name, job in _all_jobs():
+        env = job.get("env", {})
+        assert "RENDER_API_KEY" not in env and "RENDER_OWNER_ID" not in env, f"{workflow}:{job_name}"
+    assert _load("pr.yml")["jobs"]["preview"]["env"]["RENDER_APIKEY"] == "${{ secrets.RENDER_APIKEY }}"
+    assert _deploy_jobs()["prod-precommercial"]["env"]["RENDER_APIKEY"] == "${{ secrets.RENDER_APIKEY }}"
+
+
+def test_the_render_sdk_reads_the_same_variable():
+    # The SDK's provider resource defaults apiKey from the environment with the provider's name.
+    source = inspect.getsource(pulumi_render.Provider)
+    assert "get_env('RENDER_APIKEY')" in source and "RENDER_API_KEY" not in source

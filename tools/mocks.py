@@ -147,6 +147,8 @@ class RecordingMocks(Mocks):
             resource_id = f"{prefixes[typ]}-{h}"
             state["arn"] = f"arn:aws:ec2:{region}:{ACCOUNT_ID}:{prefixes[typ]}/{resource_id}"
         extra = self._outputs(typ, args.name, name, inputs, region, h)
+        for dropped in extra.pop("__drop", ()):  # inputs the real provider does not echo
+            state.pop(dropped, None)
         state.update(extra)
         resource_id = extra.pop("__id", None) or state.pop("__id", None) or resource_id
         state.pop("__id", None)
@@ -404,13 +406,47 @@ class RecordingMocks(Mocks):
         if typ.startswith("vercel:") and typ.endswith(":Project"):
             return {"__id": f"prj_{h[:28]}"}
         if typ.startswith("render:") and "WebService" in typ:
+            # The provider's outputs are Render's service object (provider/pkg/provider/provider.go
+            # OnPostCreate; openapi_generated.yml `webServiceOutput`): no `envVars` (Render never
+            # returns them with the service) and `serviceDetails` in Render's GET shape, with the
+            # required `env`, `buildPlan`, `openPorts` and `url` and the defaults it fills in.
             slug = inputs.get("name", logical)
-            details = {**(inputs.get("serviceDetails") or {}), "url": f"https://{slug}.onrender.com"}
+            asked = rpc.unwrap_rpc_secret(inputs.get("serviceDetails")) or {}
+            details = {
+                "maxShutdownDelaySeconds": 30,
+                "pullRequestPreviewsEnabled": "no",
+                "numInstances": 1,
+                **asked,
+                "env": asked.get("runtime"),
+                "buildPlan": "starter",
+                "openPorts": [],
+                "url": f"https://{slug}.onrender.com",
+            }
             return {
                 "__id": f"srv-{h[:20]}",
+                "__drop": ["envVars"],
                 "serviceDetails": details,
                 "dashboardUrl": f"https://dashboard.render.com/web/srv-{h[:20]}",
                 "slug": slug,
+                "suspended": "not_suspended",
+            }
+        if typ == "render:services:EnvVarsForService":
+            # PUT /services/{id}/env-vars answers a bare array of `envVarWithCursor`, values in
+            # clear; the provider wraps it as `envVars` and, the array having no id, makes one
+            # from the sha256 of the response (provider/pkg/provider/provider.go OnPostCreate,
+            # array.go wrapArrayResponse). Nothing else is kept: no serviceId in the outputs.
+            variables = rpc.unwrap_rpc_secret(inputs.get("envVars")) or []
+            answer = [
+                {
+                    "envVar": {"key": v["key"], "value": rpc.unwrap_rpc_secret(v.get("value"))},
+                    "cursor": v["key"],
+                }
+                for v in variables
+            ]
+            return {
+                "__id": hashlib.sha256(repr(answer).encode()).hexdigest(),
+                "__drop": ["serviceId"],
+                "envVars": answer,
             }
         if typ == "pulumi-python:dynamic/supabase:Project":
             ref = "".join(chr(ord("a") + int(c, 16)) for c in _fake_id(typ, logical, length=20))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_render as render
@@ -36,6 +37,23 @@ class RenderApi(pulumi.ComponentResource):
     With ``maxInstances`` above ``minInstances`` the service autoscales on CPU and memory
     targets (Render autoscaling needs a Professional workspace or higher).
 
+    What a change does (cloudy-sky-software/pulumi-render ``provider/pkg/provider/provider.go``
+    OnDiff and ``request.go`` determineDiffsAndReplacements: a top-level input that Render's PATCH
+    schema ``webServicePatch`` lacks replaces the service, a new ``srv-`` id and onrender.com host):
+
+    * environment variables: updated in place by :class:`EnvVarsForService` (PUT
+      ``/services/{id}/env-vars``, then the provider triggers a deploy). The service's own
+      ``envVars`` (not in the PATCH schema, cloudy-sky-software/pulumi-render#55) only seed its
+      first deploy and are ignored afterwards;
+    * ``ownerId`` (the workspace) replaces the service;
+    * name, repository, branch, plan, runtime, build/start commands, health check and previews
+      are PATCHed in place;
+    * region, instance count and autoscaling are set when the service is created. Render's PATCH
+      of ``serviceDetails`` has none of them, and the provider's ``AutoscaleService`` and
+      ``ScaleService`` cannot record their result (the framework's Create requires an ``id`` that
+      PUT ``/autoscaling`` and POST ``/scale`` do not return), so later changes are not sent:
+      make them in the Render dashboard (README, "Render").
+
     Outputs:
         service_id: the service id (``srv-...``).
         url: the service's public ``https://<name>.onrender.com`` URL.
@@ -52,11 +70,36 @@ class RenderApi(pulumi.ComponentResource):
         if settings.region == "singapore":
             pulumi.log.info("Render has no Tokyo region: the API runs in singapore, the nearest to Japan")
 
-        plain = {**settings.environment, **args.environment}
-        env_vars = [render.services.EnvVarInputArgs(key=k, value=v) for k, v in sorted(plain.items())] + [
-            render.services.EnvVarInputArgs(key=k, value=pulumi.Output.secret(v))
-            for k, v in sorted(args.secrets.items())
-        ]
+        env_vars = _env_vars({**settings.environment, **args.environment}, args.secrets)
+        service = self._service(name, settings, env_vars)
+        self._env(name, service, env_vars)
+        self.service_id: pulumi.Output[str] = service.id
+        self.url: pulumi.Output[str] = service.service_details.apply(lambda details: details.url)
+        self.public_url: pulumi.Output[str] = self.url
+        if args.custom_domain:
+            domain = render.services.CustomDomain(
+                f"{name}-domain",
+                name=args.custom_domain,
+                service_id=service.id,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            # From the resource, so whatever calls this URL is configured after Render knows the name.
+            self.public_url = domain.name.apply(lambda host: f"https://{host}")
+        self.dashboard_url: pulumi.Output[str] = service.id.apply(
+            lambda service_id: f"https://dashboard.render.com/web/{service_id}"
+        )
+        self.register_outputs(
+            {
+                "service_id": self.service_id,
+                "url": self.url,
+                "public_url": self.public_url,
+                "dashboard_url": self.dashboard_url,
+            }
+        )
+
+    def _service(
+        self, name: str, settings: RenderSettings, env_vars: pulumi.Input[list[dict[str, Any]]]
+    ) -> render.services.WebService:
         if settings.runtime == "docker":
             build = render.services.EnvSpecificDetailsCreateArgs(
                 dockerfile_path=DOCKERFILE, docker_context=".", docker_command=settings.start_command
@@ -66,13 +109,16 @@ class RenderApi(pulumi.ComponentResource):
                 build_command=settings.build_command, start_command=settings.start_command
             )
         autoscale = settings.max_instances > settings.min_instances
-        service = render.services.WebService(
+        return render.services.WebService(
             f"{name}-service",
             name=settings.service_name,
             owner_id=settings.owner_id,
             repo=f"https://github.com/{settings.repository}",
             branch=settings.branch,
             auto_deploy=render.services.ServiceCreateAutoDeploy.YES,
+            # Creating the service starts its first deploy at once, before any other resource can
+            # set variables (and the env-var resource's create triggers no deploy), so the create
+            # body carries them; EnvVarsForService owns them from then on.
             env_vars=env_vars,
             service_details=render.services.WebServiceDetailsCreateArgs(
                 runtime=settings.runtime,
@@ -99,28 +145,59 @@ class RenderApi(pulumi.ComponentResource):
                 # Pull-request previews would run against the production databases.
                 previews=render.services.PreviewsArgs(generation=render.services.PreviewsGeneration.OFF),
             ),
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=SERVICE_IGNORED),
+        )
+
+    def _env(
+        self, name: str, service: render.services.WebService, env_vars: pulumi.Input[list[dict[str, Any]]]
+    ) -> render.services.EnvVarsForService:
+        # PUT /services/{id}/env-vars replaces the whole set; its PUT schema has only envVars, so a
+        # change updates in place and a new serviceId (the service replaced) replaces this resource.
+        # It has no DELETE in the provider's metadata: removing it leaves the variables on Render.
+        return render.services.EnvVarsForService(
+            f"{name}-env",
+            service_id=service.id,
+            env_vars=env_vars,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.service_id: pulumi.Output[str] = service.id
-        self.url: pulumi.Output[str] = service.service_details.apply(lambda details: details.url)
-        self.public_url: pulumi.Output[str] = self.url
-        if args.custom_domain:
-            domain = render.services.CustomDomain(
-                f"{name}-domain",
-                name=args.custom_domain,
-                service_id=service.id,
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            # From the resource, so whatever calls this URL is configured after Render knows the name.
-            self.public_url = domain.name.apply(lambda host: f"https://{host}")
-        self.dashboard_url: pulumi.Output[str] = service.id.apply(
-            lambda service_id: f"https://dashboard.render.com/web/{service_id}"
-        )
-        self.register_outputs(
-            {
-                "service_id": self.service_id,
-                "url": self.url,
-                "public_url": self.public_url,
-                "dashboard_url": self.dashboard_url,
-            }
-        )
+
+
+# Inputs of the service that a second `up` must not diff on. The framework's Read
+# (cloudy-sky-software/pulumi-provider-framework rest/provider.go) copies Render's whole
+# `serviceDetails` object from GET /services/{id} into the inputs on every refresh (the deploy
+# workflow refreshes), only dropping what the POST schema lacks or marks read-only, so fields Render
+# fills in or returns (openapi_generated.yml `webServiceDetails`: `env` is required) would diff
+# against the program forever and PATCH the service on each `up`. `envVars` (seed only),
+# `autoscaling` and `numInstances` (creation only) are explained in the class docstring.
+SERVICE_IGNORED = [
+    "envVars",
+    "serviceDetails.autoscaling",
+    "serviceDetails.numInstances",
+    "serviceDetails.env",
+    "serviceDetails.cache",
+    "serviceDetails.disk",
+    "serviceDetails.maintenanceMode",
+    "serviceDetails.maxShutdownDelaySeconds",
+    "serviceDetails.parentServer",
+    "serviceDetails.pullRequestPreviewsEnabled",
+    "serviceDetails.renderSubdomainPolicy",
+    "serviceDetails.envSpecificDetails.preDeployCommand",
+    "serviceDetails.envSpecificDetails.registryCredential",
+]
+
+
+def _env_vars(
+    plain: Mapping[str, pulumi.Input[str]], secrets: Mapping[str, pulumi.Input[str]]
+) -> pulumi.Input[list[dict[str, Any]]]:
+    """The service's variables as Render's ``envVarInput`` list, sorted by key.
+
+    With any secret among them the whole list is one Pulumi secret: the engine marks an output
+    secret only when the input of the same top-level name is (pulumi/pulumi
+    pkg/resource/deploy/step_executor.go), and Render's PUT and GET answer every value in clear
+    (openapi_generated.yml ``envVarWithCursor``), so a list with secrets only inside it would store
+    them in clear in the state's outputs.
+    """
+    variables: list[dict[str, Any]] = [{"key": k, "value": v} for k, v in sorted(plain.items())] + [
+        {"key": k, "value": v} for k, v in sorted(secrets.items())
+    ]
+    return pulumi.Output.secret(variables) if secrets else variables
