@@ -147,6 +147,9 @@ class ComputeArgs:
     """ACM certificate of the ALB's HTTPS listener; None serves HTTP only (and warns)."""
     datadog: DatadogSidecar | None = None
     """Run the Datadog Agent next to the API; None: no agent."""
+    image_tag_moves: bool = False
+    """True when ``image`` is a tag that can be pushed again (a mutable repository, or another
+    registry's tag not pinned by digest): every task then pulls the tag as it starts."""
 
 
 class Compute(pulumi.ComponentResource):
@@ -549,6 +552,15 @@ def _container_definitions(args: ComputeArgs, log_group: pulumi.Input[str]) -> l
         "linuxParameters": {"initProcessEnabled": True},
         "logConfiguration": _log_configuration(args, log_group, CONTAINER_NAME),
     }
+    if args.image_tag_moves:
+        # ECS resolves a tag to a digest once per deployment and starts every later task of it
+        # (scale-out, the morning 0 -> 1, a replaced task) from that digest. Once the tag moves
+        # the old digest is untagged and may expire, and those starts fail with
+        # CannotPullContainerError; "disabled" pulls the tag itself at each start instead
+        # (API_ContainerDefinition.html#ECS-Type-ContainerDefinition-versionConsistency,
+        # aws/containers-roadmap#2393). The provider passes it through and compares it as given
+        # (internal/service/ecs/container_definitions.go), so the next plan sees no change.
+        api["versionConsistency"] = "disabled"
     if args.datadog is None:
         return [api]
     init = {

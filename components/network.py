@@ -280,21 +280,22 @@ class Network(pulumi.ComponentResource):
         )
         egress_ips: list[pulumi.Output[str]] = []
         for index, zone in enumerate(zones):
-            eni = aws.ec2.NetworkInterface(
-                f"{name}-nat-eni-{index}",
-                subnet_id=public_subnets[index].id,
-                security_groups=[sg.id],
-                source_dest_check=False,  # it forwards packets that are not addressed to it
-                description=f"{args.name_prefix} NAT instance {zone}",
-                opts=child,
-            )
-            aws.ec2.Instance(
+            # Launched straight into its subnet, with the flag on the instance: the provider then
+            # reads source_dest_check back from the instance's own primary interface and a second
+            # up plans nothing. An ENI passed through primary_network_interface is not an option:
+            # the instance's source_dest_check defaults to true, its diff suppression and update
+            # guard only know the deprecated network_interface block, and the flag conflicts with
+            # primary_network_interface, so every other up would turn forwarding back on
+            # (hashicorp/terraform-provider-aws#44768, fixes #47082 and #49198 unmerged).
+            instance = aws.ec2.Instance(
                 f"{name}-nat-{index}",
                 ami=ami.id,
                 instance_type=settings.nat_instance_type,
-                primary_network_interface=aws.ec2.InstancePrimaryNetworkInterfaceArgs(
-                    network_interface_id=eni.id
-                ),
+                subnet_id=public_subnets[index].id,
+                vpc_security_group_ids=[sg.id],
+                source_dest_check=False,  # it forwards packets that are not addressed to it
+                # associate_public_ip_address stays unset: it forces replacement and the provider
+                # reads it back as true once the Elastic IP is on the interface.
                 metadata_options=aws.ec2.InstanceMetadataOptionsArgs(
                     http_tokens="required", http_endpoint="enabled"
                 ),
@@ -305,25 +306,38 @@ class Network(pulumi.ComponentResource):
                     depends_on=[igw],
                     # The AMI lookup follows fck-nat's newest release; replacing a zone's only way
                     # out whenever one is published would cut its egress during a routine update.
+                    # Any other replacement is create-before-delete: the new instance has its own
+                    # interface, the address and the route move over to it, then the old one goes.
                     ignore_changes=["ami"],
-                    # The ENI can be the primary interface of one instance only, so a replacement
-                    # must let go of it before the new instance can boot on it.
-                    delete_before_replace=True,
                 ),
             )
             eip = aws.ec2.Eip(
                 f"{name}-nat-eip-{index}",
                 domain="vpc",
-                network_interface=eni.id,
                 tags={"Name": f"{args.name_prefix}-nat-{index}"},
+                opts=child,
+            )
+            # A separate association rather than the address's own network_interface: moving an
+            # aws_eip to a replacement instance's interface sends AssociateAddress both the old
+            # instance id (kept in state, Optional+Computed) and the new interface, which EC2
+            # refuses (internal/service/ec2/ec2_eip.go, resourceEIPUpdate). The association is
+            # replaced instead, and allow_reassociation lets the new one take the address from
+            # the old instance while it still runs; deleting the old one then finds it gone,
+            # which the provider tolerates (ec2_eip_association.go, InvalidAssociationID.NotFound).
+            aws.ec2.EipAssociation(
+                f"{name}-nat-eip-assoc-{index}",
+                allocation_id=eip.id,
+                network_interface_id=instance.primary_network_interface_id,
+                allow_reassociation=True,
                 # EC2 associates an address only with an interface of a VPC with an internet gateway.
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[igw]),
             )
+            # A new target is an in-place ReplaceRoute (internal/service/ec2/vpc_route.go).
             aws.ec2.Route(
                 f"{name}-private-default-{index}",
                 route_table_id=private_rts[index].id,
                 destination_cidr_block="0.0.0.0/0",
-                network_interface_id=eni.id,
+                network_interface_id=instance.primary_network_interface_id,
                 opts=child,
             )
             egress_ips.append(eip.public_ip)

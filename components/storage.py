@@ -28,18 +28,25 @@ class StorageArgs:
     """Region of the repository and the bucket; must be the ALB's region (ELB only logs there)."""
 
 
+# Untagged images (builds a moving tag left behind, the per-platform images and attestations of
+# a multi-arch index) expire this many days after their last pull, not after their push: one still
+# pulled (a task of the current deployment, an index's image) is in use. ECR refreshes the pull
+# time at least once a day; 14 days outlast any stop of staging (long holidays included).
+UNTAGGED_IDLE_DAYS = 14
+
+
 def _ecr_lifecycle_policy(keep_images: int) -> str:
     return json.dumps(
         {
             "rules": [
                 {
                     "rulePriority": 1,
-                    "description": "Untagged images (superseded builds) expire after a day",
+                    "description": f"Untagged images expire {UNTAGGED_IDLE_DAYS} days after their last pull",
                     "selection": {
                         "tagStatus": "untagged",
-                        "countType": "sinceImagePushed",
+                        "countType": "sinceImagePulled",
                         "countUnit": "days",
-                        "countNumber": 1,
+                        "countNumber": UNTAGGED_IDLE_DAYS,
                     },
                     "action": {"type": "expire"},
                 },

@@ -223,6 +223,13 @@ def build_aws(settings: Settings) -> None:
     image = settings.compute.image or pulumi.Output.concat(
         storage.repository_url, ":", settings.compute.image_tag
     )
+    # A tag of this stack's repository moves unless the repository refuses overwrites; another
+    # registry's tag may move unless it is pinned by digest.
+    image_tag_moves = (
+        not settings.storage.ecr_immutable_tags
+        if settings.compute.image is None
+        else "@sha256:" not in settings.compute.image
+    )
     compute = Compute(
         settings.name("compute"),
         ComputeArgs(
@@ -240,6 +247,7 @@ def build_aws(settings: Settings) -> None:
             execution_role_arn=security.execution_role_arn,
             task_role_arn=security.task_role_arn,
             image=image,
+            image_tag_moves=image_tag_moves,
             log_group_name=api_log_group,
             kms_key_arn=key.key_arn,
             secrets={name: secrets.arns[parameter] for name, parameter in api_parameters.items()},

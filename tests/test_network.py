@@ -2,6 +2,7 @@
 
 import json
 
+import pulumi_aws as aws
 import pytest
 
 from components.network import Network, NetworkArgs
@@ -74,25 +75,102 @@ def test_without_nat_private_subnets_have_no_way_out() -> None:
     assert len(routes_to_internet(run, "gatewayId")) == 1  # the public table's internet gateway
 
 
+def planned_source_dest_check_changes(run: Run) -> list[str]:
+    """Instances whose next plan, after this first up, would change ``source_dest_check``.
+
+    internal/service/ec2/ec2_instance.go: the attribute is Optional with Default true, so the plan
+    compares the configured value (else true) with what Read left in state (the mocks answer as
+    Read does), and its DiffSuppressFunc hides a difference only when the deprecated
+    network_interface block is configured. With an ENI given through primary_network_interface
+    that is hashicorp/terraform-provider-aws#44768: a change on every second up.
+    """
+    return [
+        instance.name
+        for instance in run.of_type("aws:ec2/instance:Instance")
+        if not instance.get("networkInterfaces")
+        and instance.get("sourceDestCheck", True) != instance.outputs["sourceDestCheck"]
+    ]
+
+
 def test_nat_instances_forward_and_are_hardened() -> None:
     run = build(nat="instance", nat_instance_type="t4g.micro")
-    for eni in run.of_type("aws:ec2/networkInterface:NetworkInterface"):
-        assert eni["sourceDestCheck"] is False
-    for instance in run.of_type("aws:ec2/instance:Instance"):
+    instances = run.of_type("aws:ec2/instance:Instance")
+    assert len(instances) == 2
+    for instance in instances:
+        assert instance["sourceDestCheck"] is False  # it forwards packets not addressed to it
         assert instance["instanceType"] == "t4g.micro"
         assert instance["metadataOptions"]["httpTokens"] == "required"
         assert instance["rootBlockDevice"]["encrypted"] is True
     assert any(token == "aws:ec2/getAmi:getAmi" for token, _ in run.invokes)
 
 
-def test_nat_instances_survive_new_fck_nat_releases_and_their_addresses_wait_for_the_gateway() -> None:
+def test_no_nat_instance_takes_its_eni_through_primary_network_interface() -> None:
+    # hashicorp/terraform-provider-aws#44768 (open; fixes #47082 and #49198 unmerged): with an ENI
+    # through primaryNetworkInterface the instance's source_dest_check (Default true, in
+    # ConflictsWith of that block) flips the ENI's flag back on every second up, and egress stops.
+    run = build(nat="instance")
+    assert run.of_type("aws:ec2/networkInterface:NetworkInterface") == []
+    public_ids = {s.id for s in run.of_type("aws:ec2/subnet:Subnet") if s["tags"]["tier"] == "public"}
+    nat_sg = run.one("aws:ec2/securityGroup:SecurityGroup", "nat-sg")
+    instances = run.of_type("aws:ec2/instance:Instance")
+    assert {instance["subnetId"] for instance in instances} == public_ids  # one per zone
+    for instance in instances:
+        assert "primaryNetworkInterface" not in instance.inputs
+        assert "networkInterfaces" not in instance.inputs
+        assert instance["sourceDestCheck"] is False  # on the instance itself
+        assert instance["vpcSecurityGroupIds"] == [nat_sg.id]
+        # ForceNew, and Read derives it from the primary interface's association, which the
+        # Elastic IP adds after launch: set, it would replace the instance on the next up.
+        assert "associatePublicIpAddress" not in instance.inputs
+    assert planned_source_dest_check_changes(run) == []
+
+
+def test_an_eni_given_as_primary_interface_would_turn_forwarding_back_on() -> None:
+    """The check above fails on the shape of #44768, as the provider's next plan would."""
+
+    def program() -> None:
+        eni = aws.ec2.NetworkInterface("eni", subnet_id="subnet-0", source_dest_check=False)
+        aws.ec2.Instance(
+            "nat",
+            ami="ami-0",
+            instance_type="t4g.nano",
+            primary_network_interface=aws.ec2.InstancePrimaryNetworkInterfaceArgs(
+                network_interface_id=eni.id
+            ),
+        )
+
+    run = run_stack("test", config=CONFIG, program=program)
+    assert planned_source_dest_check_changes(run) == ["nat"]
+
+
+def test_nat_routes_and_addresses_point_at_each_instances_own_interface() -> None:
+    run = build(nat="instance")
+    igw = run.one("aws:ec2/internetGateway:InternetGateway")
+    for index in range(2):
+        instance = run.named(f"net-nat-{index}")
+        eni = instance.outputs["primaryNetworkInterfaceId"]
+        assert eni.startswith("eni-")
+        assert run.named(f"net-private-default-{index}")["networkInterfaceId"] == eni
+        association = run.named(f"net-nat-eip-assoc-{index}")
+        assert association["networkInterfaceId"] == eni
+        assert association["allocationId"] == run.named(f"net-nat-eip-{index}").id
+        # A replacement instance runs before the old one is deleted; its association takes the
+        # address over (AssociateAddress refuses an associated address without it).
+        assert association["allowReassociation"] is True
+        # EC2 associates an address only with an interface in a VPC with an internet gateway.
+        assert igw.urn in association.dependencies
+    for eip in run.of_type("aws:ec2/eip:Eip"):
+        # ec2_eip.go's update would send both the old instance id and the new interface.
+        assert not {"networkInterface", "instance"} & eip.inputs.keys()
+
+
+def test_nat_instances_survive_new_fck_nat_releases_and_are_replaced_create_first() -> None:
     run = build(nat="instance")
     for instance in run.of_type("aws:ec2/instance:Instance"):
-        # A new AMI would otherwise replace the instance, on an ENI the old one still holds.
+        # A new fck-nat release would otherwise replace every zone's way out.
         assert "ami" in instance.ignore_changes
-    igw = run.one("aws:ec2/internetGateway:InternetGateway")
-    eips = run.of_type("aws:ec2/eip:Eip")
-    assert eips and all(igw.urn in eip.dependencies for eip in eips)
+        # Own interface, nothing to hand over: delete-first would only lengthen the outage.
+        assert instance.delete_before_replace is False
 
 
 def test_default_security_group_is_taken_over_with_no_rules() -> None:

@@ -31,6 +31,29 @@ def commercial() -> Run:
     return committed_run("prod-commercial")
 
 
+def test_a_moving_image_tag_is_pulled_at_every_task_start(staging: Run, commercial: Run) -> None:
+    # ECS resolves a tag to a digest once per deployment and starts every later task from it;
+    # versionConsistency "disabled" makes it pull the tag instead (ECS API ContainerDefinition,
+    # https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDefinition.html;
+    # aws/containers-roadmap#2393). Staging pushes `latest` again and again to a mutable repository.
+    api = containers(staging)["api"]
+    assert api["image"].endswith(":latest")
+    assert staging.one("aws:ecr/repository:Repository")["imageTagMutability"] == "MUTABLE"
+    assert api["versionConsistency"] == "disabled"
+    # Commercial's tags are immutable: a resolved digest stays the tag's, so the default holds.
+    assert commercial.one("aws:ecr/repository:Repository")["imageTagMutability"] == "IMMUTABLE"
+    assert "versionConsistency" not in containers(commercial)["api"]
+
+
+def test_another_registrys_tag_is_pulled_at_every_start_unless_pinned_by_digest() -> None:
+    tagged = run_stack("staging", {"platform:compute": {"image": "public.ecr.aws/example/api:1.4.0"}})
+    assert containers(tagged)["api"]["versionConsistency"] == "disabled"
+    digest = "public.ecr.aws/example/api@sha256:" + "a" * 64
+    pinned = run_stack("staging", {"platform:compute": {"image": digest}})
+    assert containers(pinned)["api"]["image"] == digest
+    assert "versionConsistency" not in containers(pinned)["api"]
+
+
 @pytest.mark.parametrize("stack", ["staging", "prod-commercial"])
 def test_secrets_reach_the_api_only_as_secure_parameters_of_this_stack(stack: str) -> None:
     run = committed_run(stack)

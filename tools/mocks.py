@@ -3,7 +3,7 @@
 The mocks answer like the real providers would, with deterministic, realistic values (ids,
 ARNs, endpoints, AZ lists), so that everything the program derives from outputs (policies,
 connection strings, alarms' dimensions) is exercised. The monitor also records what the mock
-API does not pass to ``new_resource``: parent, protect, ignoreChanges, retainOnDelete and
+API does not pass to ``new_resource``: parent, protect, ignoreChanges, retainOnDelete, deleteBeforeReplace and
 which inputs are secret.
 """
 
@@ -82,6 +82,7 @@ class Captured:
     custom: bool = True
     protect: bool = False
     retain_on_delete: bool = False
+    delete_before_replace: bool = False
     ignore_changes: tuple[str, ...] = ()
     dependencies: tuple[str, ...] = ()
     provider: str = ""
@@ -112,6 +113,10 @@ class RecordingMocks(Mocks):
         self.atlas_private_endpoints: dict[str, str] = {}
         # Atlas projects with a NetworkPeering: their clusters list peering (-pri) host names.
         self.atlas_peered_projects: set[str] = set()
+        # ENI id -> its source_dest_check, which an instance launched on it reads back.
+        self.eni_source_dest_check: dict[str, bool] = {}
+        # Allocation id -> public address, which an association of the allocation reads back.
+        self.eip_public_ips: dict[str, str] = {}
 
     # -- resources -------------------------------------------------------------------------
 
@@ -162,17 +167,42 @@ class RecordingMocks(Mocks):
             return {"defaultSecurityGroupId": f"sg-{h[::-1][:17]}", "mainRouteTableId": f"rtb-{h[1:18]}"}
         if typ == "aws:ec2/eip:Eip":
             n = int(h[:4], 16)
+            self.eip_public_ips[f"eipalloc-{h}"] = f"203.0.113.{n % 250 + 1}"
             return {"publicIp": f"203.0.113.{n % 250 + 1}", "allocationId": f"eipalloc-{h}"}
         if typ == "aws:ec2/natGateway:NatGateway":
             n = int(h[:4], 16)
             return {"publicIp": f"198.51.100.{n % 250 + 1}"}
+        if typ == "aws:ec2/networkInterface:NetworkInterface":
+            # vpc_network_interface.go: source_dest_check is Optional with Default true.
+            check = inputs.get("sourceDestCheck", True)
+            self.eni_source_dest_check[f"eni-{h}"] = check
+            return {"sourceDestCheck": check}
         if typ == "aws:ec2/instance:Instance":
-            n = int(h[:4], 16)
+            # internal/service/ec2/ec2_instance.go: Read takes primary_network_interface_id and
+            # source_dest_check from the interface at device index 0 (an ENI passed through
+            # primaryNetworkInterface is that one, so the flag reads back as the ENI's:
+            # hashicorp/terraform-provider-aws#44768) and always fills primary_network_interface
+            # (as PR #49198 points out); without an interface given, the schema's Default true
+            # applies unless sourceDestCheck is set. No public IP at launch: the program's subnets
+            # do not map one and it never asks for one (associate_public_ip_address); an Elastic IP
+            # appears on the instance only once associated, after this create.
+            given = (inputs.get("primaryNetworkInterface") or {}).get("networkInterfaceId")
+            eni = given or f"eni-{h}"
+            check = (
+                self.eni_source_dest_check.get(eni, True) if given else inputs.get("sourceDestCheck", True)
+            )
             return {
-                "publicIp": f"192.0.2.{n % 250 + 1}",
-                "primaryNetworkInterfaceId": f"eni-{h}",
+                "publicIp": "",
+                "primaryNetworkInterfaceId": eni,
+                "primaryNetworkInterface": {"networkInterfaceId": eni, "deleteOnTermination": not given},
+                "sourceDestCheck": check,
                 "privateIp": "10.0.0.10",
             }
+        if typ == "aws:ec2/eipAssociation:EipAssociation":
+            # ec2_eip_association.go: the id is the association id (eipassoc-), and Read fills the
+            # address's network interface, instance and addresses from DescribeAddresses.
+            public_ip = self.eip_public_ips.get(str(inputs.get("allocationId")), "")
+            return {"__id": f"eipassoc-{h}", "publicIp": public_ip, "privateIpAddress": "10.0.0.10"}
         if typ == "aws:kms/key:Key":
             key_id = f"{h[:8]}-{h[8:12]}-4{h[12:15]}-8{h[15:18]}-{_fake_id(h, length=12)}"
             return {"__id": key_id, "keyId": key_id, "arn": f"arn:aws:kms:{region}:{acct}:key/{key_id}"}
@@ -584,6 +614,7 @@ class RecordingMonitor(MockMonitor):
             custom=request.custom,
             protect=bool(request.protect),
             retain_on_delete=bool(request.retainOnDelete),
+            delete_before_replace=bool(request.deleteBeforeReplace),
             ignore_changes=tuple(request.ignoreChanges),
             dependencies=tuple(request.dependencies),
             provider=request.provider,
