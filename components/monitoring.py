@@ -38,6 +38,8 @@ class DatabaseTargets:
     """RDS instance identifiers (``rds-postgres``), one set of alarms each."""
     cluster_identifier: pulumi.Input[str] | None = None
     """Aurora cluster identifier (``aurora-serverless-v2``)."""
+    reader_instances: int = 0
+    """Aurora readers (plain: a reader CPU alarm exists only when there is a reader)."""
     memory_gib: float = 1.0
     """Memory of one instance: the RDS class's (1 GiB for db.t4g.micro) or, for Aurora
     Serverless v2, ``maxCapacity`` x 2 GiB. Sets the connection and freeable-memory thresholds."""
@@ -388,16 +390,24 @@ class Monitoring(pulumi.ComponentResource):
                 raise ValueError("DatabaseTargets: aurora-serverless-v2 needs cluster_identifier")
             cluster = {"DBClusterIdentifier": db.cluster_identifier}
             memory_floor = db.memory_gib * 1024**3 * FREEABLE_MEMORY_ALARM_FRACTION
-            return [
+            # CPU per role (dimensions DBClusterIdentifier + Role, "Amazon CloudWatch metrics for
+            # Amazon Aurora"): the cluster-wide average would hide a saturated writer behind an
+            # idle reader.
+            roles = ["WRITER"] + (["READER"] if db.reader_instances else [])
+            cpu = [
                 _Alarm(
-                    key="db-cpu",
-                    description="Aurora CPU above 80% for 15 minutes",
+                    key=f"db-{role.lower()}-cpu",
+                    description=f"Aurora {role.lower()} CPU above 80% for 15 minutes",
                     namespace="AWS/RDS",
                     metric="CPUUtilization",
-                    dimensions=cluster,
+                    dimensions={**cluster, "Role": role},
                     threshold=80,
                     statistic="Average",
-                ),
+                )
+                for role in roles
+            ]
+            return [
+                *cpu,
                 _Alarm(
                     key="db-connections",
                     description=f"An Aurora instance has {connections} connections "
@@ -546,7 +556,11 @@ class Monitoring(pulumi.ComponentResource):
                 (
                     "Aurora: CPU (%) and connections",
                     args.region,
-                    [["AWS/RDS", "CPUUtilization", *cluster], ["AWS/RDS", "DatabaseConnections", *cluster]],
+                    [
+                        ["AWS/RDS", "CPUUtilization", *cluster, "Role", "WRITER"],
+                        ["AWS/RDS", "CPUUtilization", *cluster, "Role", "READER"],
+                        ["AWS/RDS", "DatabaseConnections", *cluster],
+                    ],
                     "Average",
                 ),
                 (

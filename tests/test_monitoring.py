@@ -49,7 +49,10 @@ def commercial() -> Run:
     return _run(
         settings=MonitoringSettings(alarm_email="ops@example.com", dashboard=True, monthly_budget_usd=373),
         database=DatabaseTargets(
-            engine="aurora-serverless-v2", cluster_identifier="platform-test-db", memory_gib=8
+            engine="aurora-serverless-v2",
+            cluster_identifier="platform-test-db",
+            memory_gib=8,
+            reader_instances=1,
         ),
         distribution_id="E2QWRUHAPOMQZL",
         web_acl_metric_name="platform-test-waf",
@@ -194,15 +197,39 @@ def test_rds_alarms_exist_per_instance(staging: Run) -> None:
 
 
 def test_aurora_alarms_use_the_cluster_and_scale_with_its_memory(commercial: Run) -> None:
-    aurora = {a["metricName"]: a for a in _alarms(commercial).values() if a["namespace"] == "AWS/RDS"}
-    assert set(aurora) == {"CPUUtilization", "DatabaseConnections", "ACUUtilization", "FreeableMemory"}
+    rds = [a for a in _alarms(commercial).values() if a["namespace"] == "AWS/RDS"]
+    aurora = {a["metricName"]: a for a in rds if a["metricName"] != "CPUUtilization"}
+    assert set(aurora) == {"DatabaseConnections", "ACUUtilization", "FreeableMemory"}
     for alarm in aurora.values():
         assert alarm["dimensions"] == {"DBClusterIdentifier": "platform-test-db"}
+    # CPU is watched per role, never averaged over writer and reader: Aurora publishes
+    # CPUUtilization by DBClusterIdentifier + Role (WRITER | READER) ("Amazon CloudWatch metrics
+    # for Amazon Aurora", dimensions).
+    cpu = sorted(a["dimensions"]["Role"] for a in rds if a["metricName"] == "CPUUtilization")
+    assert cpu == ["READER", "WRITER"]
+    assert all(
+        a["dimensions"] == {"DBClusterIdentifier": "platform-test-db", "Role": a["dimensions"]["Role"]}
+        for a in rds
+        if a["metricName"] == "CPUUtilization"
+    )
     limit = 8 * GIB / 9_531_392  # Aurora PostgreSQL's max_connections at 4 ACU (8 GiB)
     assert 0.5 * limit <= aurora["DatabaseConnections"]["threshold"] < limit
     assert aurora["FreeableMemory"]["comparisonOperator"] == "LessThanThreshold"
     assert 0 < aurora["FreeableMemory"]["threshold"] <= 2 * GIB
     assert 50 <= aurora["ACUUtilization"]["threshold"] < 100
+
+
+def test_aurora_without_readers_watches_the_writer_only() -> None:
+    run = _run(
+        settings=MonitoringSettings(),
+        database=DatabaseTargets(engine="aurora-serverless-v2", cluster_identifier="platform-test-db"),
+    )
+    cpu = [
+        a
+        for a in _alarms(run).values()
+        if a["namespace"] == "AWS/RDS" and a["metricName"] == "CPUUtilization"
+    ]
+    assert [a["dimensions"].get("Role") for a in cpu] == ["WRITER"]
 
 
 def test_aurora_without_a_cluster_identifier_is_refused() -> None:
