@@ -197,6 +197,13 @@ class Database(pulumi.ComponentResource):
             # Refuse unencrypted connections (the URL asks for sslmode=require as well).
             {"name": "rds.force_ssl", "value": "1"},
             {"name": "log_min_duration_statement", "value": str(SLOW_STATEMENT_MS)},
+            # Schema changes are logged (who ran which migration, when); bind parameter values
+            # never are, neither with a statement nor with its error (PostgreSQL 13+,
+            # "Error Reporting and Logging"): they carry user data and secrets, and these logs go
+            # to CloudWatch and from there to Datadog.
+            {"name": "log_statement", "value": "ddl"},
+            {"name": "log_parameter_max_length", "value": "0"},
+            {"name": "log_parameter_max_length_on_error", "value": "0"},
         ]
 
     def _performance_insights(self) -> dict[str, object]:

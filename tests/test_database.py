@@ -146,6 +146,7 @@ def test_rds_parameter_group_forces_tls(staging: Run) -> None:
     parameters = {p["name"]: p["value"] for p in group["parameters"]}
     assert parameters["rds.force_ssl"] == "1"
     assert int(parameters["log_min_duration_statement"]) > 0
+    _assert_logs_keep_no_bind_parameters(parameters)
     assert staging.one(RDS)["parameterGroupName"] == group.outputs["name"]
 
 
@@ -296,6 +297,7 @@ def test_aurora_cluster_parameter_group_forces_tls(aurora: Run) -> None:
         == f"aurora-postgresql{PRESETS['commercial']['database']['engineVersion'].split('.')[0]}"
     )
     assert {p["name"]: p["value"] for p in group["parameters"]}["rds.force_ssl"] == "1"
+    _assert_logs_keep_no_bind_parameters({p["name"]: p["value"] for p in group["parameters"]})
     assert aurora.one(CLUSTER)["dbClusterParameterGroupName"] == group.outputs["name"]
 
 
@@ -370,3 +372,11 @@ def test_aurora_minor_upgrades_follow_the_pinned_version_only(aurora: Run) -> No
     for instance in aurora.of_type("aws:rds/clusterInstance:ClusterInstance"):
         assert instance["autoMinorVersionUpgrade"] is False
         assert instance["engineVersion"] == cluster["engineVersion"]
+
+
+def _assert_logs_keep_no_bind_parameters(parameters: dict[str, str]) -> None:
+    # PostgreSQL "Error Reporting and Logging": log_statement 'ddl' logs schema changes only;
+    # log_parameter_max_length(_on_error) 0 disables logging bind parameter values (PostgreSQL 13+).
+    assert parameters["log_statement"] == "ddl"
+    assert parameters["log_parameter_max_length"] == "0"
+    assert parameters["log_parameter_max_length_on_error"] == "0"
