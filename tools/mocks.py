@@ -3,8 +3,8 @@
 The mocks answer like the real providers would, with deterministic, realistic values (ids,
 ARNs, endpoints, AZ lists), so that everything the program derives from outputs (policies,
 connection strings, alarms' dimensions) is exercised. The monitor also records what the mock
-API does not pass to ``new_resource``: parent, protect, ignoreChanges, retainOnDelete and
-which inputs are secret.
+API does not pass to ``new_resource``: parent, protect, ignoreChanges, retainOnDelete,
+deleteBeforeReplace and which inputs are secret.
 """
 
 from __future__ import annotations
@@ -82,6 +82,7 @@ class Captured:
     custom: bool = True
     protect: bool = False
     retain_on_delete: bool = False
+    delete_before_replace: bool = False
     ignore_changes: tuple[str, ...] = ()
     dependencies: tuple[str, ...] = ()
     provider: str = ""
@@ -110,8 +111,10 @@ class RecordingMocks(Mocks):
         self.invokes: list[tuple[str, dict[str, Any]]] = []
         # Atlas project id -> the VPC endpoint its PrivateLinkEndpointService accepted.
         self.atlas_private_endpoints: dict[str, str] = {}
-        # Atlas projects with a NetworkPeering: their clusters list peering (-pri) host names.
+        # Atlas projects with a NetworkPeering, and those with custom DNS for AWS clusters on: only
+        # a project in both lists gets privateSrv (see getAdvancedCluster below).
         self.atlas_peered_projects: set[str] = set()
+        self.atlas_custom_dns_projects: set[str] = set()
 
     # -- resources -------------------------------------------------------------------------
 
@@ -321,19 +324,15 @@ class RecordingMocks(Mocks):
         ):
             group = inputs.get("name") or f"{inputs.get('namePrefix', logical)}{h[:26]}"
             return {"__id": group, "name": group}
-        if typ in (
-            "mongodbatlas:index/advancedCluster:AdvancedCluster",
-            "mongodbatlas:index/flexCluster:FlexCluster",
-        ):
-            # Provider v2: one connectionStrings object; private endpoints are listed once accepted.
+        if typ == "mongodbatlas:index/advancedCluster:AdvancedCluster":
+            # Provider v2: one connectionStrings object, strings Atlas leaves out read as ""
+            # (internal/service/advancedcluster/model_ClusterDescription20240805.go,
+            # newConnectionStringsObjType: conversion.SafeValue). The cluster is created before any
+            # private path exists, so its own state never holds privateSrv or private endpoints.
             cname = inputs.get("name", name)
             return {
                 "clusterId": _fake_id(logical, length=24),
-                "connectionStrings": {
-                    "standard": f"mongodb://{cname}-shard-00-00.{h[:5]}.mongodb.net:27017",
-                    "standardSrv": f"mongodb+srv://{cname}.{h[:5]}.mongodb.net",
-                    "privateEndpoints": [],
-                },
+                "connectionStrings": _atlas_connection_strings(str(inputs.get("projectId")), cname),
                 "stateName": "IDLE",
                 "mongoDbVersion": "8.0.4",
             }
@@ -364,21 +363,10 @@ class RecordingMocks(Mocks):
             return {"__id": pcx, "acceptStatus": "active"}
         if typ == "mongodbatlas:index/project:Project":
             return {"__id": _fake_id(logical, length=24), "orgId": inputs.get("orgId")}
-        if typ == "mongodbatlas:index/cluster:Cluster":
-            cname = inputs.get("name", name)
-            return {
-                "clusterId": _fake_id(logical, length=24),
-                "connectionStrings": [
-                    {
-                        "standardSrv": f"mongodb+srv://{cname}.{h[:5]}.mongodb.net",
-                        "privateSrv": f"mongodb+srv://{cname}-pl-0.{h[:5]}.mongodb.net",
-                        "privateEndpoints": [],
-                    }
-                ],
-                "connectionString": {"standardSrv": f"mongodb+srv://{cname}.{h[:5]}.mongodb.net"},
-                "stateName": "IDLE",
-                "mongoDbVersion": "8.0.4",
-            }
+        if typ == "mongodbatlas:index/customDnsConfigurationClusterAws:CustomDnsConfigurationClusterAws":
+            if inputs.get("enabled") is True:
+                self.atlas_custom_dns_projects.add(str(inputs.get("projectId")))
+            return {}
         if typ == "mongodbatlas:index/privateLinkEndpoint:PrivateLinkEndpoint":
             return {
                 "privateLinkId": _fake_id(logical, length=24),
@@ -485,14 +473,16 @@ class RecordingMocks(Mocks):
         if token == "mongodbatlas:index/getAdvancedCluster:getAdvancedCluster":
             cname, project = inputs.get("name", "cluster"), str(inputs.get("projectId"))
             h = _fake_id(project, cname)
-            strings: dict[str, Any] = {
-                "standard": f"mongodb://{cname}-shard-00-00.{h[:5]}.mongodb.net:27017",
-                "standardSrv": f"mongodb+srv://{cname}.{h[:5]}.mongodb.net",
-                "private": "",
-                "privateSrv": "",
-                "privateEndpoints": [],
-            }
-            if project in self.atlas_peered_projects:
+            strings = _atlas_connection_strings(project, cname)
+            # privateSrv/private only for a peered project with custom DNS for AWS clusters on:
+            # "For Amazon Web Services (AWS) clusters, this parameter returns only if you enable
+            # custom DNS" (internal/service/advancedcluster/schema.go, connection_strings.private_srv;
+            # the resource customDnsConfigurationClusterAws, Atlas API awsCustomDNS). Without it Atlas
+            # omits both and the provider reads "" (model_ClusterDescription20240805.go).
+            peered = project in self.atlas_peered_projects
+            if peered and project in self.atlas_custom_dns_projects:
+                # Host shape from the provider's example (docs/resources/advanced_cluster.md:
+                # "mongodb+srv://cluster-atlas-pri.ygo1m.mongodb.net").
                 strings["privateSrv"] = f"mongodb+srv://{cname}-pri.{h[:5]}.mongodb.net"
                 strings["private"] = f"mongodb://{cname}-shard-00-00-pri.{h[:5]}.mongodb.net:27017"
             accepted = self.atlas_private_endpoints.get(project)
@@ -510,6 +500,20 @@ class RecordingMocks(Mocks):
         if token == "aws:iam/getPolicyDocument:getPolicyDocument":
             return {"json": "{}", "id": "doc"}, []
         return {}, []
+
+
+def _atlas_connection_strings(project: str, cluster: str) -> dict[str, Any]:
+    """A cluster's connection strings as the provider reads them with no private path enabled; the
+    host is a function of the project and the cluster's name, as in Atlas, so the resource and the
+    getAdvancedCluster invoke agree."""
+    h = _fake_id(project, cluster)
+    return {
+        "standard": f"mongodb://{cluster}-shard-00-00.{h[:5]}.mongodb.net:27017",
+        "standardSrv": f"mongodb+srv://{cluster}.{h[:5]}.mongodb.net",
+        "private": "",
+        "privateSrv": "",
+        "privateEndpoints": [],
+    }
 
 
 class RecordingMonitor(MockMonitor):
@@ -537,6 +541,7 @@ class RecordingMonitor(MockMonitor):
             custom=request.custom,
             protect=bool(request.protect),
             retain_on_delete=bool(request.retainOnDelete),
+            delete_before_replace=bool(request.deleteBeforeReplace),
             ignore_changes=tuple(request.ignoreChanges),
             dependencies=tuple(request.dependencies),
             provider=request.provider,
