@@ -9,6 +9,7 @@ deleteBeforeReplace and which inputs are secret.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -336,24 +337,40 @@ class RecordingMocks(Mocks):
                 "stateName": "IDLE",
                 "mongoDbVersion": "8.0.4",
             }
+        # Atlas resources' ids are the provider's encoded key maps (conversion.EncodeStateID in
+        # internal/common/conversion/encode_state.go), not Atlas ids: read the named outputs instead.
+        project = str(inputs.get("projectId"))
         if typ == "mongodbatlas:index/databaseUser:DatabaseUser":
-            user_id = f"{inputs.get('projectId')}-{inputs.get('username')}-{inputs.get('authDatabaseName')}"
-            return {"__id": user_id}
+            # internal/service/databaseuser/model_database_user.go, NewTfDatabaseUserModel.
+            user = {"username": inputs.get("username"), "auth_database_name": inputs.get("authDatabaseName")}
+            return {"__id": _atlas_state_id(project_id=project, **user)}
+        if typ == "mongodbatlas:index/projectIpAccessList:ProjectIpAccessList":
+            # model_project_ip_access_list.go: the entry is the cidr, the IP or the group.
+            entry = inputs.get("cidrBlock") or inputs.get("ipAddress") or inputs.get("awsSecurityGroup")
+            return {"__id": _atlas_state_id(entry=entry, project_id=project)}
         if typ == "mongodbatlas:index/privateLinkEndpointService:PrivateLinkEndpointService":
+            # Create waits for AVAILABLE, then for the project's clusters to be IDLE
+            # (internal/service/privatelinkendpointservice/resource.go, resourceCreate).
             vpce = str(inputs.get("endpointServiceId"))
-            self.atlas_private_endpoints[str(inputs.get("projectId"))] = vpce
+            self.atlas_private_endpoints[project] = vpce
             return {"awsConnectionStatus": "AVAILABLE", "interfaceEndpointId": vpce, "deleteRequested": False}
         if typ == "mongodbatlas:index/networkContainer:NetworkContainer":
+            # Not provisioned until a dedicated cluster runs in it (networkcontainer/resource_network_container.go).
+            container = _fake_id(logical, length=24)
             return {
-                "containerId": _fake_id(logical, length=24),
+                "__id": _atlas_state_id(container_id=container, project_id=project),
+                "containerId": container,
                 "vpcId": f"vpc-{h}",
                 "provisioned": False,
                 "regionName": inputs.get("regionName"),
             }
         if typ == "mongodbatlas:index/networkPeering:NetworkPeering":
-            self.atlas_peered_projects.add(str(inputs.get("projectId")))
+            # Create returns at PENDING_ACCEPTANCE, before AWS accepts (networkpeering/resource.go).
+            self.atlas_peered_projects.add(project)
+            peer = _fake_id(logical, length=24)
             return {
-                "peerId": _fake_id(logical, length=24),
+                "__id": _atlas_state_id(peer_id=peer, project_id=project, provider_name="AWS"),
+                "peerId": peer,
                 "connectionId": f"pcx-{h}",
                 "statusName": "PENDING_ACCEPTANCE",
             }
@@ -477,7 +494,9 @@ class RecordingMocks(Mocks):
             # privateSrv/private only for a peered project with custom DNS for AWS clusters on:
             # "For Amazon Web Services (AWS) clusters, this parameter returns only if you enable
             # custom DNS" (internal/service/advancedcluster/schema.go, connection_strings.private_srv;
-            # the resource customDnsConfigurationClusterAws, Atlas API awsCustomDNS). Without it Atlas
+            # and customDnsConfigurationClusterAws' `enabled`: "If true, the Get All Clusters and Get
+            # One Cluster endpoints return the connectionStrings.private and
+            # connectionStrings.privateSrv fields for clusters deployed to AWS"). Without it Atlas
             # omits both and the provider reads "" (model_ClusterDescription20240805.go).
             peered = project in self.atlas_peered_projects
             if peered and project in self.atlas_custom_dns_projects:
@@ -500,6 +519,15 @@ class RecordingMocks(Mocks):
         if token == "aws:iam/getPolicyDocument:getPolicyDocument":
             return {"json": "{}", "id": "doc"}, []
         return {}, []
+
+
+def _atlas_state_id(**values: Any) -> str:
+    """The provider's resource id: sorted ``b64(key):b64(value)`` pairs joined by ``-``."""
+
+    def b64(text: Any) -> str:
+        return base64.b64encode(str(text).encode()).decode()
+
+    return "-".join(f"{b64(key)}:{b64(values[key])}" for key in sorted(values))
 
 
 def _atlas_connection_strings(project: str, cluster: str) -> dict[str, Any]:
