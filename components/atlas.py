@@ -117,6 +117,18 @@ def _check_connectivity(args: MongoAtlasArgs) -> None:
         raise ValueError(f"MongoAtlas: settings ask for {label} but no {kind} (VPC) was given")
 
 
+def _shared_region(tier: str, region: str) -> dict[str, object]:
+    """The one region config of a shared cluster: M0 on ``TENANT``, Flex on ``FLEX``, both on AWS.
+
+    The provider's examples (docs/resources/advanced_cluster.md, "Example Tenant Cluster" and
+    "Example Flex Cluster"): a Flex cluster takes no ``electable_specs`` and priority 7.
+    """
+    config: dict[str, object] = {"backing_provider_name": "AWS", "region_name": region, "priority": 7}
+    if tier == "M0":
+        return {**config, "provider_name": "TENANT", "electable_specs": {"instance_size": "M0"}}
+    return {**config, "provider_name": "FLEX"}
+
+
 def _srv_host(srv: str | None) -> str:
     if not srv:
         raise ValueError("MongoAtlas: Atlas returned no mongodb+srv connection string for the cluster")
@@ -128,15 +140,21 @@ class MongoAtlas(pulumi.ComponentResource):
 
     The tier decides what the cluster is and how it can be reached:
 
-    - ``M0``: the free shared tier (an ``AdvancedCluster`` on the ``TENANT`` provider backed by
-      AWS). It allows no private endpoint and no VPC peering: the IP access list is its only
-      network control, so the application's egress IPs are listed there. No cloud backups.
-    - ``FLEX``: a ``FlexCluster`` (shared, usage-priced, daily snapshots); IP access list only.
+    - ``M0``: the free shared tier (the ``TENANT`` provider backed by AWS). It allows no private
+      endpoint and no VPC peering: the IP access list is its only network control, so the
+      application's egress IPs are listed there. No cloud backups.
+    - ``FLEX``: shared, usage-priced, daily snapshots (the ``FLEX`` provider backed by AWS); IP
+      access list only.
     - ``M10`` and up: a dedicated three-node replica set, with cloud backups and point-in-time
       restore as configured, reached as ``settings.connectivity`` says: over the internet (IP
       access list), AWS PrivateLink (an interface endpoint in the VPC) or VPC peering (Atlas'
       network container peered with the VPC, a route to its block in every private route table,
       and the tasks' security group as the access list's only entry besides ``access_cidrs``).
+
+    Every tier is one ``AdvancedCluster``: the provider upgrades M0 -> FLEX -> M10 in place
+    (docs/resources/advanced_cluster.md, "Example Tenant Cluster Upgrade to Flex" and "Example
+    Flex Cluster Upgrade"), where a separate ``FlexCluster`` resource would make a tier change a
+    replacement, refused by Atlas since the new cluster has the old one's name.
 
     ``0.0.0.0/0`` is never in the access list. TLS is always on (``mongodb+srv`` implies it).
 
@@ -145,7 +163,8 @@ class MongoAtlas(pulumi.ComponentResource):
         cluster_name: name of the cluster.
         username: the application user (``readWrite`` on ``settings.database_name`` only).
         connection_uri: ``mongodb+srv://user:pass@host/db?retryWrites=true&w=majority`` (secret);
-            the private-endpoint host over PrivateLink, the peering (``-pri``) host over VPC peering.
+            the private-endpoint host over PrivateLink; the standard SRV host otherwise, which inside
+            a peered VPC (DNS hostnames and resolution on) resolves to the nodes' private addresses.
     """
 
     def __init__(self, name: str, args: MongoAtlasArgs, opts: pulumi.ResourceOptions | None = None):
@@ -182,34 +201,13 @@ class MongoAtlas(pulumi.ComponentResource):
             else None
         )
 
-        if settings.tier == "FLEX":
-            cluster: mongodbatlas.FlexCluster | mongodbatlas.AdvancedCluster = mongodbatlas.FlexCluster(
-                f"{name}-cluster",
-                project_id=project.id,
-                name=CLUSTER_NAME,
-                provider_settings={"backing_provider_name": "AWS", "region_name": settings.region},
-                termination_protection_enabled=settings.termination_protection,
-                opts=protected,
-            )
-        elif settings.tier == "M0":
+        if settings.tier in ("M0", "FLEX"):
             cluster = mongodbatlas.AdvancedCluster(
                 f"{name}-cluster",
                 project_id=project.id,
                 name=CLUSTER_NAME,
                 cluster_type="REPLICASET",
-                replication_specs=[
-                    {
-                        "region_configs": [
-                            {
-                                "provider_name": "TENANT",
-                                "backing_provider_name": "AWS",
-                                "region_name": settings.region,
-                                "priority": 7,
-                                "electable_specs": {"instance_size": "M0"},
-                            }
-                        ]
-                    }
-                ],
+                replication_specs=[{"region_configs": [_shared_region(settings.tier, settings.region)]}],
                 termination_protection_enabled=settings.termination_protection,
                 opts=protected,
             )
@@ -300,6 +298,12 @@ class MongoAtlas(pulumi.ComponentResource):
     def _access_list(
         self, name: str, project: mongodbatlas.Project, cidrs: Sequence[pulumi.Input[str]]
     ) -> None:
+        # Atlas keys an entry by its address, and every argument of the resource forces a
+        # replacement (internal/service/projectipaccesslist/resource_schema.go: RequiresReplace on
+        # cidr_block, ip_address, aws_security_group and comment). Replaced the engine's default way,
+        # the new entry is the old one POSTed again, then the old one's Delete removes that address
+        # (resource_project_ip_access_list.go, Delete: DeleteAccessListEntry by the entry): the
+        # address would be gone with the state saying it is there. So entries go before they come.
         for index, value in enumerate(cidrs):
             if isinstance(value, str):
                 cidr: pulumi.Input[str] = _as_cidr(value)
@@ -313,7 +317,7 @@ class MongoAtlas(pulumi.ComponentResource):
                 project_id=project.id,
                 cidr_block=cidr,
                 comment="platform application egress",
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
             )
 
     def _private_link_srv(
@@ -419,7 +423,7 @@ class MongoAtlas(pulumi.ComponentResource):
         peering: AtlasPeering,
         atlas_cidr: str,
     ) -> pulumi.Output[str]:
-        """Peer the VPC with Atlas' container and return the cluster's SRV string over the peering."""
+        """Peer the VPC with Atlas' container and return the cluster's SRV string, once the path exists."""
         child = pulumi.ResourceOptions(parent=self)
         account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
         # Atlas requests the peering from its side; this account accepts it.
@@ -442,7 +446,7 @@ class MongoAtlas(pulumi.ComponentResource):
             tags={"Name": f"{name}-atlas"},
             opts=child,
         )
-        for index, route_table_id in enumerate(peering.route_table_ids):
+        routes = [
             aws.ec2.Route(
                 f"{name}-route-{index}",
                 route_table_id=route_table_id,
@@ -452,30 +456,29 @@ class MongoAtlas(pulumi.ComponentResource):
                 region=peering.region,
                 opts=child,
             )
+            for index, route_table_id in enumerate(peering.route_table_ids)
+        ]
         # Over a same-region peering Atlas admits a security group of the peered VPC: only the
         # tasks get in, not everything else with an address in the VPC (NAT instances included).
-        mongodbatlas.ProjectIpAccessList(
+        # Deleted before it is replaced, like the other entries (see _access_list).
+        tasks_entry = mongodbatlas.ProjectIpAccessList(
             f"{name}-access-tasks",
             project_id=project.id,
             aws_security_group=peering.client_security_group_id,
             comment="platform API tasks over VPC peering",
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[accepter]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[accepter], delete_before_replace=True),
         )
-        # Atlas lists the peering (-pri) host names only once a peering exists, and the cluster's
-        # own outputs may predate it (it was created, or last read, before the peering): read it
-        # again once the peering is accepted.
-        refreshed = mongodbatlas.get_advanced_cluster_output(
-            project_id=project.id,
-            name=cluster.name,
-            opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[accepter]),
-        )
-
-        def private_srv(strings: mongodbatlas.outputs.GetAdvancedClusterConnectionStringsResult) -> str:
-            if not strings.private_srv:
-                raise ValueError(
-                    "MongoAtlas: Atlas lists no peering (privateSrv) connection string for the cluster yet; "
-                    "run `pulumi up` again once the peering is AVAILABLE"
-                )
-            return strings.private_srv
-
-        return refreshed.connection_strings.apply(private_srv)
+        # The standard SRV string, not `privateSrv`: for AWS clusters Atlas returns privateSrv only
+        # with custom DNS on (provider internal/service/advancedcluster/schema.go, private_srv:
+        # "For Amazon Web Services (AWS) clusters, this parameter returns only if you enable custom
+        # DNS"), which is meant for VPCs that use their own DNS servers. This VPC uses Amazon's
+        # resolver with DNS hostnames and resolution on (components/network.py), so the standard
+        # host names resolve to the nodes' private addresses through the peering
+        # (https://www.mongodb.com/docs/atlas/security-vpc-peering/). Should they ever resolve
+        # publicly, the access list holds no NAT address, so Atlas refuses the connection: the
+        # path fails closed instead of leaving the VPC.
+        srv = cluster.connection_strings.apply(lambda strings: strings.standard_srv)
+        # Carry the path in the URI's dependencies: what stores the URI (and the tasks reading it)
+        # waits for the accepted peering, the routes and the access list entry.
+        path = [accepter.id, *(route.id for route in routes), tasks_entry.id]
+        return pulumi.Output.all(srv, *path).apply(lambda values: values[0])

@@ -64,8 +64,11 @@ class Network(pulumi.ComponentResource):
         vpc = aws.ec2.Vpc(
             f"{name}-vpc",
             cidr_block=settings.cidr,
+            # Interface endpoints' private DNS needs both, and so does a peered Atlas: its standard
+            # host names resolve to the nodes' private addresses only with both on
+            # (https://www.mongodb.com/docs/atlas/security-vpc-peering/).
             enable_dns_support=True,
-            enable_dns_hostnames=True,  # interface endpoints' private DNS needs both
+            enable_dns_hostnames=True,
             tags={"Name": args.name_prefix},
             opts=child,
         )

@@ -586,7 +586,7 @@ class AtlasSettings(_Section):
     region: str = Field("AP_NORTHEAST_1", pattern=r"^[A-Z0-9_]+$")
     """Atlas region name for AWS (Tokyo is AP_NORTHEAST_1)."""
     mongo_version: Literal["7.0", "8.0"] = "8.0"
-    """MongoDB major version of dedicated and flex clusters."""
+    """MongoDB major version of dedicated clusters; M0 and FLEX run the version Atlas picks."""
     database_name: str = Field("app", pattern=r"^[A-Za-z0-9_-]{1,63}$")
     """Database the application user may read and write."""
     access_cidrs: tuple[Cidr, ...] = ()

@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
+import pulumi_mongodbatlas as mongodbatlas
 import pytest
 
 from components.atlas import AtlasPeering, AtlasPrivateLink, MongoAtlas, MongoAtlasArgs, _as_cidr
 from components.settings import PRESETS, AtlasSettings
+from tests.conftest import committed_run
 from tools.harness import Run, run_stack
 from tools.mocks import ACCOUNT_ID, Secret
 
@@ -17,7 +20,6 @@ ORG = "5f1e2d3c4b5a69788796a5b4"
 VPN = "198.51.100.0/28"
 NAT_IP = "203.0.113.25"
 ADVANCED = "mongodbatlas:index/advancedCluster:AdvancedCluster"
-FLEX = "mongodbatlas:index/flexCluster:FlexCluster"
 ACCESS = "mongodbatlas:index/projectIpAccessList:ProjectIpAccessList"
 USER = "mongodbatlas:index/databaseUser:DatabaseUser"
 PRIVATE_LINK_TYPES = {
@@ -31,6 +33,7 @@ PEERING = "mongodbatlas:index/networkPeering:NetworkPeering"
 ACCEPTER = "aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter"
 ROUTE = "aws:ec2/route:Route"
 PEERING_TYPES = {CONTAINER, PEERING, ACCEPTER, ROUTE}
+CUSTOM_DNS = "mongodbatlas:index/customDnsConfigurationClusterAws:CustomDnsConfigurationClusterAws"
 LINK = AtlasPrivateLink(
     vpc_id="vpc-0commercial",
     subnet_ids=["subnet-0private0a", "subnet-0private0c"],
@@ -99,7 +102,6 @@ def peered() -> Run:
 
 
 def test_m0_is_the_free_tenant_tier_on_aws(m0: Run) -> None:
-    assert m0.of_type(FLEX) == []
     [region] = m0.one(ADVANCED)["replicationSpecs"][0]["regionConfigs"]
     assert region["providerName"] == "TENANT"
     assert region["backingProviderName"] == "AWS"
@@ -108,13 +110,33 @@ def test_m0_is_the_free_tenant_tier_on_aws(m0: Run) -> None:
     assert not m0.one(ADVANCED).get("backupEnabled")
 
 
-def test_flex_is_a_flex_cluster() -> None:
+def test_flex_is_an_advanced_cluster_on_the_flex_provider() -> None:
     run = _run(MongoAtlasArgs(settings=_settings("staging", tier="FLEX"), project_name="platform-pre"))
-    assert run.of_type(ADVANCED) == []
-    flex = run.one(FLEX)
-    assert flex["providerSettings"] == {"backingProviderName": "AWS", "regionName": "AP_NORTHEAST_1"}
-    assert flex["projectId"] == run.output("project_id")
+    cluster = run.one(ADVANCED)
+    # The provider's "Example Flex Cluster" (docs/resources/advanced_cluster.md in
+    # mongodb/terraform-provider-mongodbatlas): provider FLEX, backing AWS, priority 7, no specs.
+    [region] = cluster["replicationSpecs"][0]["regionConfigs"]
+    assert region == {
+        "providerName": "FLEX",
+        "backingProviderName": "AWS",
+        "regionName": "AP_NORTHEAST_1",
+        "priority": 7,
+    }
+    assert cluster["projectId"] == run.output("project_id")
     assert run.output("connection_uri").startswith("mongodb+srv://app:")
+
+
+def test_a_tier_change_updates_the_cluster_in_place() -> None:
+    # The provider upgrades M0 -> Flex -> dedicated inside one advanced_cluster resource
+    # (docs/resources/advanced_cluster.md: "Example Tenant Cluster Upgrade to Flex", "Example Flex
+    # Cluster Upgrade"; resource.go Update: upgradeTenant / upgradeFlexToDedicated). The engine
+    # updates a resource in place only when its URN (type and name) is unchanged; a new type would
+    # be a second cluster named "main", which Atlas refuses while the first exists.
+    urns = set()
+    for tier in ("M0", "FLEX", "M10"):
+        settings = _settings("commercial" if tier == "M10" else "staging", tier=tier, connectivity="public")
+        urns.add(_run(MongoAtlasArgs(settings=settings, project_name="p")).named("mongo-cluster").urn)
+    assert len(urns) == 1
 
 
 def test_m10_is_a_dedicated_three_node_replica_set_with_backups(m10: Run) -> None:
@@ -152,6 +174,17 @@ def test_access_list_holds_exactly_the_configured_and_egress_addresses(m0: Run) 
     assert sorted(e["cidrBlock"] for e in entries) == sorted([VPN, f"{NAT_IP}/32"])
     assert all(e["projectId"] == m0.output("project_id") for e in entries)
     assert all(e["cidrBlock"] != "0.0.0.0/0" for e in entries)
+
+
+def test_access_list_entries_are_deleted_before_they_are_replaced(m0: Run, peered: Run) -> None:
+    # Every argument of the entry forces replacement (mongodb/terraform-provider-mongodbatlas
+    # internal/service/projectipaccesslist/resource_schema.go: RequiresReplace), and Atlas keys the
+    # entry by its address (resource_project_ip_access_list.go, Delete: DeleteAccessListEntry by
+    # the cidr, IP or group). Created first, the replacement would re-add the address and the old
+    # entry's Delete would then remove it.
+    entries = [*m0.of_type(ACCESS), *peered.of_type(ACCESS)]
+    assert len(entries) == 4
+    assert all(entry.delete_before_replace for entry in entries)
 
 
 def test_the_whole_internet_is_refused() -> None:
@@ -326,12 +359,65 @@ def test_peering_admits_the_tasks_security_group_and_the_configured_addresses_on
     assert peered.one(ACCEPTER).urn in by_group.dependencies
 
 
-def test_peering_uri_uses_the_clusters_peering_host(peered: Run) -> None:
+def test_peering_uri_uses_the_standard_srv_host(peered: Run) -> None:
+    # For AWS clusters Atlas returns privateSrv only with custom DNS on (provider
+    # internal/service/advancedcluster/schema.go, connection_strings.private_srv), which this
+    # program never enables; the standard host names resolve to the nodes' private addresses inside
+    # a peered VPC with DNS hostnames and resolution on (https://www.mongodb.com/docs/atlas/security-vpc-peering/).
+    strings = peered.one(ADVANCED).outputs["connectionStrings"]
+    assert strings["privateSrv"] == ""
+    assert CUSTOM_DNS not in peered.types()
     host = peered.output("connection_uri").split("@", 1)[1].split("/", 1)[0]
-    assert host.startswith("main-pri.")
-    public = peered.one(ADVANCED).outputs["connectionStrings"]["standardSrv"].removeprefix("mongodb+srv://")
-    assert host != public
+    assert host == strings["standardSrv"].removeprefix("mongodb+srv://")
     assert isinstance(peered.outputs["connection_uri"], Secret)
+
+
+def test_the_peering_uri_waits_for_the_whole_path() -> None:
+    # Whatever stores the URI (the SSM parameter the tasks read) is created after the accepted
+    # peering, every route and the tasks' access list entry, so no task starts without a path.
+    def program() -> None:
+        atlas = MongoAtlas(
+            "mongo", MongoAtlasArgs(settings=_settings("commercial"), project_name="c", peering=PEER)
+        )
+        aws.ssm.Parameter("uri", type="SecureString", value=atlas.connection_uri)
+
+    run = run_stack("staging", config=CONFIG, program=program)
+    needed = {r.urn for r in (*run.of_type(ACCEPTER), *run.of_type(ROUTE))}
+    needed |= {e.urn for e in run.of_type(ACCESS) if "awsSecurityGroup" in e.inputs}
+    assert len(needed) == 1 + len(PEER.route_table_ids) + 1
+    assert needed <= set(run.one("aws:ssm/parameter:Parameter").dependencies)
+
+
+def test_the_mock_returns_private_srv_only_with_custom_dns() -> None:
+    # The rule the mock encodes (schema.go, private_srv: "For Amazon Web Services (AWS) clusters,
+    # this parameter returns only if you enable custom DNS"): peered alone gives "", peered with
+    # mongodbatlas_custom_dns_configuration_cluster_aws enabled gives the -pri host.
+    def program(custom_dns: bool) -> None:
+        atlas = MongoAtlas(
+            "mongo", MongoAtlasArgs(settings=_settings("commercial"), project_name="c", peering=PEER)
+        )
+        if custom_dns:
+            mongodbatlas.CustomDnsConfigurationClusterAws("dns", project_id=atlas.project_id, enabled=True)
+        strings = mongodbatlas.get_advanced_cluster_output(
+            project_id=atlas.project_id, name=atlas.cluster_name
+        ).connection_strings
+        pulumi.export("private_srv", strings.apply(lambda s: s.private_srv))
+
+    plain = run_stack("staging", config=CONFIG, program=lambda: program(False))
+    with_dns = run_stack("staging", config=CONFIG, program=lambda: program(True))
+    assert plain.output("private_srv") == ""
+    assert with_dns.output("private_srv").startswith("mongodb+srv://main-pri.")
+
+
+def test_the_vpc_resolves_atlas_host_names_privately() -> None:
+    # Atlas' peering needs DNS hostnames and DNS resolution on in the application's VPC for the
+    # standard host names to resolve to private addresses
+    # (https://www.mongodb.com/docs/atlas/security-vpc-peering/).
+    run = committed_run("prod-commercial")
+    assert run.of_type(PEERING), "the commercial stack reaches Atlas over peering"
+    vpc = run.one("aws:ec2/vpc:Vpc")
+    assert vpc["enableDnsHostnames"] is True
+    assert vpc["enableDnsSupport"] is True
 
 
 # -- user and connection string ------------------------------------------------------------

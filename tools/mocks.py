@@ -3,12 +3,13 @@
 The mocks answer like the real providers would, with deterministic, realistic values (ids,
 ARNs, endpoints, AZ lists), so that everything the program derives from outputs (policies,
 connection strings, alarms' dimensions) is exercised. The monitor also records what the mock
-API does not pass to ``new_resource``: parent, protect, ignoreChanges, retainOnDelete, deleteBeforeReplace and
-which inputs are secret.
+API does not pass to ``new_resource``: parent, protect, ignoreChanges, retainOnDelete,
+deleteBeforeReplace and which inputs are secret.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -111,8 +112,10 @@ class RecordingMocks(Mocks):
         self.invokes: list[tuple[str, dict[str, Any]]] = []
         # Atlas project id -> the VPC endpoint its PrivateLinkEndpointService accepted.
         self.atlas_private_endpoints: dict[str, str] = {}
-        # Atlas projects with a NetworkPeering: their clusters list peering (-pri) host names.
+        # Atlas projects with a NetworkPeering, and those with custom DNS for AWS clusters on: only
+        # a project in both lists gets privateSrv (see getAdvancedCluster below).
         self.atlas_peered_projects: set[str] = set()
+        self.atlas_custom_dns_projects: set[str] = set()
         # ENI id -> its source_dest_check, which an instance launched on it reads back.
         self.eni_source_dest_check: dict[str, bool] = {}
         # Allocation id -> public address, which an association of the allocation reads back.
@@ -353,40 +356,52 @@ class RecordingMocks(Mocks):
         ):
             group = inputs.get("name") or f"{inputs.get('namePrefix', logical)}{h[:26]}"
             return {"__id": group, "name": group}
-        if typ in (
-            "mongodbatlas:index/advancedCluster:AdvancedCluster",
-            "mongodbatlas:index/flexCluster:FlexCluster",
-        ):
-            # Provider v2: one connectionStrings object; private endpoints are listed once accepted.
+        if typ == "mongodbatlas:index/advancedCluster:AdvancedCluster":
+            # Provider v2: one connectionStrings object, strings Atlas leaves out read as ""
+            # (internal/service/advancedcluster/model_ClusterDescription20240805.go,
+            # newConnectionStringsObjType: conversion.SafeValue). The cluster is created before any
+            # private path exists, so its own state never holds privateSrv or private endpoints.
             cname = inputs.get("name", name)
             return {
                 "clusterId": _fake_id(logical, length=24),
-                "connectionStrings": {
-                    "standard": f"mongodb://{cname}-shard-00-00.{h[:5]}.mongodb.net:27017",
-                    "standardSrv": f"mongodb+srv://{cname}.{h[:5]}.mongodb.net",
-                    "privateEndpoints": [],
-                },
+                "connectionStrings": _atlas_connection_strings(str(inputs.get("projectId")), cname),
                 "stateName": "IDLE",
                 "mongoDbVersion": "8.0.4",
             }
+        # Atlas resources' ids are the provider's encoded key maps (conversion.EncodeStateID in
+        # internal/common/conversion/encode_state.go), not Atlas ids: read the named outputs instead.
+        project = str(inputs.get("projectId"))
         if typ == "mongodbatlas:index/databaseUser:DatabaseUser":
-            user_id = f"{inputs.get('projectId')}-{inputs.get('username')}-{inputs.get('authDatabaseName')}"
-            return {"__id": user_id}
+            # internal/service/databaseuser/model_database_user.go, NewTfDatabaseUserModel.
+            user = {"username": inputs.get("username"), "auth_database_name": inputs.get("authDatabaseName")}
+            return {"__id": _atlas_state_id(project_id=project, **user)}
+        if typ == "mongodbatlas:index/projectIpAccessList:ProjectIpAccessList":
+            # model_project_ip_access_list.go: the entry is the cidr, the IP or the group.
+            entry = inputs.get("cidrBlock") or inputs.get("ipAddress") or inputs.get("awsSecurityGroup")
+            return {"__id": _atlas_state_id(entry=entry, project_id=project)}
         if typ == "mongodbatlas:index/privateLinkEndpointService:PrivateLinkEndpointService":
+            # Create waits for AVAILABLE, then for the project's clusters to be IDLE
+            # (internal/service/privatelinkendpointservice/resource.go, resourceCreate).
             vpce = str(inputs.get("endpointServiceId"))
-            self.atlas_private_endpoints[str(inputs.get("projectId"))] = vpce
+            self.atlas_private_endpoints[project] = vpce
             return {"awsConnectionStatus": "AVAILABLE", "interfaceEndpointId": vpce, "deleteRequested": False}
         if typ == "mongodbatlas:index/networkContainer:NetworkContainer":
+            # Not provisioned until a dedicated cluster runs in it (networkcontainer/resource_network_container.go).
+            container = _fake_id(logical, length=24)
             return {
-                "containerId": _fake_id(logical, length=24),
+                "__id": _atlas_state_id(container_id=container, project_id=project),
+                "containerId": container,
                 "vpcId": f"vpc-{h}",
                 "provisioned": False,
                 "regionName": inputs.get("regionName"),
             }
         if typ == "mongodbatlas:index/networkPeering:NetworkPeering":
-            self.atlas_peered_projects.add(str(inputs.get("projectId")))
+            # Create returns at PENDING_ACCEPTANCE, before AWS accepts (networkpeering/resource.go).
+            self.atlas_peered_projects.add(project)
+            peer = _fake_id(logical, length=24)
             return {
-                "peerId": _fake_id(logical, length=24),
+                "__id": _atlas_state_id(peer_id=peer, project_id=project, provider_name="AWS"),
+                "peerId": peer,
                 "connectionId": f"pcx-{h}",
                 "statusName": "PENDING_ACCEPTANCE",
             }
@@ -396,21 +411,10 @@ class RecordingMocks(Mocks):
             return {"__id": pcx, "acceptStatus": "active"}
         if typ == "mongodbatlas:index/project:Project":
             return {"__id": _fake_id(logical, length=24), "orgId": inputs.get("orgId")}
-        if typ == "mongodbatlas:index/cluster:Cluster":
-            cname = inputs.get("name", name)
-            return {
-                "clusterId": _fake_id(logical, length=24),
-                "connectionStrings": [
-                    {
-                        "standardSrv": f"mongodb+srv://{cname}.{h[:5]}.mongodb.net",
-                        "privateSrv": f"mongodb+srv://{cname}-pl-0.{h[:5]}.mongodb.net",
-                        "privateEndpoints": [],
-                    }
-                ],
-                "connectionString": {"standardSrv": f"mongodb+srv://{cname}.{h[:5]}.mongodb.net"},
-                "stateName": "IDLE",
-                "mongoDbVersion": "8.0.4",
-            }
+        if typ == "mongodbatlas:index/customDnsConfigurationClusterAws:CustomDnsConfigurationClusterAws":
+            if inputs.get("enabled") is True:
+                self.atlas_custom_dns_projects.add(str(inputs.get("projectId")))
+            return {}
         if typ == "mongodbatlas:index/privateLinkEndpoint:PrivateLinkEndpoint":
             return {
                 "privateLinkId": _fake_id(logical, length=24),
@@ -551,14 +555,18 @@ class RecordingMocks(Mocks):
         if token == "mongodbatlas:index/getAdvancedCluster:getAdvancedCluster":
             cname, project = inputs.get("name", "cluster"), str(inputs.get("projectId"))
             h = _fake_id(project, cname)
-            strings: dict[str, Any] = {
-                "standard": f"mongodb://{cname}-shard-00-00.{h[:5]}.mongodb.net:27017",
-                "standardSrv": f"mongodb+srv://{cname}.{h[:5]}.mongodb.net",
-                "private": "",
-                "privateSrv": "",
-                "privateEndpoints": [],
-            }
-            if project in self.atlas_peered_projects:
+            strings = _atlas_connection_strings(project, cname)
+            # privateSrv/private only for a peered project with custom DNS for AWS clusters on:
+            # "For Amazon Web Services (AWS) clusters, this parameter returns only if you enable
+            # custom DNS" (internal/service/advancedcluster/schema.go, connection_strings.private_srv;
+            # and customDnsConfigurationClusterAws' `enabled`: "If true, the Get All Clusters and Get
+            # One Cluster endpoints return the connectionStrings.private and
+            # connectionStrings.privateSrv fields for clusters deployed to AWS"). Without it Atlas
+            # omits both and the provider reads "" (model_ClusterDescription20240805.go).
+            peered = project in self.atlas_peered_projects
+            if peered and project in self.atlas_custom_dns_projects:
+                # Host shape from the provider's example (docs/resources/advanced_cluster.md:
+                # "mongodb+srv://cluster-atlas-pri.ygo1m.mongodb.net").
                 strings["privateSrv"] = f"mongodb+srv://{cname}-pri.{h[:5]}.mongodb.net"
                 strings["private"] = f"mongodb://{cname}-shard-00-00-pri.{h[:5]}.mongodb.net:27017"
             accepted = self.atlas_private_endpoints.get(project)
@@ -587,6 +595,29 @@ class RecordingMocks(Mocks):
         if token == "aws:iam/getPolicyDocument:getPolicyDocument":
             return {"json": "{}", "id": "doc"}, []
         return {}, []
+
+
+def _atlas_state_id(**values: Any) -> str:
+    """The provider's resource id: sorted ``b64(key):b64(value)`` pairs joined by ``-``."""
+
+    def b64(text: Any) -> str:
+        return base64.b64encode(str(text).encode()).decode()
+
+    return "-".join(f"{b64(key)}:{b64(values[key])}" for key in sorted(values))
+
+
+def _atlas_connection_strings(project: str, cluster: str) -> dict[str, Any]:
+    """A cluster's connection strings as the provider reads them with no private path enabled; the
+    host is a function of the project and the cluster's name, as in Atlas, so the resource and the
+    getAdvancedCluster invoke agree."""
+    h = _fake_id(project, cluster)
+    return {
+        "standard": f"mongodb://{cluster}-shard-00-00.{h[:5]}.mongodb.net:27017",
+        "standardSrv": f"mongodb+srv://{cluster}.{h[:5]}.mongodb.net",
+        "private": "",
+        "privateSrv": "",
+        "privateEndpoints": [],
+    }
 
 
 class RecordingMonitor(MockMonitor):
