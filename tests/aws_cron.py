@@ -19,7 +19,14 @@ from datetime import date, datetime, timedelta
 
 _MONTHS = {m: i for i, m in enumerate("JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split(), 1)}
 _DAYS = {d: i for i, d in enumerate("SUN MON TUE WED THU FRI SAT".split(), 1)}
-_BOUNDS = {"minute": (0, 59), "hour": (0, 23), "dom": (1, 31), "month": (1, 12), "dow": (1, 7), "year": (1970, 2199)}
+_BOUNDS = {
+    "minute": (0, 59),
+    "hour": (0, 23),
+    "dom": (1, 31),
+    "month": (1, 12),
+    "dow": (1, 7),
+    "year": (1970, 2199),
+}
 
 
 class CronError(ValueError):
@@ -83,9 +90,7 @@ class Cron:
         """Every time the expression fires on ``day`` (local time of the schedule's zone)."""
         if not self.matches_day(day):
             return []
-        return sorted(
-            datetime(day.year, day.month, day.day, h, m) for h in self.hours for m in self.minutes
-        )
+        return sorted(datetime(day.year, day.month, day.day, h, m) for h in self.hours for m in self.minutes)
 
     def between(self, first: date, end: date) -> Iterator[datetime]:
         """Every firing in ``[first, end)``."""

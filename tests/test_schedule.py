@@ -92,7 +92,12 @@ def test_commercial_raises_its_floor_on_working_days() -> None:
 def test_year_end_closed_days_close_the_break() -> None:
     settings = ScheduleSettings(closed_days=YEAR_END)
     hours = service_hours(settings, NOW)
-    for day in (date(2026, 12, 29), date(2026, 12, 30), date(2026, 12, 31), date(2027, 1, 4) - timedelta(days=1)):
+    for day in (
+        date(2026, 12, 29),
+        date(2026, 12, 30),
+        date(2026, 12, 31),
+        date(2027, 1, 4) - timedelta(days=1),
+    ):
         assert _fires(hours.starts, day) == []
     assert _fires(hours.starts, date(2027, 1, 4)) == [datetime(2027, 1, 4, 8, 45)]
     # Without the opt-in list, 12/29-12/31 are working days.
@@ -123,7 +128,12 @@ def test_a_closed_stretch_over_a_week_stops_the_database_after_rds_restarts_it()
 def test_every_expression_is_valid_aws_cron_with_explicit_days() -> None:
     for settings in (STAGING, COMMERCIAL, ScheduleSettings(horizon_months=24, closed_days=YEAR_END)):
         ecs, database = service_hours(settings, NOW), database_hours(settings, NOW)
-        for expression in [*ecs.starts.values(), ecs.stop, *database.starts.values(), *database.stops.values()]:
+        for expression in [
+            *ecs.starts.values(),
+            ecs.stop,
+            *database.starts.values(),
+            *database.stops.values(),
+        ]:
             Cron(expression)  # raises on anything AWS would reject
             if expression != ecs.stop:
                 fields = expression.removeprefix("cron(").removesuffix(")").split(" ")
@@ -172,7 +182,12 @@ def test_the_current_period(now: datetime, ecs: bool, database: bool) -> None:
 
 def test_upcoming_closed_weekdays_list_holidays_and_extra_days() -> None:
     listed = upcoming_closed_weekdays(ScheduleSettings(closed_days=YEAR_END), NOW.date(), 4)
-    assert [day for day, _ in listed] == [date(2026, 12, 29), date(2026, 12, 30), date(2026, 12, 31), date(2027, 1, 1)]
+    assert [day for day, _ in listed] == [
+        date(2026, 12, 29),
+        date(2026, 12, 30),
+        date(2026, 12, 31),
+        date(2027, 1, 1),
+    ]
 
 
 # -- settings --------------------------------------------------------------------------------------
@@ -197,7 +212,9 @@ def test_a_malformed_closed_day_is_refused(entry: str) -> None:
 
 
 def test_a_night_too_short_for_the_warm_ups_is_refused() -> None:
-    [problem] = _problems({"start": "01:00", "stop": "23:50", "warmUpMinutes": 30, "databaseWarmUpMinutes": 30})
+    [problem] = _problems(
+        {"start": "01:00", "stop": "23:50", "warmUpMinutes": 30, "databaseWarmUpMinutes": 30}
+    )
     assert problem.startswith("platform:schedule:") and "databaseWarmUpMinutes" in problem
 
 
