@@ -480,7 +480,7 @@ def fires_on(actions: dict[str, dict], day: date) -> dict[str, list[datetime]]:
 def test_stop_mode_empties_the_service_at_night(staging: Run):
     actions = scheduled_actions(staging)
     # One start per month of the 12-month horizon from December 2026, and the nightly stop.
-    assert set(actions) == {"stop"} | {f"start-2026-12"} | {f"start-2027-{m:02d}" for m in range(1, 12)}
+    assert set(actions) == {"stop"} | {"start-2026-12"} | {f"start-2027-{m:02d}" for m in range(1, 12)}
     assert actions["stop"]["scalableTargetAction"] == {"minCapacity": 0, "maxCapacity": 0}
     for name, action in actions.items():
         assert action["timezone"] == "Asia/Tokyo"
