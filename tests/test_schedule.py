@@ -126,7 +126,13 @@ def test_a_closed_stretch_over_a_week_stops_the_database_after_rds_restarts_it()
 
 
 def test_every_expression_is_valid_aws_cron_with_explicit_days() -> None:
-    for settings in (STAGING, COMMERCIAL, ScheduleSettings(horizon_months=24, closed_days=YEAR_END)):
+    every_day = ScheduleSettings(horizon_months=24, weekdays="SUN-SAT", holiday_country=None)
+    for settings in (
+        STAGING,
+        COMMERCIAL,
+        ScheduleSettings(horizon_months=24, closed_days=YEAR_END),
+        every_day,
+    ):
         ecs, database = service_hours(settings, NOW), database_hours(settings, NOW)
         for expression in [
             *ecs.starts.values(),
@@ -135,6 +141,9 @@ def test_every_expression_is_valid_aws_cron_with_explicit_days() -> None:
             *database.stops.values(),
         ]:
             Cron(expression)  # raises on anything AWS would reject
+            # EventBridge Scheduler takes at most 256 characters (hashicorp/terraform-provider-aws
+            # internal/service/scheduler/schedule.go, schedule_expression); a 31-day month is ~115.
+            assert len(expression) <= 256, expression
             if expression != ecs.stop:
                 fields = expression.removeprefix("cron(").removesuffix(")").split(" ")
                 assert fields[4] == "?" and fields[5].isdigit(), expression
