@@ -6,11 +6,12 @@ import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import pulumi
 import pulumi_aws as aws
 
-from components.schedule import business_hours
+from components.schedule import local_now, service_hours
 from components.settings import ComputeSettings, ScheduleSettings
 
 CONTAINER_NAME = "api"
@@ -150,6 +151,8 @@ class ComputeArgs:
     image_tag_moves: bool = False
     """True when ``image`` is a tag that can be pushed again (a mutable repository, or another
     registry's tag not pinned by digest): every task then pulls the tag as it starts."""
+    now: datetime | None = None
+    """Local time in the schedule's zone the business hours are generated for; None: the clock."""
 
 
 class Compute(pulumi.ComponentResource):
@@ -383,25 +386,34 @@ class Compute(pulumi.ComponentResource):
         alb: aws.lb.LoadBalancer,
         target_group: aws.lb.TargetGroup,
     ) -> None:
-        """Target tracking on CPU (and ALB requests), plus the business-hours scheduled actions."""
+        """Target tracking on CPU (and ALB requests), plus the business-hours scheduled actions.
+
+        The scheduled actions set min/max at every start and stop. The scalable target itself is
+        given the values of the period ``now`` falls in, so each `pulumi up` agrees with the last
+        action that fired instead of undoing it (scheduled scaling fights IaC state,
+        terraform-aws-modules/terraform-aws-ecs#422), and a changed minCount/maxCount takes effect
+        at once: on the target for the current period, in the actions for the next ones.
+        """
         settings, schedule = args.settings, args.schedule
-        scheduled = schedule.enabled
+        # Scale to zero with scheduled actions: target tracking alone never reaches 0 even with a
+        # floor of 0 (aws/copilot-cli#3054). In "stop" mode the night's max of 0 empties the service.
+        night = (0, 0) if schedule.mode == "stop" else (schedule.off_hours_min_count, settings.max_count)
+        day = (settings.min_count, settings.max_count)
+        # Equal floors: a schedule would change nothing.
+        hours = (
+            service_hours(schedule, args.now or local_now(schedule))
+            if schedule.enabled and night != day
+            else None
+        )
+        current = day if hours is None or hours.in_hours else night
         target = aws.appautoscaling.Target(
             f"{name}-scaling-target",
             service_namespace="ecs",
             scalable_dimension="ecs:service:DesiredCount",
             resource_id=resource_id,
-            min_capacity=settings.min_count,
-            max_capacity=settings.max_count,
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                # With a schedule, the scheduled actions own min/max: they set them at every start
-                # and stop, and each `pulumi up` re-applying the configured values would undo the
-                # night-time setting (scheduled scaling fights IaC state,
-                # terraform-aws-modules/terraform-aws-ecs#422). The start action carries min_count
-                # and max_count, so a changed setting takes effect at the next start.
-                ignore_changes=["minCapacity", "maxCapacity"] if scheduled else None,
-            ),
+            min_capacity=current[0],
+            max_capacity=current[1],
+            opts=pulumi.ResourceOptions(parent=self),
         )
         common = {
             "service_namespace": target.service_namespace,
@@ -451,18 +463,14 @@ class Compute(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[previous]),
             )
 
-        if not scheduled:
+        if hours is None:
             return
-        hours = business_hours(schedule)
-        # Scale to zero with scheduled actions: target tracking alone never reaches 0 even with a
-        # floor of 0 (aws/copilot-cli#3054). In "stop" mode the night's max of 0 empties the service.
-        night_min = 0 if schedule.mode == "stop" else schedule.off_hours_min_count
-        night_max = 0 if schedule.mode == "stop" else settings.max_count
-        actions = [
-            ("stop", hours.stop_cron, night_min, night_max),
-            ("start", hours.start_cron, settings.min_count, settings.max_count),
-        ]
-        for action, cron, min_capacity, max_capacity in actions:
+        # One start per month of the horizon, naming its open days, and one stop every evening:
+        # at most horizonMonths + 1 (<= 25) of the 200 actions a scalable target may have
+        # (Application Auto Scaling quotas, not adjustable).
+        actions = [(f"start-{month}", cron, day) for month, cron in hours.starts.items()]
+        actions.append(("stop", hours.stop, night))
+        for action, cron, (min_capacity, max_capacity) in actions:
             previous = aws.appautoscaling.ScheduledAction(
                 f"{name}-{action}",
                 name=f"{args.name_prefix}-api-{action}",

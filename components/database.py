@@ -13,7 +13,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components.schedule import business_hours
+from components.schedule import DatabaseHours, database_hours, local_now
 from components.settings import DatabaseSettings, ScheduleSettings
 
 PORT = 5432
@@ -46,6 +46,8 @@ class DatabaseArgs:
     """AZs of ``subnet_ids``, in order; Aurora pins the writer to the first and readers to the next."""
     protect: bool
     """Refuse to delete the instance or cluster (the engine's protect), for production data."""
+    now: datetime | None = None
+    """Local time in the schedule's zone the business hours are generated for; None: the clock."""
 
 
 def _windows_in_business_hours(schedule: ScheduleSettings) -> tuple[str, str] | None:
@@ -117,6 +119,20 @@ class Database(pulumi.ComponentResource):
             args.schedule is not None and args.schedule.enabled and args.schedule.mode == "stop"
         )
         windows = _windows_in_business_hours(args.schedule) if stops_out_of_hours else None
+        self._hours: DatabaseHours | None = (
+            database_hours(args.schedule, args.now or local_now(args.schedule))
+            if stops_out_of_hours
+            else None
+        )
+        self._held = self._hours is not None and not self._hours.in_hours
+        if self._held:
+            pulumi.log.warn(
+                f"{physical} is stopped outside business hours ({args.schedule.start}-{args.schedule.stop} "
+                f"{args.schedule.timezone}, open days), and RDS refuses to modify a stopped database "
+                "(InvalidDBInstanceState). This update leaves the database's own settings as they are; "
+                "run `pulumi up` again in business hours to apply changes to them.",
+                resource=self,
+            )
 
         master_password = random.RandomPassword(
             f"{name}-master-password",
@@ -155,8 +171,10 @@ class Database(pulumi.ComponentResource):
             )
         )
 
-        if stops_out_of_hours:
-            self._schedule_business_hours(physical, args.schedule)
+        self.schedule_group_name: pulumi.Output[str] | None = None
+        self.dead_letter_queue_name: pulumi.Output[str] | None = None
+        if self._hours is not None:
+            self._schedule_business_hours(physical, args.schedule, self._hours)
 
         self.register_outputs(
             {
@@ -172,6 +190,8 @@ class Database(pulumi.ComponentResource):
                 "engine": self.engine,
                 "instance_identifiers": self.instance_identifiers,
                 "cluster_identifier": self.cluster_identifier,
+                "schedule_group_name": self.schedule_group_name,
+                "dead_letter_queue_name": self.dead_letter_queue_name,
             }
         )
 
@@ -214,6 +234,14 @@ class Database(pulumi.ComponentResource):
             "performance_insights_kms_key_id": self._args.kms_key_arn,
             "performance_insights_retention_period": PERFORMANCE_INSIGHTS_DAYS,
         }
+
+    def _hold(self) -> list[str] | None:
+        """While the schedule has the database stopped, leave every input as it was: RDS refuses
+        ModifyDBInstance/ModifyDBCluster on a stopped database (InvalidDBInstanceState /
+        InvalidDBClusterStateFault), which would fail the whole update. ``*`` resets all inputs to
+        their previous values (pulumi/pulumi pkg/resource/deploy/step_generator.go
+        processIgnoreChanges, sdk/go/common/resource/properties_path.go); a creation is not held."""
+        return ["*"] if self._held else None
 
     def _final_snapshot(self, identifier: str) -> dict[str, object]:
         settings = self._args.settings
@@ -271,7 +299,9 @@ class Database(pulumi.ComponentResource):
             apply_immediately=False,
             **self._final_snapshot(identifier),
             **self._performance_insights(),
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=log_groups),
+            opts=pulumi.ResourceOptions(
+                parent=self, protect=args.protect, depends_on=log_groups, ignore_changes=self._hold()
+            ),
         )
         self.identifier: pulumi.Output[str] = instance.identifier
         self.arn: pulumi.Output[str] = instance.arn
@@ -326,7 +356,9 @@ class Database(pulumi.ComponentResource):
             allow_major_version_upgrade=False,
             apply_immediately=False,
             **self._final_snapshot(identifier),
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=log_groups),
+            opts=pulumi.ResourceOptions(
+                parent=self, protect=args.protect, depends_on=log_groups, ignore_changes=self._hold()
+            ),
         )
 
         instances: list[aws.rds.ClusterInstance] = []
@@ -355,7 +387,9 @@ class Database(pulumi.ComponentResource):
                 copy_tags_to_snapshot=True,
                 apply_immediately=False,
                 **self._performance_insights(),
-                opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=depends_on),
+                opts=pulumi.ResourceOptions(
+                    parent=self, protect=args.protect, depends_on=depends_on, ignore_changes=self._hold()
+                ),
             )
             instances.append(instance)
 
@@ -369,22 +403,37 @@ class Database(pulumi.ComponentResource):
 
     # -- business hours --------------------------------------------------------------------
 
-    def _schedule_business_hours(self, physical: str, schedule: ScheduleSettings) -> None:
-        """EventBridge Scheduler stops the database after hours and starts it before them.
+    def _schedule_business_hours(
+        self, physical: str, schedule: ScheduleSettings, hours: DatabaseHours
+    ) -> None:
+        """EventBridge Scheduler starts the database before the tasks and stops it after them.
 
-        RDS starts an instance or cluster by itself once it has been stopped for 7 days (only
-        possible when no working day falls in between, e.g. a long holiday with the start schedule
-        disabled); the next stop on a working day stops it again, so it never runs for long.
+        One start and one stop schedule per month of the horizon name that month's open days, so
+        nothing starts on a closed day. RDS starts a database by itself once it has been stopped
+        for 7 days; a closed stretch that long gets a stop on its eighth day. A failed start or
+        stop lands in an encrypted dead-letter queue and raises the AWS/Scheduler alarms
+        (components/monitoring.py) on the schedule group.
         """
-        hours = business_hours(schedule)
         noun, key = (
             ("DBCluster", "DbClusterIdentifier") if self._aurora else ("DBInstance", "DbInstanceIdentifier")
         )
         account_id = self.arn.apply(lambda arn: arn.split(":")[4])
+        region = self.arn.apply(lambda arn: arn.split(":")[3])
 
         # Scheduler names the schedule GROUP as aws:SourceArn when it assumes the role (a schedule
         # or name-prefix ARN never matches), so the schedules get a group of their own.
         group = aws.scheduler.ScheduleGroup(f"{self._name}-schedules", name=physical, opts=self._child)
+        # A standard queue (Scheduler refuses FIFO ones as a DLQ); Scheduler sends with the
+        # schedule's execution role, which therefore needs sqs:SendMessage
+        # (https://docs.aws.amazon.com/scheduler/latest/UserGuide/configuring-schedule-dlq.html).
+        dead_letters = aws.sqs.Queue(
+            f"{self._name}-schedule-dlq",
+            name=f"{physical}-schedule-dlq",
+            kms_master_key_id=self._args.kms_key_arn,
+            # SQS's maximum, for the failed start or stop to be read after a long weekend.
+            message_retention_seconds=14 * 24 * 3600,
+            opts=self._child,
+        )
         role = aws.iam.Role(
             f"{self._name}-scheduler-role",
             name=f"{physical}-scheduler",
@@ -418,19 +467,35 @@ class Database(pulumi.ComponentResource):
                             "Effect": "Allow",
                             "Action": [f"rds:Stop{noun}", f"rds:Start{noun}"],
                             "Resource": self.arn,
-                        }
+                        },
+                        {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": dead_letters.arn},
+                        {
+                            # A producer to a queue encrypted with a customer-managed key needs
+                            # these two on the key (SQS Developer Guide, "Key management").
+                            "Effect": "Allow",
+                            "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+                            "Resource": self._args.kms_key_arn,
+                            "Condition": {
+                                "StringEquals": {
+                                    "kms:ViaService": pulumi.Output.concat("sqs.", region, ".amazonaws.com")
+                                }
+                            },
+                        },
                     ],
                 }
             ),
             opts=self._child,
         )
         target_input = self.identifier.apply(lambda identifier: json.dumps({key: identifier}))
-        for action, cron in (("stop", hours.stop_cron), ("start", hours.start_cron)):
+        schedules = [("start", month, cron) for month, cron in hours.starts.items()]
+        schedules += [("stop", month, cron) for month, cron in hours.stops.items()]
+        for action, month, cron in schedules:
             aws.scheduler.Schedule(
-                f"{self._name}-{action}",
-                name=f"{physical}-{action}",
+                f"{self._name}-{action}-{month}",
+                name=f"{physical}-{action}-{month}",
                 group_name=group.name,
-                description=f"{action.capitalize()} {physical} ({schedule.weekdays} {schedule.start}-{schedule.stop})",
+                description=f"{action.capitalize()} {physical} on the open days of {month} "
+                f"({schedule.weekdays} {schedule.start}-{schedule.stop}, closed days excepted)",
                 schedule_expression=cron,
                 schedule_expression_timezone=hours.timezone,
                 flexible_time_window={"mode": "OFF"},
@@ -438,8 +503,11 @@ class Database(pulumi.ComponentResource):
                     "arn": f"arn:aws:scheduler:::aws-sdk:rds:{action}{noun}",
                     "role_arn": role.arn,
                     "input": target_input,
+                    "dead_letter_config": {"arn": dead_letters.arn},
                     # A late start or stop is still worth doing; after an hour it is not.
                     "retry_policy": {"maximum_event_age_in_seconds": 3600, "maximum_retry_attempts": 10},
                 },
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
             )
+        self.schedule_group_name = group.name
+        self.dead_letter_queue_name = dead_letters.name

@@ -40,6 +40,9 @@ class DatabaseTargets:
     """Aurora cluster identifier (``aurora-serverless-v2``)."""
     reader_instances: int = 0
     """Aurora readers (plain: a reader CPU alarm exists only when there is a reader)."""
+    schedule_group_name: pulumi.Input[str] | None = None
+    """EventBridge Scheduler group of the database's start/stop schedules (staging); given, a
+    failed or dropped invocation is alarmed on."""
     memory_gib: float = 1.0
     """Memory of one instance: the RDS class's (1 GiB for db.t4g.micro) or, for Aurora
     Serverless v2, ``maxCapacity`` x 2 GiB. Sets the connection and freeable-memory thresholds."""
@@ -326,6 +329,33 @@ class Monitoring(pulumi.ComponentResource):
                 statistic="Average",
             ),
         ]
+        if args.database.schedule_group_name is not None:
+            # AWS/Scheduler publishes per schedule group (dimension ScheduleGroup):
+            # https://docs.aws.amazon.com/scheduler/latest/UserGuide/monitoring-cloudwatch.html,
+            # aws/aws-cdk packages/aws-cdk-lib/aws-scheduler/lib/schedule-group.ts (metric()).
+            # A start or stop that fails (e.g. during maintenance) would otherwise leave the
+            # database stopped all day or running all night without a word.
+            group = {"ScheduleGroup": args.database.schedule_group_name}
+            for key, metric, what in (
+                ("db-schedule-errors", "TargetErrorCount", "RDS refused a scheduled start or stop"),
+                (
+                    "db-schedule-dropped",
+                    "InvocationDroppedCount",
+                    "EventBridge Scheduler gave up on a scheduled start or stop",
+                ),
+            ):
+                alarms.append(
+                    _Alarm(
+                        key=key,
+                        description=f"{what}; the failed request is in the schedules' dead-letter queue",
+                        namespace="AWS/Scheduler",
+                        metric=metric,
+                        dimensions=group,
+                        threshold=1,
+                        evaluation_periods=1,
+                        statistic="Sum",
+                    )
+                )
         if not args.scales_to_zero:
             # Always-on service: no metric means no registered target, which is an outage.
             alarms.append(

@@ -23,10 +23,11 @@ import typing
 import urllib.parse
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from datetime import time
+from datetime import date, time
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import holidays
 import pulumi
 from pydantic import (
     AfterValidator,
@@ -441,11 +442,39 @@ class ComputeSettings(_Section):
         return self
 
 
+# The database stops this long after the tasks' night stop, once they have drained (deregistration
+# delay 30 s + stop timeout 30 s, components/compute.py) and closed their connections.
+DATABASE_STOP_DELAY_MINUTES = 15
+
+
+def _check_holiday_country(code: str) -> str:
+    supported = holidays.list_supported_countries()
+    if code not in supported:
+        two_letter = sorted(c for c in supported if len(c) == 2)
+        raise ValueError(f"is not a country of the holidays library; allowed: {two_letter}")
+    return code
+
+
+def _check_closed_day(entry: str) -> str:
+    match = re.fullmatch(r"(?:(\d{4})-)?(\d{2})-(\d{2})", entry)
+    if match is None:
+        raise ValueError("must be MM-DD (every year) or YYYY-MM-DD (once), e.g. 12-29 or 2027-05-06")
+    year, month, day = match.groups()
+    try:
+        # 2024 is a leap year, so a recurring 02-29 is accepted (it closes leap years only).
+        date(int(year or 2024), int(month), int(day))
+    except ValueError as error:
+        raise ValueError(f"is not a date ({error})") from None
+    return entry
+
+
 class ScheduleSettings(_Section):
     """``platform:schedule``: when the service runs.
 
     Staging (``mode: stop``) scales the service to zero and stops the database outside these
-    hours. Commercial (``mode: scale-down``) lowers the task floor to ``offHoursMinCount``.
+    hours. Commercial (``mode: scale-down``) lowers the task floor to ``offHoursMinCount``. A
+    closed day (a public holiday of ``holidayCountry`` or one of ``closedDays``) has no hours:
+    nothing starts, the floor stays low. See README "Business hours and the calendar".
     """
 
     enabled: bool = True
@@ -459,16 +488,38 @@ class ScheduleSettings(_Section):
     stop: ClockTime = "20:00"
     """Local time the working day ends."""
     weekdays: Literal["MON-FRI", "MON-SAT", "SUN-SAT"] = "MON-FRI"
-    """Days the service runs during ``start``-``stop``."""
+    """Days of the week the service runs during ``start``-``stop``, closed days excepted."""
     warm_up_minutes: int = Field(15, ge=0, le=120)
     """How long before ``start`` the resources are started, so they are ready at ``start``."""
     off_hours_min_count: int = Field(1, ge=0, le=100)
-    """``scale-down`` mode: task floor at night and at weekends."""
+    """``scale-down`` mode: task floor at night, at weekends and on closed days."""
+    holiday_country: Annotated[str, AfterValidator(_check_holiday_country)] | None = "JP"
+    """Country whose public holidays close the service (ISO 3166 code, the ``holidays`` library's
+    calendar); null: only ``weekdays`` and ``closedDays`` decide."""
+    closed_days: list[Annotated[str, AfterValidator(_check_closed_day)]] = Field(default_factory=list)
+    """Extra closed days: ``MM-DD`` every year or ``YYYY-MM-DD`` once; e.g. the year-end break
+    ``["12-29", "12-30", "12-31", "01-02", "01-03"]``."""
+    horizon_months: int = Field(12, ge=1, le=24)
+    """Calendar months of schedules generated ahead, from the first day of the current month; a
+    `pulumi up` within that time renews them."""
+    database_warm_up_minutes: int = Field(20, ge=0, le=120)
+    """``stop`` mode: how much earlier than the tasks the database is started (it takes minutes
+    to become available); it stops after the tasks."""
 
     @model_validator(mode="after")
     def _order(self) -> ScheduleSettings:
         if time.fromisoformat(self.start) >= time.fromisoformat(self.stop):
             raise ValueError(f"start {self.start} must be before stop {self.stop}")
+        start, stop = (int(c[:2]) * 60 + int(c[3:]) for c in (self.start, self.stop))
+        night = 24 * 60 - (stop - start)
+        ahead = self.warm_up_minutes + self.database_warm_up_minutes + DATABASE_STOP_DELAY_MINUTES
+        if ahead >= night:
+            raise ValueError(
+                f"the night from stop {self.stop} to start {self.start} ({night} min) is shorter than "
+                f"warmUpMinutes {self.warm_up_minutes} + databaseWarmUpMinutes "
+                f"{self.database_warm_up_minutes} + the database's {DATABASE_STOP_DELAY_MINUTES} min "
+                "stop delay: the next start would fire before the database's stop"
+            )
         return self
 
 
@@ -882,8 +933,9 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "compute": {
             "cpu": 512,
             "memory": 1024,
-            "desiredCount": 2,
-            "minCount": 2,
+            # Three tasks by day, two (the HA floor) at night, at weekends and on holidays.
+            "desiredCount": 3,
+            "minCount": 3,
             "maxCount": 6,
             "requestsPerTarget": 1000,
             "containerInsights": True,
@@ -1104,10 +1156,11 @@ def _cross_checks(settings: Settings) -> list[str]:
                 f"{key}atlas.tier: pre-commercial uses the free M0 or FLEX tier (got {settings.atlas.tier!r})"
             )
     scale_down = settings.on_aws and settings.schedule.enabled and settings.schedule.mode == "scale-down"
-    if scale_down and settings.schedule.off_hours_min_count > settings.compute.max_count:
+    if scale_down and settings.schedule.off_hours_min_count > settings.compute.min_count:
         problems.append(
             f"{key}schedule.offHoursMinCount: {settings.schedule.off_hours_min_count} is above "
-            f"compute.maxCount {settings.compute.max_count}"
+            f"{key}compute.minCount {settings.compute.min_count}, the daytime floor; the off-hours "
+            "floor must not be higher (equal: no schedule is needed and none is made)"
         )
     return problems
 

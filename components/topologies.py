@@ -337,6 +337,7 @@ def build_aws(settings: Settings) -> None:
                 instance_identifiers=database.instance_identifiers,
                 cluster_identifier=database.cluster_identifier,
                 reader_instances=settings.database.reader_instances,
+                schedule_group_name=database.schedule_group_name,
                 # An ACU is about 2 GiB; alarms size their thresholds for the ceiling.
                 memory_gib=settings.database.max_capacity * 2
                 if settings.database.engine == "aurora-serverless-v2"

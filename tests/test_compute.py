@@ -5,12 +5,14 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Callable
+from datetime import date, datetime
 
 import pulumi
 import pytest
 
 from components.compute import Compute, ComputeArgs, DatadogSidecar, elb_name
 from components.settings import ComputeSettings, ScheduleSettings
+from tests.aws_cron import Cron
 from tools.harness import Run, run_stack
 
 CONFIG = {"aws:region": "ap-northeast-1", "platform:topology": "staging"}
@@ -34,6 +36,11 @@ TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
 SCALING_TARGET = "aws:appautoscaling/target:Target"
 POLICY = "aws:appautoscaling/policy:Policy"
 SCHEDULED = "aws:appautoscaling/scheduledAction:ScheduledAction"
+
+
+# A Wednesday in December, during business hours: the horizon crosses into next year.
+DAYTIME = datetime(2026, 12, 2, 10, 30)
+NIGHT = datetime(2026, 12, 2, 22, 0)
 
 
 def make_args(**changes) -> ComputeArgs:
@@ -80,6 +87,7 @@ STAGING = make_args(
         mode="stop", timezone="Asia/Tokyo", start="09:00", stop="20:00", warm_up_minutes=15
     ),
     assign_public_ip=True,
+    now=DAYTIME,
 )
 # Commercial-like: private tasks, internal ALB behind CloudFront with a certificate, floor lowered at
 # night, request-count scaling and the Datadog agent.
@@ -106,8 +114,10 @@ COMMERCIAL = make_args(
         weekdays="MON-SAT",
         warm_up_minutes=30,
         off_hours_min_count=2,
+        holiday_country="GB",
     ),
     alb_internal=True,
+    now=DAYTIME,
     certificate_arn=CERTIFICATE,
     datadog=DatadogSidecar(
         site="ap1.datadoghq.com",
@@ -462,35 +472,85 @@ def scheduled_actions(run: Run) -> dict[str, dict]:
     return {a.name.removeprefix("compute-"): a.plain_inputs for a in run.of_type(SCHEDULED)}
 
 
+def fires_on(actions: dict[str, dict], day: date) -> dict[str, list[datetime]]:
+    """Action name -> when it fires on ``day``, read as AWS reads the cron (tests/aws_cron.py)."""
+    return {name: Cron(a["schedule"]).on(day) for name, a in actions.items() if Cron(a["schedule"]).on(day)}
+
+
 def test_stop_mode_empties_the_service_at_night(staging: Run):
     actions = scheduled_actions(staging)
-    assert actions["stop"]["schedule"] == "cron(0 20 ? * MON-FRI *)"
+    # One start per month of the 12-month horizon from December 2026, and the nightly stop.
+    assert set(actions) == {"stop"} | {"start-2026-12"} | {f"start-2027-{m:02d}" for m in range(1, 12)}
     assert actions["stop"]["scalableTargetAction"] == {"minCapacity": 0, "maxCapacity": 0}
-    assert actions["start"]["schedule"] == "cron(45 8 ? * MON-FRI *)"
-    assert actions["start"]["scalableTargetAction"] == {"minCapacity": 1, "maxCapacity": 2}
-    for action in actions.values():
+    for name, action in actions.items():
         assert action["timezone"] == "Asia/Tokyo"
         assert action["resourceId"] == "service/platform-test/platform-test-api"
+        if name != "stop":
+            assert action["scalableTargetAction"] == {"minCapacity": 1, "maxCapacity": 2}
+    thursday = date(2026, 12, 3)
+    assert fires_on(actions, thursday) == {
+        "start-2026-12": [datetime(2026, 12, 3, 8, 45)],
+        "stop": [datetime(2026, 12, 3, 20, 0)],
+    }
+    # New Year's Day (a Friday, from the holidays library's Japan): only the stop fires.
+    assert fires_on(actions, date(2027, 1, 1)) == {"stop": [datetime(2027, 1, 1, 20, 0)]}
 
 
 def test_scale_down_mode_lowers_the_floor_and_restores_it(commercial: Run):
     actions = scheduled_actions(commercial)
-    assert actions["stop"]["schedule"] == "cron(0 23 ? * MON-SAT *)"
     assert actions["stop"]["scalableTargetAction"] == {"minCapacity": 2, "maxCapacity": 6}
-    assert actions["start"]["schedule"] == "cron(30 7 ? * MON-SAT *)"
-    assert actions["start"]["scalableTargetAction"] == {"minCapacity": 3, "maxCapacity": 6}
     assert {a["timezone"] for a in actions.values()} == {"Europe/London"}
+    saturday = date(2026, 12, 5)  # weekdays MON-SAT
+    assert fires_on(actions, saturday)["start-2026-12"] == [datetime(2026, 12, 5, 7, 30)]
+    assert actions["start-2026-12"]["scalableTargetAction"] == {"minCapacity": 3, "maxCapacity": 6}
+    # Boxing Day 2026 is a Saturday; its substitute holiday is Monday 28 December (UK calendar).
+    assert "start-2026-12" not in fires_on(actions, date(2026, 12, 28))
 
 
-def test_the_schedule_owns_min_and_max_only_when_enabled(staging: Run, spot: Run):
-    assert set(staging.one(SCALING_TARGET).ignore_changes) == {"minCapacity", "maxCapacity"}
+def _target(args: ComputeArgs) -> dict:
+    run = run_stack("compute-target", config=CONFIG, program=program(args))
+    return run.one(SCALING_TARGET)
+
+
+def test_the_scalable_target_holds_the_current_periods_counts(staging: Run, spot: Run):
+    """No ignore_changes: each `pulumi up` sets what the last scheduled action set, so min/max
+    changes apply at once instead of at the next start (and a night `up` does not start tasks)."""
+    target = staging.one(SCALING_TARGET)
+    assert target.ignore_changes == ()
+    assert (target["minCapacity"], target["maxCapacity"]) == (1, 2)
+    night = _target(make_args(**{**STAGING.__dict__, "now": NIGHT}))
+    assert (night["minCapacity"], night["maxCapacity"]) == (0, 0)
+    holiday = _target(make_args(**{**STAGING.__dict__, "now": datetime(2027, 1, 1, 12, 0)}))
+    assert (holiday["minCapacity"], holiday["maxCapacity"]) == (0, 0)
     assert spot.one(SCALING_TARGET).ignore_changes == ()
     assert spot.of_type(SCHEDULED) == []
 
 
+def test_a_min_count_change_reaches_the_target_and_the_actions_at_once():
+    settings = STAGING.settings.model_copy(update={"min_count": 2, "max_count": 4})
+    run = run_stack(
+        "compute-min", config=CONFIG, program=program(make_args(**{**STAGING.__dict__, "settings": settings}))
+    )
+    assert (run.one(SCALING_TARGET)["minCapacity"], run.one(SCALING_TARGET)["maxCapacity"]) == (2, 4)
+    starts = [a for name, a in scheduled_actions(run).items() if name.startswith("start-")]
+    assert starts and all(a["scalableTargetAction"] == {"minCapacity": 2, "maxCapacity": 4} for a in starts)
+
+
+def test_equal_floors_make_no_schedule():
+    schedule = COMMERCIAL.schedule.model_copy(update={"off_hours_min_count": 3})
+    run = run_stack(
+        "compute-equal",
+        config=CONFIG,
+        program=program(make_args(**{**COMMERCIAL.__dict__, "schedule": schedule})),
+    )
+    assert run.of_type(SCHEDULED) == []
+    assert (run.one(SCALING_TARGET)["minCapacity"], run.one(SCALING_TARGET)["maxCapacity"]) == (3, 6)
+
+
 def test_changes_to_the_scalable_target_are_serialised(commercial: Run):
     """Application Auto Scaling rejects concurrent updates of one target, so each waits for the last."""
-    names = ["scaling-target", "scale-on-cpu", "scale-on-requests", "stop", "start"]
+    months = sorted(n for n in scheduled_actions(commercial) if n.startswith("start-"))
+    names = ["scaling-target", "scale-on-cpu", "scale-on-requests", *months, "stop"]
     chain = [commercial.named(f"compute-{n}") for n in names]
     assert len(commercial.of_type(POLICY)) + len(commercial.of_type(SCHEDULED)) == len(chain) - 1
     for earlier, later in itertools.pairwise(chain):

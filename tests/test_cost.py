@@ -1,5 +1,7 @@
 """The cost model: hours from the schedule, lines from what was registered, budgets per stack."""
 
+from datetime import date
+
 import pytest
 
 from components.settings import parse_settings
@@ -16,9 +18,16 @@ def settings(topology: str = "staging", **sections: object):
     return parse_settings({"topology": topology, **sections}, stack="test", region="ap-northeast-1")
 
 
-def test_business_hours_are_weekday_hours_plus_warm_up() -> None:
-    # 09:00-20:00 with a 15-minute warm-up on 21.7 working days a month.
-    assert cost.service_hours(settings()) == pytest.approx(11.25 * 21.7, abs=0.1)
+def test_business_hours_are_open_day_hours_plus_warm_up() -> None:
+    # Dec 2026 - Nov 2027: 261 weekdays less 16 weekday public holidays (Japan) = 245 open days,
+    # 20.4 a month; 09:00-20:00 with a 15-minute warm-up.
+    today = date(2026, 12, 2)
+    assert cost.open_days_per_month(settings().schedule, today) == 20.4
+    assert cost.service_hours(settings(), today) == pytest.approx(11.25 * 20.4, abs=0.1)
+    # The database starts 20 minutes earlier and stops 15 minutes later.
+    assert cost.database_hours(settings(), today) == pytest.approx((11.25 + 35 / 60) * 20.4, abs=0.1)
+    year_end = settings(schedule={"closedDays": ["12-29", "12-30", "12-31", "01-02", "01-03"]})
+    assert cost.open_days_per_month(year_end.schedule, today) < 20.4
 
 
 def test_a_stack_without_a_stop_schedule_runs_all_month() -> None:

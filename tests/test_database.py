@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import date, datetime
 from typing import Any
 
 import pulumi
 import pytest
 
 from components.database import Database, DatabaseArgs
-from components.schedule import business_hours
 from components.settings import PRESETS, DatabaseSettings, ScheduleSettings
+from tests.aws_cron import Cron
 from tools.harness import Run, run_stack
 from tools.mocks import Captured, Secret
 
+# A Wednesday in December, in business hours; and the same evening, with the database stopped.
+DAYTIME = datetime(2026, 12, 2, 11, 0)
+NIGHT = datetime(2026, 12, 2, 22, 0)
 CONFIG = {"aws:region": "ap-northeast-1", "platform:topology": "staging"}
 KEY = "arn:aws:kms:ap-northeast-1:123456789012:key/0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d"
 PRIVATE_SUBNETS = ["subnet-0private0a", "subnet-0private0c", "subnet-0private0d"]
@@ -34,6 +38,7 @@ def _run(
     prefix: str,
     protect: bool,
     zones: list[str] = ZONES,
+    now: datetime | None = None,
 ) -> Run:
     def program() -> None:
         database = Database(
@@ -47,6 +52,7 @@ def _run(
                 kms_key_arn=KEY,
                 availability_zones=zones,
                 protect=protect,
+                now=now or DAYTIME,
             ),
         )
         pulumi.export("url", database.url)
@@ -221,17 +227,67 @@ def test_rds_reader_endpoint_is_the_endpoint(staging: Run) -> None:
     assert staging.outputs.get("cluster_identifier") is None
 
 
+def _firings(run: Run, day: date) -> dict[str, list[datetime]]:
+    """rds action -> when its schedules fire on ``day``, read as AWS reads the crons."""
+    fired: dict[str, list[datetime]] = {}
+    for schedule in run.of_type(SCHEDULE):
+        action = schedule["target"]["arn"].rsplit(":", 1)[1]
+        fired.setdefault(action, []).extend(Cron(schedule["scheduleExpression"]).on(day))
+    return {action: sorted(times) for action, times in fired.items() if times}
+
+
 def test_scheduler_stops_and_starts_rds_in_business_hours(staging: Run) -> None:
-    hours = business_hours(ScheduleSettings())
-    schedules = {s["target"]["arn"].rsplit(":", 1)[1]: s for s in staging.of_type(SCHEDULE)}
-    assert set(schedules) == {"stopDBInstance", "startDBInstance"}
-    assert schedules["stopDBInstance"]["scheduleExpression"] == hours.stop_cron
-    assert schedules["startDBInstance"]["scheduleExpression"] == hours.start_cron
-    for schedule in schedules.values():
+    schedules = staging.of_type(SCHEDULE)
+    # A start and a stop schedule per month of the 12-month horizon from December 2026.
+    assert sorted(s["name"] for s in schedules) == sorted(
+        f"platform-staging-db-{action}-{month}"
+        for action in ("start", "stop")
+        for month in ["2026-12", *(f"2027-{m:02d}" for m in range(1, 12))]
+    )
+    # Tasks start at 08:45 (warm-up 15 min before 09:00) and stop at 20:00: the database is
+    # started 20 minutes before them and stopped 15 minutes after.
+    assert _firings(staging, date(2026, 12, 3)) == {
+        "startDBInstance": [datetime(2026, 12, 3, 8, 25)],
+        "stopDBInstance": [datetime(2026, 12, 3, 20, 15)],
+    }
+    # New Year's Day and the Vernal Equinox substitute holiday (holidays library): nothing at all.
+    assert _firings(staging, date(2027, 1, 1)) == {}
+    assert _firings(staging, date(2027, 3, 22)) == {}
+    for schedule in schedules:
         assert schedule["scheduleExpressionTimezone"] == "Asia/Tokyo"
         assert schedule["flexibleTimeWindow"] == {"mode": "OFF"}
         assert schedule["target"]["arn"].startswith("arn:aws:scheduler:::aws-sdk:rds:")
         assert json.loads(schedule["target"]["input"]) == {"DbInstanceIdentifier": "platform-staging-db"}
+
+
+def test_failed_starts_and_stops_go_to_an_encrypted_dead_letter_queue(staging: Run) -> None:
+    queue = staging.one("aws:sqs/queue:Queue")
+    assert queue["kmsMasterKeyId"] == KEY
+    assert "fifoQueue" not in queue.inputs  # Scheduler refuses FIFO dead-letter queues
+    for schedule in staging.of_type(SCHEDULE):
+        assert schedule["target"]["deadLetterConfig"] == {"arn": queue.outputs["arn"]}
+    # Scheduler sends dead letters with the execution role (configuring-schedule-dlq.html), and a
+    # producer to a KMS-encrypted queue needs GenerateDataKey and Decrypt on the key.
+    statements = _policy(staging.one("aws:iam/rolePolicy:RolePolicy"), "policy")["Statement"]
+    by_action = {json.dumps(s["Action"]): s for s in statements}
+    assert by_action['"sqs:SendMessage"']["Resource"] == queue.outputs["arn"]
+    kms = by_action['["kms:GenerateDataKey", "kms:Decrypt"]']
+    assert kms["Resource"] == KEY
+    assert kms["Condition"]["StringEquals"]["kms:ViaService"] == "sqs.ap-northeast-1.amazonaws.com"
+
+
+def test_a_night_update_leaves_the_stopped_database_alone() -> None:
+    """RDS refuses to modify a stopped instance (InvalidDBInstanceState): outside business hours
+    the instance's inputs are held at their previous values, with a warning saying so."""
+    night = _run(_staging_settings(), ScheduleSettings(), prefix="platform-staging", protect=False, now=NIGHT)
+    assert night.one(RDS).ignore_changes == ("*",)
+    assert any("refuses to modify a stopped database" in w for w in night.warnings)
+    assert len(night.of_type(SCHEDULE)) == 24  # the schedules themselves are still updated
+
+
+def test_a_daytime_update_applies_to_the_database(staging: Run) -> None:
+    assert staging.one(RDS).ignore_changes == ()
+    assert not any("stopped database" in w for w in staging.warnings)
 
 
 def test_scheduler_role_is_scoped_to_this_instance(staging: Run) -> None:
@@ -244,7 +300,7 @@ def test_scheduler_role_is_scoped_to_this_instance(staging: Run) -> None:
     source_arn = trust["Condition"]["ArnEquals"]["aws:SourceArn"]
     assert source_arn == group.outputs["arn"]
     assert ":schedule-group/" in source_arn
-    [statement] = _policy(staging.one("aws:iam/rolePolicy:RolePolicy"), "policy")["Statement"]
+    statement = _policy(staging.one("aws:iam/rolePolicy:RolePolicy"), "policy")["Statement"][0]
     assert sorted(statement["Action"]) == ["rds:StartDBInstance", "rds:StopDBInstance"]
     assert statement["Resource"] == staging.one(RDS).outputs["arn"] == staging.output("arn")
     for schedule in staging.of_type(SCHEDULE):
@@ -350,12 +406,12 @@ def test_aurora_reader_needs_a_second_az() -> None:
 def test_stopped_aurora_uses_cluster_actions() -> None:
     settings = _commercial_settings(deletionProtection=False, skipFinalSnapshot=True)
     run = _run(settings, ScheduleSettings(), prefix="platform-staging", protect=False)
-    actions = sorted(s["target"]["arn"].rsplit(":", 1)[1] for s in run.of_type(SCHEDULE))
+    actions = sorted({s["target"]["arn"].rsplit(":", 1)[1] for s in run.of_type(SCHEDULE)})
     assert actions == ["startDBCluster", "stopDBCluster"]
     assert json.loads(run.of_type(SCHEDULE)[0]["target"]["input"]) == {
         "DbClusterIdentifier": "platform-staging-db"
     }
-    [statement] = _policy(run.one("aws:iam/rolePolicy:RolePolicy"), "policy")["Statement"]
+    statement = _policy(run.one("aws:iam/rolePolicy:RolePolicy"), "policy")["Statement"][0]
     assert statement["Resource"] == run.one(CLUSTER).outputs["arn"]
     assert sorted(statement["Action"]) == ["rds:StartDBCluster", "rds:StopDBCluster"]
     assert run.one(CLUSTER).protect is False

@@ -65,7 +65,11 @@ def staging() -> Run:
     """Stopped at night, RDS with two instances, no e-mail, no dashboard, no edge."""
     return _run(
         settings=MonitoringSettings(monthly_budget_usd=70),
-        database=DatabaseTargets(engine="rds-postgres", instance_identifiers=["db-one", "db-two"]),
+        database=DatabaseTargets(
+            engine="rds-postgres",
+            instance_identifiers=["db-one", "db-two"],
+            schedule_group_name="platform-test-db",
+        ),
         scales_to_zero=True,
     )
 
@@ -169,6 +173,22 @@ def test_ecs_alarms_use_cluster_and_service_and_stay_quiet_without_data(staging:
         }
         assert 50 <= alarm["threshold"] < 100
         assert alarm["treatMissingData"] == "notBreaching"
+
+
+def test_failed_database_starts_and_stops_alarm(staging: Run, commercial: Run) -> None:
+    # AWS/Scheduler metrics per schedule group (dimension ScheduleGroup):
+    # https://docs.aws.amazon.com/scheduler/latest/UserGuide/monitoring-cloudwatch.html
+    alarms = _alarms(staging)
+    for key, metric in (
+        ("db-schedule-errors", "TargetErrorCount"),
+        ("db-schedule-dropped", "InvocationDroppedCount"),
+    ):
+        alarm = alarms[key]
+        assert (alarm["namespace"], alarm["metricName"]) == ("AWS/Scheduler", metric)
+        assert alarm["dimensions"] == {"ScheduleGroup": "platform-test-db"}
+        assert (alarm["statistic"], alarm["threshold"], alarm["evaluationPeriods"]) == ("Sum", 1, 1)
+        assert alarm["alarmActions"] == [_topic_arn(staging, "ap-northeast-1")]
+    assert not any(a["namespace"] == "AWS/Scheduler" for a in _alarms(commercial).values())
 
 
 def test_service_that_stops_at_night_has_no_alarm_that_reads_missing_data_as_breaching(staging: Run) -> None:

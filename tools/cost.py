@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 
-from components.settings import Settings
+from components.schedule import horizon, local_now, open_days
+from components.settings import DATABASE_STOP_DELAY_MINUTES, ScheduleSettings, Settings
 from tools.harness import Run
 
 HOURS_PER_MONTH = 730
-WORKING_DAYS_PER_MONTH = {"MON-FRI": 21.7, "MON-SAT": 26.1, "SUN-SAT": 30.4}
 
 # USD, ap-northeast-1 on-demand, and vendors' list prices.
 PRICES = {
@@ -91,15 +92,32 @@ class Estimate:
         return self.total <= self.budget_usd
 
 
-def service_hours(settings: Settings) -> float:
-    """Hours a month the service and (in ``stop`` mode) the database run."""
+def open_days_per_month(schedule: ScheduleSettings, today: date | None = None) -> float:
+    """Average open days a month over the schedule's horizon (weekdays less closed days)."""
+    first, end = horizon(schedule, today or local_now(schedule).date())
+    return round(len(open_days(schedule, first, end)) / schedule.horizon_months, 1)
+
+
+def service_hours(settings: Settings, today: date | None = None) -> float:
+    """Hours a month the service runs in ``stop`` mode (all month otherwise)."""
     schedule = settings.schedule
     if not (schedule.enabled and schedule.mode == "stop"):
         return HOURS_PER_MONTH
     start_h, start_m = (int(x) for x in schedule.start.split(":"))
     stop_h, stop_m = (int(x) for x in schedule.stop.split(":"))
     daily = (stop_h * 60 + stop_m - start_h * 60 - start_m + schedule.warm_up_minutes) / 60
-    return round(daily * WORKING_DAYS_PER_MONTH[schedule.weekdays], 1)
+    return round(daily * open_days_per_month(schedule, today), 1)
+
+
+def database_hours(settings: Settings, today: date | None = None) -> float:
+    """Hours a month the database runs: in ``stop`` mode, the service's hours plus its own
+    earlier start and later stop on each open day."""
+    schedule = settings.schedule
+    hours = service_hours(settings, today)
+    if hours == HOURS_PER_MONTH:
+        return hours
+    extra = (schedule.database_warm_up_minutes + DATABASE_STOP_DELAY_MINUTES) / 60
+    return round(hours + extra * open_days_per_month(schedule, today), 1)
 
 
 def _count(run: Run, type_: str) -> int:
@@ -110,6 +128,7 @@ def _aws_lines(run: Run, settings: Settings) -> Iterable[CostLine]:
     p = PRICES
     traffic = TRAFFIC[settings.topology]
     hours = service_hours(settings)
+    db_hours = database_hours(settings)
     compute = settings.compute
 
     nat_gateways = _count(run, "aws:ec2/natGateway:NatGateway")
@@ -206,19 +225,19 @@ def _aws_lines(run: Run, settings: Settings) -> Iterable[CostLine]:
         multiplier = 2 if db.get("multiAz") else 1
         yield CostLine(
             f"RDS PostgreSQL {klass}",
-            multiplier * hours * p["rds_instance_hour"].get(klass, 0.1)
+            multiplier * db_hours * p["rds_instance_hour"].get(klass, 0.1)
             + storage * p["rds_gp3_gb_month"] * multiplier,
-            f"{hours} h{' x2 (Multi-AZ)' if multiplier == 2 else ''} + {storage} GB gp3",
+            f"{db_hours} h{' x2 (Multi-AZ)' if multiplier == 2 else ''} + {storage} GB gp3",
         )
     aurora_instances = _count(run, "aws:rds/clusterInstance:ClusterInstance")
     if aurora_instances:
         acu = settings.database.min_capacity
         yield CostLine(
             "Aurora Serverless v2",
-            aurora_instances * acu * hours * p["aurora_acu_hour"]
+            aurora_instances * acu * db_hours * p["aurora_acu_hour"]
             + 10 * p["aurora_storage_gb_month"]
             + 5 * p["aurora_io_million"],
-            f"{aurora_instances} instances x {acu} ACU (idle floor) x {hours} h + 10 GB + 5 M I/O",
+            f"{aurora_instances} instances x {acu} ACU (idle floor) x {db_hours} h + 10 GB + 5 M I/O",
         )
     keys = _count(run, "aws:kms/key:Key")
     if keys:

@@ -215,6 +215,11 @@ class RecordingMocks(Mocks):
                 "name": name,
                 "uniqueId": f"AROA{h[:16].upper()}",
             }
+        if typ == "aws:sqs/queue:Queue":
+            # internal/service/sqs/queue.go (hashicorp/terraform-provider-aws): the id is the queue
+            # URL CreateQueue returns, and `url` is read back as the id; the ARN is the generic one.
+            url = f"https://sqs.{region}.amazonaws.com/{acct}/{name}"
+            return {"__id": url, "url": url}
         if typ == "aws:scheduler/scheduleGroup:ScheduleGroup":
             return {"arn": f"arn:aws:scheduler:{region}:{acct}:schedule-group/{name}", "name": name}
         if typ == "aws:iam/policy:Policy":

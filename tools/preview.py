@@ -14,11 +14,13 @@ import argparse
 import json
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from pulumi.output import Unknown
 
+from components.schedule import horizon, local_now, upcoming_closed_weekdays
 from components.settings import NAMESPACE, Settings, parse_settings
 from tools import cost
 from tools.harness import PROJECT, Run, run_stack, stack_names
@@ -144,6 +146,24 @@ def as_json(run: Run) -> dict[str, Any]:
     }
 
 
+def _calendar(settings: Settings) -> list[str]:
+    """The business-hours horizon and the next closed days that would otherwise be working days:
+    what this `pulumi up` schedules (a December run already covers most of next year)."""
+    schedule = settings.schedule
+    if not (settings.on_aws and schedule.enabled):
+        return []
+    today = local_now(schedule).date()
+    first, end = horizon(schedule, today)
+    lines = [
+        "",
+        f"Business hours ({schedule.mode}, {schedule.weekdays} {schedule.start}-{schedule.stop} "
+        f"{schedule.timezone}): schedules for {first:%Y-%m} to {end - timedelta(days=1):%Y-%m}; "
+        "next closed weekdays:",
+    ]
+    lines += [f"  {day} {day:%a}  {name}" for day, name in upcoming_closed_weekdays(schedule, today, 10)]
+    return lines
+
+
 def render(run: Run, elapsed: float) -> tuple[str, bool]:
     """The preview report, and whether the stack passes (no mandatory policy violation)."""
     settings = settings_of(run)
@@ -166,6 +186,7 @@ def render(run: Run, elapsed: float) -> tuple[str, bool]:
     out.append(
         f"  {'total':<{width}}  {estimate.total:>8.2f}   {verdict} the budget of ${estimate.budget_usd:.0f}"
     )
+    out += _calendar(settings)
     if estimate.comparisons:
         out += ["", "Ways out of the private subnets at this stack's traffic (per month):"]
         out += [f"  {c}" for c in estimate.comparisons]
