@@ -71,6 +71,20 @@ RENDER_REGIONS: tuple[str, ...] = ("singapore", "oregon", "ohio", "virginia", "f
 RENDER_PLANS: tuple[str, ...] = (
     "starter", "standard", "pro", "pro_plus", "pro_max", "pro_ultra",
 )  # fmt: skip
+# Supavisor's limits per Supabase compute size: (pool size, max pooler clients). The pool size is
+# the number of server connections Supavisor opens, shared by its session (5432) and transaction
+# (6543) ports; session mode gives each client one of them for its whole connection, so at most
+# pool-size clients connect in session mode, while transaction mode admits max-clients clients.
+# Source: the defaults Supabase's dashboard applies (supabase/supabase apps/studio,
+# POOLING_OPTIMIZATIONS, "matches for both Supavisor and PgBouncer"), the pooler client limits of
+# https://supabase.com/docs/guides/platform/compute-add-ons, session mode capped at the pool size:
+# https://github.com/supabase/supabase/discussions/22305, shared pool:
+# https://supabase.com/docs/guides/database/connecting-to-postgres ("How does the default pool size work?").
+SUPABASE_POOLER_LIMITS: dict[str, tuple[int, int]] = {
+    "nano": (15, 200), "micro": (15, 200), "small": (15, 400), "medium": (15, 600),
+    "large": (20, 800), "xl": (20, 1000), "2xl": (25, 1500), "4xl": (32, 3000),
+    "8xl": (64, 6000), "12xl": (96, 9000), "16xl": (128, 12000),
+}  # fmt: skip
 SUPABASE_REGIONS: tuple[str, ...] = (
     "ap-northeast-1", "ap-northeast-2", "ap-southeast-1", "ap-southeast-2", "ap-south-1",
     "us-east-1", "us-west-1", "eu-west-1", "eu-west-2", "eu-central-1", "ca-central-1",
@@ -730,7 +744,9 @@ class VercelSettings(_Section):
     plan: Literal["hobby", "pro", "enterprise"] = "pro"
     """Vercel plan of the team; Hobby forbids commercial use."""
     team_id: str | None = Field(None, pattern=r"^team_[A-Za-z0-9]+$")
-    """Vercel team that owns the project (unset: the token's personal account)."""
+    """Vercel team that owns the project (``team_...``, Team Settings > General). Required for
+    pre-commercial: without it the project lands in the token's personal scope, which is Hobby
+    (Pro is a team plan). Changing it replaces the project."""
     project_name: str = Field("platform-web", pattern=r"^[a-z0-9._-]{1,100}$")
     """Vercel project name."""
     repository: Repository = "example/web"
@@ -778,6 +794,10 @@ class RenderSettings(_Section):
     """Autoscaling target for average memory."""
     outbound_cidrs: tuple[Cidr, ...] = ()
     """Render's published outbound addresses for ``region``, allowed in Atlas' access list."""
+    custom_domain: bool = False
+    """Serve the API at ``<dns.apiSubdomain>.<dns.domain>`` (a Render custom domain) and have the
+    web call it there. Needs ``dns.domain`` and, first, a DNS record of that name pointing at the
+    service's ``onrender.com`` host (docs/migration.md, phase 2); off: the web calls ``onrender.com``."""
     environment: PlainEnvironment = Field(default_factory=dict)
     """Plain, non-secret environment variables of the API."""
 
@@ -786,7 +806,8 @@ class RenderSettings(_Section):
         if self.min_instances > self.max_instances:
             raise ValueError(f"minInstances {self.min_instances} is above maxInstances {self.max_instances}")
         injected = sorted(
-            {"DATABASE_URL", "MONGODB_URI", "SENTRY_DSN", "NODE_ENV", "WEB_ORIGIN"} & self.environment.keys()
+            {"DATABASE_URL", "DATABASE_POOL_MAX", "MONGODB_URI", "SENTRY_DSN", "NODE_ENV", "WEB_ORIGIN"}
+            & self.environment.keys()
         )
         if injected:
             raise ValueError(f"environment must not set {injected}: the topology injects them")
@@ -806,6 +827,20 @@ class SupabaseSettings(_Section):
     """Organisation plan the project runs on (``free`` pauses after a week idle, no backups)."""
     protect: bool = True
     """Refuse ``pulumi destroy`` of the project (the engine's protect)."""
+    compute_size: Literal[tuple(SUPABASE_POOLER_LIMITS)] = "nano"  # type: ignore[valid-type]
+    """The project's compute size (Free: ``nano``; set it to what the dashboard shows after an
+    upgrade): it fixes the pooler's pool size and client limit the settings check against."""
+    pool_mode: Literal["transaction", "session"] = "transaction"
+    """Supavisor mode of the API's ``DATABASE_URL``: ``transaction`` (port 6543) admits the compute's
+    pooler client limit, but prepared statements, ``LISTEN`` and session ``SET`` do not survive a
+    transaction (disable the driver's named prepared statements, e.g. Prisma ``?pgbouncer=true``);
+    ``session`` (5432) keeps them but admits only pool-size clients (15 on nano)."""
+    connections_per_instance: int = Field(5, ge=1, le=100)
+    """Pool size of each API instance, handed to it as ``DATABASE_POOL_MAX`` (the API must size its
+    client pool from it); times ``render.maxInstances`` it must fit the pooler's limit."""
+    other_clients: int = Field(0, ge=0, le=10000)
+    """Connections other programs hold on the same pool mode, counted against the limit: during the
+    cut-over the commercial stack's API tasks (its ``compute.maxCount`` times their pool size)."""
 
 
 SECTIONS: dict[str, type[_Section]] = {
@@ -1146,6 +1181,7 @@ def _cross_checks(settings: Settings) -> list[str]:
                 "outside the VPC's"
             )
     if topology == "pre-commercial":
+        problems.extend(_pre_commercial_problems(settings))
         if settings.vercel.plan == "hobby":
             problems.append(
                 f"{key}vercel.plan: 'hobby' forbids commercial use (Vercel's fair-use terms); "
@@ -1317,6 +1353,46 @@ def _table_problems(settings: Settings) -> list[str]:
     ]
 
 
+def _pre_commercial_problems(settings: Settings) -> list[str]:
+    """The managed platforms: the Vercel team, the API's domain and the Supabase pooler's limits."""
+    key = f"{NAMESPACE}:"
+    problems: list[str] = []
+    if settings.vercel.team_id is None:
+        problems.append(
+            f"{key}vercel.teamId: required for pre-commercial: without it Vercel creates the project in "
+            "the token's personal scope, which is the Hobby plan (Pro is a team plan); set the team's "
+            "id (team_..., Vercel > Team Settings > General)"
+        )
+    if settings.render.custom_domain and not settings.dns.domain:
+        problems.append(
+            f"{key}render.customDomain: true needs {key}dns.domain (the API would be served at "
+            f"{settings.dns.api_subdomain}.<domain>); set the domain or turn customDomain off"
+        )
+    supabase, render = settings.supabase, settings.render
+    if supabase.plan == "free" and supabase.compute_size != "nano":
+        problems.append(
+            f"{key}supabase.computeSize: the free plan runs on 'nano' only (got {supabase.compute_size!r}); "
+            "use 'nano' or plan 'pro'"
+        )
+    pool_size, max_clients = SUPABASE_POOLER_LIMITS[supabase.compute_size]
+    limit = pool_size if supabase.pool_mode == "session" else max_clients
+    clients = render.max_instances * supabase.connections_per_instance + supabase.other_clients
+    if clients > limit:
+        what = (
+            f"session mode admits only the pool size, {pool_size} clients"
+            if supabase.pool_mode == "session"
+            else f"transaction mode admits {max_clients} clients"
+        )
+        problems.append(
+            f"{key}supabase.poolMode: {render.max_instances} API instances (render.maxInstances) x "
+            f"{supabase.connections_per_instance} connections (supabase.connectionsPerInstance) + "
+            f"{supabase.other_clients} other clients (supabase.otherClients) = {clients}, but on "
+            f"{supabase.compute_size!r} compute {what}; use poolMode 'transaction', fewer connections "
+            "per instance or a larger supabase.computeSize"
+        )
+    return problems
+
+
 def _legacy_data_problems(settings: Settings) -> list[str]:
     """``cutover.dataSource: legacy``: the API on AWS uses the pre-commercial databases."""
     cutover, key = settings.cutover, f"{NAMESPACE}:cutover"
@@ -1478,6 +1554,11 @@ def placeholders(settings: Settings) -> list[tuple[str, str]]:
             ("vercel.repository", vercel.repository, _is_example(vercel.repository)),
             ("render.repository", render.repository, _is_example(render.repository)),
             ("render.ownerId", render.owner_id, set(render.owner_id.split("-", 1)[1]) == {"0"}),
+            (
+                "vercel.teamId",
+                vercel.team_id,
+                vercel.team_id is not None and set(vercel.team_id.split("_", 1)[1]) == {"0"},
+            ),
             (
                 "supabase.organizationId",
                 settings.supabase.organization_id,

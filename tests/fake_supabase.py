@@ -4,7 +4,8 @@ It keeps projects and organisations in memory and answers the calls the dynamic 
 Failure injection (all counters apply to the next requests, whatever their path):
 
 * ``token``: requests without ``Authorization: Bearer <token>`` get 401.
-* ``throttle(n, retry_after)``: the next ``n`` requests get 429 with ``Retry-After``.
+* ``throttle(n, retry_after, header)``: the next ``n`` requests get 429 with a ``Retry-After``
+  header spelt ``header`` (header names are case-insensitive, RFC 9110 section 5.1).
 * ``fail(n, status, method)``: the next ``n`` requests (of ``method`` only, when given) get
   ``status`` (500 by default)
 * ``provisioning_polls``: a new project answers ``COMING_UP`` to that many GETs before it is
@@ -16,6 +17,7 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -26,6 +28,7 @@ class Recorded:
     path: str
     body: Any
     authorization: str | None
+    user_agent: str | None = None
 
 
 @dataclass
@@ -36,7 +39,7 @@ class FakeSupabase:
     final_status: str = "ACTIVE_HEALTHY"
     projects: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
-    _throttles: list[str] = field(default_factory=list)
+    _throttles: list[tuple[str, str]] = field(default_factory=list)
     _failures: list[tuple[int, str | None]] = field(default_factory=list)
     _polls_left: dict[str, int] = field(default_factory=dict)
     _passwords: dict[str, str] = field(default_factory=dict)
@@ -62,17 +65,26 @@ class FakeSupabase:
         self._server.shutdown()
         self._server.server_close()
 
-    def throttle(self, times: int, retry_after: str = "0") -> None:
-        self._throttles.extend([retry_after] * times)
+    def throttle(self, times: int, retry_after: str = "0", header: str = "Retry-After") -> None:
+        self._throttles.extend([(header, retry_after)] * times)
 
     def fail(self, times: int, status: int = 500, method: str | None = None) -> None:
         self._failures.extend([(status, method)] * times)
 
     def add_project(
-        self, name: str, organization: str, status: str = "ACTIVE_HEALTHY", region: str = "ap-northeast-1"
+        self,
+        name: str,
+        organization: str,
+        status: str = "ACTIVE_HEALTHY",
+        region: str = "ap-northeast-1",
+        created_at: str = "2025-01-01T00:00:00Z",
+        password: str = "existing-password",
     ) -> str:
+        """A project made outside the provider (by hand, or by another stack)."""
         with self._lock:
-            return self._create(name, organization, region, "existing-password", status)
+            ref = self._create(name, organization, region, password, status)
+            self.projects[ref]["created_at"] = created_at
+            return ref
 
     def password_of(self, ref: str) -> str:
         return self._passwords[ref]
@@ -88,11 +100,13 @@ class FakeSupabase:
         self.projects[ref] = {
             "id": ref,
             "ref": ref,
-            "organization_id": organization,
+            # The API names the organisation by id and slug; the fake's id differs from the slug
+            # so that code relying on one of them shows.
+            "organization_id": f"id-{organization}",
             "organization_slug": organization,
             "name": name,
             "region": region,
-            "created_at": "2025-01-01T00:00:00Z",
+            "created_at": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "status": status,
             "database": {"host": f"db.{ref}.supabase.co", "version": "17.4.1"},
         }
@@ -101,13 +115,14 @@ class FakeSupabase:
         return ref
 
     def _answer(
-        self, method: str, path: str, body: Any, authorization: str | None
+        self, method: str, path: str, body: Any, authorization: str | None, user_agent: str | None = None
     ) -> tuple[int, Any, dict[str, str]]:
-        self.requests.append(Recorded(method, path, body, authorization))
+        self.requests.append(Recorded(method, path, body, authorization, user_agent))
         if authorization != f"Bearer {self.token}":
             return 401, {"message": "Unauthorized"}, {}
         if self._throttles:
-            return 429, {"message": "Too many requests"}, {"Retry-After": self._throttles.pop(0)}
+            header, value = self._throttles.pop(0)
+            return 429, {"message": "Too many requests"}, {header: value}
         if self._failures and self._failures[0][1] in (None, method):
             return self._failures.pop(0)[0], {"message": "Internal server error"}, {}
         parts = [p for p in path.split("/") if p]
@@ -196,7 +211,11 @@ class FakeSupabase:
                 body = json.loads(raw) if raw else None
                 with fake._lock:
                     status, payload, headers = fake._answer(
-                        self.command, self.path, body, self.headers.get("Authorization")
+                        self.command,
+                        self.path,
+                        body,
+                        self.headers.get("Authorization"),
+                        self.headers.get("User-Agent"),
                     )
                 data = json.dumps(payload).encode()
                 self.send_response(status)

@@ -79,7 +79,7 @@ def test_stopping_at_night_is_what_keeps_staging_cheap() -> None:
 
 def test_render_autoscaling_costs_its_workspace_plan() -> None:
     def items(**render: object) -> set[str]:
-        stack = settings("pre-commercial", render=render)
+        stack = settings("pre-commercial", render=render, vercel={"teamId": "team_abc123"})
         return {line.item for line in cost.estimate(committed_run("prod-precommercial"), stack).lines}
 
     assert "Render Professional workspace (vendor)" in items(minInstances=1, maxInstances=3)

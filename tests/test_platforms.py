@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,6 +22,7 @@ SERVICE = "render:services:WebService"
 ENV_VAR = "vercel:index/projectEnvironmentVariable:ProjectEnvironmentVariable"
 CUSTOM_DOMAIN = "render:services:CustomDomain"
 RENDER_ENV = "render:services:EnvVarsForService"
+PROJECT_DOMAIN = "vercel:index/projectDomain:ProjectDomain"
 SUPABASE = "pulumi-python:dynamic/supabase:Project"
 RENDER_EGRESS = ["203.0.113.10/32", "203.0.113.11/32", "203.0.113.12/32"]
 STANDALONE = {"platform:topology": "pre-commercial"}
@@ -33,10 +35,13 @@ def run():
 
 @pytest.fixture(scope="module")
 def configured():
-    """The committed stack with a domain and Render's outbound addresses filled in."""
+    """The committed stack with a domain, the API on it and Render's outbound addresses filled in."""
     return run_stack(
         STACK,
-        {"platform:dns": {"domain": "example.com"}, "platform:render": {"outboundCidrs": RENDER_EGRESS}},
+        {
+            "platform:dns": {"domain": "example.com"},
+            "platform:render": {"outboundCidrs": RENDER_EGRESS, "customDomain": True},
+        },
     )
 
 
@@ -59,6 +64,25 @@ def test_render_database_url_is_the_supabase_pooled_connection_string(run):
     assert env["DATABASE_URL"] == supabase.outputs["pooled_connection_string"]
     assert env["DATABASE_URL"].startswith(f"postgresql://postgres.{supabase.outputs['ref']}:")
     assert env["DATABASE_URL"].endswith("sslmode=require")
+
+
+def test_the_api_uses_the_transaction_pooler_with_a_bounded_pool_per_instance(run):
+    # Supavisor's session mode admits only pool-size clients (15 on nano): 3 Render instances
+    # plus the commercial tasks of the cut-over do not fit (supabase/supabase discussions #22305);
+    # transaction mode is port 6543 (https://supabase.com/docs/guides/database/connecting-to-postgres).
+    env = env_of(run)
+
+    assert run.one(SUPABASE)["pool_mode"] == "transaction"
+    assert urllib.parse.urlsplit(env["DATABASE_URL"]).port == 6543
+    assert env["DATABASE_POOL_MAX"] == "5"
+
+
+def test_session_mode_is_available_on_request():
+    session = run_stack(STACK, {"platform:supabase": {"poolMode": "session", "connectionsPerInstance": 4}})
+
+    env = env_of(session)
+    assert urllib.parse.urlsplit(env["DATABASE_URL"]).port == 5432
+    assert env["DATABASE_POOL_MAX"] == "4"
 
 
 def test_render_mongodb_uri_and_sentry_dsn_come_from_atlas_and_sentry(run):
@@ -122,6 +146,18 @@ def test_vercel_project_is_a_git_linked_nextjs_project_near_the_api(run):
     assert project["resourceConfig"]["functionDefaultRegions"] == ["sin1"]
 
 
+def test_without_a_domain_the_project_claims_its_vercel_app_name_and_the_api_trusts_it(run):
+    # Vercel gives <project>.vercel.app only while the name is free; claimed as a project domain,
+    # a taken name fails the up (400 "already assigned to another project", vercel/vercel#15678).
+    [domain] = run.of_type(PROJECT_DOMAIN)
+    project = run.one("vercel:index/project:Project")
+
+    assert domain["domain"] == "platform-web.vercel.app"
+    assert domain["projectId"] == project.id and domain["teamId"] == project["teamId"]
+    assert env_of(run)["WEB_ORIGIN"] == "https://platform-web.vercel.app"
+    assert run.output("web_url") == "https://platform-web.vercel.app"
+
+
 def test_the_committed_stack_exports_urls_and_dashboards(run):
     assert run.output("web_url") == "https://platform-web.vercel.app"
     assert run.output("api_url") == "https://platform-api.onrender.com"
@@ -136,7 +172,7 @@ def test_the_committed_stack_exports_urls_and_dashboards(run):
 
 
 def test_custom_domain_serves_the_web_and_is_the_api_cors_origin(configured):
-    [domain] = configured.of_type("vercel:index/projectDomain:ProjectDomain")
+    [domain] = configured.of_type(PROJECT_DOMAIN)
 
     assert domain["domain"] == "www.example.com"
     assert configured.output("web_url") == "https://www.example.com"
@@ -154,8 +190,33 @@ def test_with_a_domain_render_serves_the_api_name_and_the_web_calls_it(configure
     assert configured.output("api_url") == "https://api.example.com"
 
 
+def test_a_domain_alone_moves_the_web_but_leaves_the_api_on_onrender():
+    # Nothing in this stack creates the api record, so the web must not call that name until
+    # render.customDomain says the record exists (docs/migration.md, phase 2).
+    run = run_stack(STACK, {"platform:dns": {"domain": "example.com"}})
+
+    assert run.of_type(CUSTOM_DOMAIN) == []
+    assert [d["domain"] for d in run.of_type(PROJECT_DOMAIN)] == ["www.example.com"]
+    onrender = run.one(SERVICE).outputs["serviceDetails"]["url"]
+    assert vercel_vars(run)["NEXT_PUBLIC_API_URL"]["value"] == onrender == run.output("api_url")
+
+
+def test_the_api_domain_needs_a_domain():
+    with pytest.raises(
+        SettingsError, match=r"platform:render\.customDomain: true needs platform:dns\.domain"
+    ):
+        run_stack(STACK, {"platform:render": {"customDomain": True}})
+    assert last_run().resources == []
+
+
 def test_the_api_subdomain_setting_names_the_render_domain():
-    run = run_stack(STACK, {"platform:dns": {"domain": "example.jp", "apiSubdomain": "backend"}})
+    run = run_stack(
+        STACK,
+        {
+            "platform:dns": {"domain": "example.jp", "apiSubdomain": "backend"},
+            "platform:render": {"customDomain": True},
+        },
+    )
 
     assert run.one(CUSTOM_DOMAIN)["name"] == "backend.example.jp"
     assert vercel_vars(run)["NEXT_PUBLIC_API_URL"]["value"] == "https://backend.example.jp"
@@ -203,7 +264,7 @@ def test_optional_services_off_leave_no_dangling_variables():
     off = run_stack(STACK, {"platform:sentry": {"enabled": False}, "platform:atlas": {"enabled": False}})
 
     assert not [r for r in off.resources if r.type.startswith(("sentry:", "mongodbatlas:"))]
-    assert set(env_of(off)) == {"DATABASE_URL", "NODE_ENV", "WEB_ORIGIN"}
+    assert set(env_of(off)) == {"DATABASE_URL", "DATABASE_POOL_MAX", "NODE_ENV", "WEB_ORIGIN"}
     assert set(vercel_vars(off)) == {"NEXT_PUBLIC_API_URL"}
     assert set(off.output("dashboards")) == {"vercel", "render", "supabase"}
 
@@ -326,16 +387,35 @@ def test_vercel_component_refuses_hobby_on_its_own():
             STACK,
             config=STANDALONE,
             program=lambda: VercelWeb(
-                "web",
-                VercelWebArgs(
-                    VercelSettings(plan="hobby"), DnsSettings(), api_url="https://a", function_region="sin1"
-                ),
+                "web", VercelWebArgs(VercelSettings(plan="hobby"), DnsSettings(), function_region="sin1")
             ),
         )
 
 
+def test_vercel_team_is_required_and_every_vercel_resource_is_in_it(run):
+    # Without teamId the project is created in the token's personal scope, the Hobby plan
+    # (terraform-provider-vercel vercel/resource_project.go team_id: "Required when configuring a
+    # team resource if a default team has not been set in the provider").
+    with pytest.raises(SettingsError, match=r"platform:vercel\.teamId: required for pre-commercial"):
+        run_stack(STACK, config=STANDALONE)
+    assert last_run().resources == []
+
+    vercel_resources = [r for r in run.resources if r.type.startswith("vercel:")]
+    assert len(vercel_resources) >= 4
+    assert {r["teamId"] for r in vercel_resources} == {"team_000000000000000000000000"}
+    assert any("platform:vercel.teamId still holds the committed placeholder" in w for w in run.warnings)
+
+
+def test_the_preview_warns_about_supabase_free_limits(run):
+    [warning] = [w for w in run.warnings if "platform:supabase.plan is 'free'" in w]
+    assert "7 days" in warning and "no backups" in warning.replace("keeps no", "no")
+
+    pro = run_stack(STACK, {"platform:supabase": {"plan": "pro", "computeSize": "micro"}})
+    assert not [w for w in pro.warnings if "supabase.plan" in w]
+
+
 def test_render_defaults_to_singapore_and_supabase_to_the_free_plan_when_unset():
-    defaults = run_stack(STACK, config=STANDALONE)
+    defaults = run_stack(STACK, config={**STANDALONE, "platform:vercel": {"teamId": "team_abc"}})
 
     assert defaults.one(SERVICE)["serviceDetails"]["region"] == "singapore"
     assert defaults.one(SUPABASE)["plan"] == "free"
@@ -442,3 +522,62 @@ def test_changing_a_variable_changes_only_the_env_var_resource():
     }
     assert env_of(before)["LOG_LEVEL"] == "info" and env_of(after)["LOG_LEVEL"] == "debug"
     assert before.one(RENDER_ENV)["serviceId"] == after.one(RENDER_ENV)["serviceId"]  # no replacement
+
+
+# -- the pooler's limits (settings) -----------------------------------------------------------
+
+TEAM = {"platform:vercel": {"teamId": "team_abc123"}}
+
+
+def pooler_problems(**supabase_and_render: dict) -> list[str]:
+    with pytest.raises(SettingsError) as error:
+        run_stack(
+            STACK,
+            config={
+                **STANDALONE,
+                **TEAM,
+                **{f"platform:{k}": v for k, v in supabase_and_render.items()},
+            },
+        )
+    assert last_run().resources == []
+    return error.value.problems
+
+
+def test_session_mode_refuses_more_clients_than_the_pool_size():
+    # Session mode: at most pool-size clients (15 on nano), supabase/supabase discussions #22305.
+    # 3 Render instances x 5 plus 2 commercial tasks x 5 during the cut-over is 25.
+    [problem] = pooler_problems(
+        supabase={"poolMode": "session", "connectionsPerInstance": 5, "otherClients": 10},
+        render={"maxInstances": 3},
+    )
+    assert problem.startswith("platform:supabase.poolMode: 3 API instances")
+    assert "= 25" in problem and "only the pool size, 15 clients" in problem
+
+
+def test_session_mode_fits_exactly_the_pool_size_and_transaction_mode_the_client_limit():
+    fits = {**STANDALONE, **TEAM, "platform:render": {"maxInstances": 3}}
+    session = run_stack(STACK, config={**fits, "platform:supabase": {"poolMode": "session"}})
+    assert env_of(session)["DATABASE_POOL_MAX"] == "5"  # 3 x 5 = 15: the nano pool size
+
+    # Transaction mode admits the compute's pooler client limit: 200 on nano
+    # (https://supabase.com/docs/guides/platform/compute-add-ons, "Connections: Pooler").
+    run_stack(STACK, config={**fits, "platform:supabase": {"connectionsPerInstance": 60, "otherClients": 20}})
+    [problem] = pooler_problems(
+        supabase={"connectionsPerInstance": 60, "otherClients": 21}, render={"maxInstances": 3}
+    )
+    assert "= 201" in problem and "transaction mode admits 200 clients" in problem
+
+
+def test_a_larger_compute_raises_the_limits():
+    # Small: pooler max clients 400 (compute-add-ons); on the pro plan only.
+    run_stack(
+        STACK,
+        config={
+            **STANDALONE,
+            **TEAM,
+            "platform:supabase": {"plan": "pro", "computeSize": "small", "connectionsPerInstance": 100},
+            "platform:render": {"maxInstances": 4},
+        },
+    )
+    [problem] = pooler_problems(supabase={"computeSize": "small"})
+    assert problem.startswith("platform:supabase.computeSize: the free plan runs on 'nano' only")

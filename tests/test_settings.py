@@ -18,7 +18,11 @@ REGION = "ap-northeast-1"
 
 
 # Commercial pins its release: the preset alone is refused (see the test below).
-PINNED = {"commercial": {"compute": {"imageTag": "1.0.0"}, "dns": {"domain": "example.com"}}}
+PINNED = {
+    "commercial": {"compute": {"imageTag": "1.0.0"}, "dns": {"domain": "example.com"}},
+    # Pre-commercial names its Vercel team (no preset can know it).
+    "pre-commercial": {"vercel": {"teamId": "team_abc123"}},
+}
 
 
 def parse(topology: str = "staging", **sections: object):
@@ -289,7 +293,8 @@ def test_all_problems_are_reported_at_once() -> None:
 def test_aws_topologies_require_a_region() -> None:
     with pytest.raises(SettingsError, match="aws:region"):
         parse_settings({"topology": "staging"}, region=None)
-    assert parse_settings({"topology": "pre-commercial"}, region=None).region is None
+    pre_commercial = {"topology": "pre-commercial", "vercel": {"teamId": "team_abc123"}}
+    assert parse_settings(pre_commercial, region=None).region is None
 
 
 # -- cut-over on the pre-commercial data -----------------------------------------------------------

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import subprocess
+import sys
+import textwrap
 import urllib.parse
+from datetime import UTC, datetime
+from pathlib import Path
 
+import dill
 import pytest
+from pulumi.dynamic.dynamic import serialize_provider
 
 from components.platforms.supabase import (
     API_URL_ENV,
     TOKEN_ENV,
+    USER_AGENT,
     SupabaseApiError,
     SupabaseProjectProvider,
     pooled_connection_string,
@@ -70,6 +80,7 @@ def test_create_waits_until_healthy_and_returns_a_pooled_tls_url(fake, provider,
     assert post.body["region_selection"] == {"type": "specific", "code": "ap-northeast-1"}
     assert post.body["db_pass"] == PASSWORD
     assert all(r.authorization == f"Bearer {fake.token}" for r in fake.requests)
+    assert {r.user_agent for r in fake.requests} == {USER_AGENT}  # not urllib's anonymous default
     assert result.outs["status"] == "ACTIVE_HEALTHY"
     assert sleeps == [10, 10, 10]  # one poll interval per COMING_UP answer
 
@@ -92,9 +103,14 @@ def test_pooler_user_names_the_project_as_supavisor_requires(db_user):
     assert url.username == f"postgres.{ref}"
 
 
-def test_create_uses_transaction_port_when_asked(fake, provider):
+def test_create_uses_transaction_port_when_asked_and_keeps_a_session_url_for_dumps(fake, provider):
+    # Supavisor: 5432 session, 6543 transaction on the same pooler host
+    # (https://supabase.com/docs/guides/database/connecting-to-postgres); pg_dump needs session.
     result = provider.create({**INPUTS, "pool_mode": "transaction"})
+
     assert urllib.parse.urlsplit(result.outs["pooled_connection_string"]).port == 6543
+    session = urllib.parse.urlsplit(result.outs["session_connection_string"])
+    assert session.port == 5432 and urllib.parse.unquote(session.password) == PASSWORD
 
 
 def test_create_retries_429_honouring_retry_after(fake, provider, sleeps):
@@ -106,6 +122,16 @@ def test_create_retries_429_honouring_retry_after(fake, provider, sleeps):
     assert sleeps[:2] == [3.0, 3.0]
     assert len(fake.calls("POST", "/v1/projects")) == 1
     assert len(fake.projects) == 1
+
+
+@pytest.mark.parametrize("header", ["retry-after", "RETRY-AFTER"])
+def test_retry_after_is_read_whatever_its_case(fake, provider, sleeps, header):
+    # Field names are case-insensitive (RFC 9110 section 5.1); HTTP/2 front ends send lower case.
+    fake.throttle(1, retry_after="5", header=header)
+
+    provider.create(dict(INPUTS))
+
+    assert sleeps[0] == 5.0
 
 
 def test_persistent_429_gives_up_after_bounded_attempts(fake, provider, sleeps):
@@ -193,6 +219,47 @@ def test_failed_provisioning_is_reported_and_the_project_kept(fake, provider):
     assert len(fake.calls("POST", "/v1/projects")) == 1
 
 
+def test_a_same_named_project_in_another_region_is_not_adopted(fake, provider):
+    ref = fake.add_project("platform", "acme", region="us-east-1", created_at=_now_iso())
+
+    with pytest.raises(SupabaseApiError, match=rf"named 'platform' \({ref}\) in us-east-1.*ap-northeast-1"):
+        provider.create(dict(INPUTS))
+    assert fake.calls("POST") == []
+
+
+def test_a_same_named_project_in_another_organisation_is_ignored(fake, provider):
+    fake.organizations["other"] = {"plan": "free"}
+    other = fake.add_project("platform", "other", created_at=_now_iso())
+
+    result = provider.create(dict(INPUTS))
+
+    assert result.id != other and len(fake.calls("POST", "/v1/projects")) == 1
+
+
+def test_an_older_same_named_project_is_not_adopted_since_its_password_is_not_the_stacks(fake, provider):
+    # Made by hand (or another stack) long before: its password is not the stack's RandomPassword,
+    # so adopting it would hand the API a connection string that cannot log in.
+    ref = fake.add_project("platform", "acme", created_at="2025-01-01T00:00:00Z", password="someone-elses")
+
+    with pytest.raises(
+        SupabaseApiError, match=rf"\({ref}, created 2025-01-01.*not this stack's.*projectName"
+    ):
+        provider.create(dict(INPUTS))
+    assert fake.calls("POST") == []
+
+
+def test_the_adoption_window_is_a_setting_of_the_provider(fake, sleeps):
+    fake.add_project("platform", "acme", created_at=_now_iso(), password=PASSWORD)
+    strict = SupabaseProjectProvider(sleep=sleeps, adopt_window_seconds=-1)
+
+    with pytest.raises(SupabaseApiError, match="older than an interrupted create"):
+        strict.create(dict(INPUTS))
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat()
+
+
 def test_two_projects_with_the_same_name_are_not_guessed_between(fake, provider):
     fake.add_project("platform", "acme")
     fake.add_project("platform", "acme")
@@ -228,6 +295,28 @@ def test_read_of_a_paused_project_keeps_the_connection_string(fake, provider, cr
 
     assert result.outs["status"] == "INACTIVE"
     assert result.outs["pooled_connection_string"] == created.outs["pooled_connection_string"]
+
+
+def test_read_for_an_import_fills_organisation_and_region_from_the_api(fake, provider):
+    # `pulumi import` calls read with the id and no inputs; what the project is must come from
+    # the API, or the first diff would compare the program with nothing.
+    ref = fake.add_project("platform", "acme", region="ap-southeast-1")
+
+    result = provider.read(ref, {})
+
+    assert result.outs["organization"] == "acme"
+    assert result.outs["organization_id"] == "id-acme"
+    assert result.outs["region"] == "ap-southeast-1"
+    same = provider.diff(ref, result.outs, {**INPUTS, "region": "ap-southeast-1"})
+    assert same.replaces == []
+    moved = provider.diff(ref, result.outs, dict(INPUTS))  # the program asks for ap-northeast-1
+    assert moved.replaces == ["region"]
+
+
+def test_an_organisation_recorded_by_id_matches_its_slug(provider):
+    olds = {**INPUTS, "organization": "id-acme", "organization_id": "id-acme"}
+    assert provider.diff("ref", olds, {**INPUTS, "organization": "id-acme"}).replaces == []
+    assert provider.diff("ref", olds, {**INPUTS, "organization": "other"}).replaces == ["organization"]
 
 
 def test_read_404_means_the_project_is_gone(fake, provider, created):
@@ -306,3 +395,58 @@ def test_delete_retries_server_errors_then_fails_clearly(fake, provider, created
     with pytest.raises(SupabaseApiError, match="still failing after 4 attempts"):
         provider.delete(ref, {})
     assert ref in fake.projects
+
+
+# -- serialization --------------------------------------------------------------------------
+
+
+def test_the_provider_is_pickled_by_reference_and_runs_in_a_fresh_process(fake):
+    # The engine stores the provider as dill.dumps(provider, recurse=True) (pulumi
+    # sdk/python/lib/pulumi/dynamic/dynamic.py, serialize_provider) and a separate provider
+    # process unpickles and calls it (dynamic/__main__.py, get_provider). A class in an importable
+    # module is pickled as its module path and name: the blob names this module and holds no code,
+    # so renaming the module breaks reads and deletes of stacks that stored the old path.
+    blob = serialize_provider(
+        SupabaseProjectProvider(provision_timeout_seconds=5, poll_interval_seconds=0.01)
+    )
+    raw = base64.b64decode(blob)
+    assert b"components.platforms.supabase" in raw and b"SupabaseProjectProvider" in raw
+    assert b"_adoptable_project" not in raw and len(raw) < 1000  # no method bodies by value
+
+    script = textwrap.dedent(
+        """
+        import base64, json, sys
+        import dill
+        provider = dill.loads(base64.b64decode(sys.stdin.read()))
+        result = provider.create(json.loads(sys.argv[1]))
+        print(json.dumps({"id": result.id, "status": result.outs["status"], "module": type(provider).__module__}))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, json.dumps(INPUTS)],
+        input=blob,
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],  # the engine runs the provider from the program's directory
+        env={"PATH": "", API_URL_ENV: fake.url, TOKEN_ENV: fake.token, "PYTHONPATH": "."},
+        timeout=60,
+    )
+
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer == {
+        "id": answer["id"],
+        "status": "ACTIVE_HEALTHY",
+        "module": "components.platforms.supabase",
+    }
+    assert list(fake.projects) == [answer["id"]]
+
+
+def test_a_state_whose_provider_names_a_moved_module_cannot_be_unpickled():
+    # What renaming the module does to a stack that stored the old path: read and delete
+    # unpickle the state's provider (dynamic/__main__.py Read/Delete use the old properties).
+    raw = base64.b64decode(serialize_provider(SupabaseProjectProvider()))
+    moved = raw.replace(b"components.platforms.supabase", b"components.platforms.supabasx")  # same length
+
+    with pytest.raises(ModuleNotFoundError, match="supabasx"):
+        dill.loads(moved)

@@ -488,19 +488,28 @@ class RecordingMocks(Mocks):
                 "envVars": answer,
             }
         if typ == "pulumi-python:dynamic/supabase:Project":
+            # As components/platforms/supabase.py's create answers (tests/test_supabase_provider.py
+            # runs it against tests/fake_supabase.py): the pool mode's port, and 5432 for session.
             ref = "".join(chr(ord("a") + int(c, 16)) for c in _fake_id(typ, logical, length=20))
             password = rpc.unwrap_rpc_secret(inputs.get("db_pass"))
             pooler_host = f"aws-0-{inputs.get('region')}.pooler.supabase.com"
+            port = {"session": 5432, "transaction": 6543}[inputs.get("pool_mode", "session")]
+
+            def url(port: int) -> str:
+                return f"postgresql://postgres.{ref}:{password}@{pooler_host}:{port}/postgres?sslmode=require"
+
             return {
                 "__id": ref,
                 "ref": ref,
+                "organization_id": _fake_id(str(inputs.get("organization")), length=20),
                 "status": "ACTIVE_HEALTHY",
                 "db_host": f"db.{ref}.supabase.co",
                 "pooler_host": pooler_host,
-                "pooler_port": 5432,
+                "pooler_port": port,
                 "pooler_user": f"postgres.{ref}",
                 "database": "postgres",
-                "pooled_connection_string": f"postgresql://postgres.{ref}:{password}@{pooler_host}:5432/postgres?sslmode=require",
+                "pooled_connection_string": url(port),
+                "session_connection_string": url(5432),
             }
         return {}
 

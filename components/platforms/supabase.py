@@ -12,9 +12,30 @@ standard library. The provider runs inside the Pulumi engine's dynamic-provider 
   retry because POST is retried only on 429, which the API answers before doing anything.
 * The project is never lost: once created it is returned to the engine only when it is healthy;
   if provisioning outlasts the wait, ``create`` fails with a clear message and the next
-  ``pulumi up`` adopts the project it already created (same organisation and name) and resumes
-  waiting instead of creating another. ``delete`` is the only operation that deletes, and the
-  component protects the project by default so ``pulumi destroy`` refuses to reach it.
+  ``pulumi up`` adopts the project it already created and resumes waiting instead of creating
+  another. ``delete`` is the only operation that deletes, and the component protects the project
+  by default so ``pulumi destroy`` refuses to reach it.
+* Adoption is narrow because the password cannot be checked: the Management API never returns a
+  project's database password, and the connection string is built from the password input (the
+  stack's RandomPassword, stored in state before the project's create starts). A project left by
+  this stack's interrupted create was made with exactly that password; any other same-named
+  project was not, and adopting it would hand the API a connection string that cannot log in (and
+  put someone else's project under this stack). So ``create`` adopts only the one project of that
+  name in the same organisation **and** region created within ``adopt_window_seconds`` (default
+  24 h: the time to the next ``pulumi up``); anything else fails, saying what to do. A project made
+  outside that window is brought in with ``pulumi import`` (``read`` fills region and organisation
+  from the API) and its password reset to the stack's in the dashboard.
+* The provider is serialized into the state with dill **by reference** (pulumi
+  sdk/python/lib/pulumi/dynamic/dynamic.py, ``serialize_provider``: ``dill.dumps(provider,
+  recurse=True)`` of an instance whose class lives in an importable module pickles the module path
+  ``components.platforms.supabase`` and class name, not the code), and the engine's provider
+  process imports that path again to run it (dynamic/__main__.py, ``get_provider``). So the code
+  that runs is always this file as checked out, but **renaming or moving this module or the class
+  breaks every stack whose state holds the old path**: ``read`` (refresh) and ``delete`` unpickle
+  the provider stored in the state, not the program's. To rename: keep a re-export at the old path,
+  run ``pulumi up`` once (every update stores the new path), then remove the old module.
+* Every request names itself with a ``User-Agent``; ``Retry-After`` is read case-insensitively
+  (HTTP header names are case-insensitive, RFC 9110 section 5.1).
 """
 
 from __future__ import annotations
@@ -28,6 +49,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pulumi
@@ -37,6 +59,7 @@ from pulumi import dynamic
 from components.settings import SupabaseSettings
 
 DEFAULT_API_URL = "https://api.supabase.com"
+USER_AGENT = "platform-pulumi-supabase-provider/1 (+components/platforms/supabase.py)"
 TOKEN_ENV = "SUPABASE_ACCESS_TOKEN"
 API_URL_ENV = "SUPABASE_API_URL"
 
@@ -46,11 +69,12 @@ FAILED = frozenset({"INIT_FAILED", "REMOVED", "RESTORE_FAILED", "PAUSE_FAILED"})
 GONE = frozenset({"REMOVED"})
 
 # Supavisor serves both pool modes on the pooler host: session mode on 5432 (one server
-# connection per client, prepared statements work: right for a long-running NestJS server) and
-# transaction mode on 6543 (for serverless clients).
+# connection per client for its whole connection, prepared statements work, but only pool-size
+# clients fit) and transaction mode on 6543 (a server connection per transaction: many more
+# clients, no named prepared statements). settings.SUPABASE_POOLER_LIMITS has the limits.
 POOL_MODE_PORTS = {"session": 5432, "transaction": 6543}
 
-SECRET_OUTPUTS = ["db_pass", "pooled_connection_string"]
+SECRET_OUTPUTS = ["db_pass", "pooled_connection_string", "session_connection_string"]
 
 
 class SupabaseApiError(Exception):
@@ -70,6 +94,7 @@ class _Response:
     status: int
     body: Any
     headers: Mapping[str, str]
+    """Header names in lower case."""
 
 
 class SupabaseClient:
@@ -121,7 +146,7 @@ class SupabaseClient:
             if not retryable:
                 raise SupabaseApiError(f"{method} {path}: {last_problem}", response.status)
             if attempt < self._max_attempts:
-                self._backoff(attempt, response.headers.get("Retry-After"))
+                self._backoff(attempt, response.headers.get("retry-after"))
         raise SupabaseApiError(
             f"{method} {path}: still failing after {self._max_attempts} attempts ({last_problem}); "
             "Supabase is rate limiting or unavailable, try again later"
@@ -136,14 +161,15 @@ class SupabaseClient:
             headers={
                 "Authorization": f"Bearer {self._token}",
                 "Accept": "application/json",
+                "User-Agent": USER_AGENT,
                 **({"Content-Type": "application/json"} if data is not None else {}),
             },
         )
         try:
             with urllib.request.urlopen(request, timeout=self._timeout) as answer:
-                return _Response(answer.status, _decode(answer.read()), dict(answer.headers))
+                return _Response(answer.status, _decode(answer.read()), _lower(answer.headers.items()))
         except urllib.error.HTTPError as error:
-            return _Response(error.code, _decode(error.read()), dict(error.headers or {}))
+            return _Response(error.code, _decode(error.read()), _lower((error.headers or {}).items()))
 
     def _backoff(self, attempt: int, retry_after: str | None) -> None:
         delay = min(self._max_backoff, 2.0 ** (attempt - 1))
@@ -152,6 +178,10 @@ class SupabaseClient:
             with contextlib.suppress(ValueError):
                 delay = min(self._max_backoff, max(0.0, float(retry_after)))
         self._sleep(delay)
+
+
+def _lower(headers: Any) -> dict[str, str]:
+    return {str(name).lower(): value for name, value in headers}
 
 
 def _decode(raw: bytes) -> Any:
@@ -189,15 +219,31 @@ def pooled_connection_string(pooler: Mapping[str, Any], ref: str, password: str,
     return f"postgresql://{user}:{secret}@{pooler['db_host']}:{port}/{database}?sslmode=require"
 
 
+def _utc_now() -> datetime:
+    # A module-level function, so the serialized provider refers to it by name (a lambda would be
+    # pickled by value).
+    return datetime.now(UTC)
+
+
+def _created_at(project: Mapping[str, Any]) -> datetime | None:
+    try:
+        created = datetime.fromisoformat(str(project.get("created_at")))
+    except ValueError:
+        return None
+    return created if created.tzinfo else created.replace(tzinfo=UTC)
+
+
 class SupabaseProjectProvider(dynamic.ResourceProvider):
     """CRUD of one Supabase project through the Management API.
 
     Inputs: ``name``, ``organization`` (slug), ``region``, ``plan`` (the organisation's expected
     plan, checked before creating), ``pool_mode`` and ``db_pass`` (secret). Outputs add ``ref``,
-    ``status``, ``db_host``, ``pooler_host``, ``pooler_port``, ``pooler_user``, ``database`` and
-    ``pooled_connection_string`` (secret).
+    ``organization_id``, ``status``, ``db_host``, ``pooler_host``, ``pooler_port``, ``pooler_user``,
+    ``database``, ``pooled_connection_string`` (``pool_mode``'s port) and
+    ``session_connection_string`` (5432, for ``pg_dump``); both URLs are secrets.
 
-    The keyword arguments bound retries and waiting; ``sleep`` is injectable so tests run fast.
+    The keyword arguments bound retries, waiting and adoption; ``sleep`` and ``now`` are
+    injectable so tests run fast.
     """
 
     serialize_as_secret_always = False
@@ -211,6 +257,8 @@ class SupabaseProjectProvider(dynamic.ResourceProvider):
         provision_timeout_seconds: float = 900.0,
         poll_interval_seconds: float = 10.0,
         request_timeout_seconds: float = 30.0,
+        adopt_window_seconds: float = 24 * 3600.0,
+        now: Callable[[], datetime] = _utc_now,
     ):
         super().__init__()
         self.sleep = sleep
@@ -219,21 +267,22 @@ class SupabaseProjectProvider(dynamic.ResourceProvider):
         self.provision_timeout_seconds = provision_timeout_seconds
         self.poll_interval_seconds = poll_interval_seconds
         self.request_timeout_seconds = request_timeout_seconds
+        self.adopt_window_seconds = adopt_window_seconds
+        self.now = now
 
     # -- engine operations ---------------------------------------------------------------
 
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
         client = self._client()
-        organization, name = props["organization"], props["name"]
-        project = self._existing_project(client, organization, name)
+        project = self._adoptable_project(client, props)
         if project is None:
-            self._check_plan(client, organization, props.get("plan", "free"))
+            self._check_plan(client, props["organization"], props.get("plan", "free"))
             project = client.request(
                 "POST",
                 "/v1/projects",
                 {
-                    "name": name,
-                    "organization_slug": organization,
+                    "name": props["name"],
+                    "organization_slug": props["organization"],
                     "db_pass": props["db_pass"],
                     "region_selection": {"type": "specific", "code": props["region"]},
                 },
@@ -251,13 +300,28 @@ class SupabaseProjectProvider(dynamic.ResourceProvider):
         if project.get("status") in GONE:
             return dynamic.ReadResult("", {})
         pooler = self._pooler(client, id_) if project.get("status") == HEALTHY else None
-        return dynamic.ReadResult(id_, self._outputs(props, project, pooler))
+        # An import starts from the id alone: what the project is (organisation, region) comes
+        # from the API, so the first diff compares the program with the real project.
+        imported = {
+            "organization": props.get("organization") or _organization(project),
+            "region": props.get("region") or project.get("region"),
+        }
+        return dynamic.ReadResult(id_, self._outputs({**props, **imported}, project, pooler))
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
         # Region and organisation cannot change in place; the project's data would be lost by a
         # replacement, which the component's protect refuses. The password is set at creation
         # only (rotate it in the dashboard); the plan belongs to the organisation.
-        replaces = [key for key in ("region", "organization") if key in olds and olds[key] != news.get(key)]
+        # The organisation may be recorded as its slug or (after an import) as its id.
+        same_org = news.get("organization") in (olds.get("organization"), olds.get("organization_id"))
+        replaces = [
+            key
+            for key, same in (
+                ("region", olds.get("region") == news.get("region")),
+                ("organization", same_org),
+            )
+            if key in olds and not same
+        ]
         changed = replaces or [key for key in ("name", "pool_mode") if olds.get(key) != news.get(key)]
         return dynamic.DiffResult(
             changes=bool(changed), replaces=replaces, delete_before_replace=bool(replaces)
@@ -296,9 +360,10 @@ class SupabaseProjectProvider(dynamic.ResourceProvider):
             request_timeout_seconds=self.request_timeout_seconds,
         )
 
-    @staticmethod
-    def _existing_project(client: SupabaseClient, organization: str, name: str) -> dict[str, Any] | None:
-        """The project an earlier, interrupted ``create`` left behind, to adopt instead of duplicating."""
+    def _adoptable_project(self, client: SupabaseClient, props: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The project this stack's interrupted ``create`` left behind, to adopt instead of
+        duplicating; None when there is none; an error for a same-named project that is not one."""
+        organization, name, region = props["organization"], props["name"], props["region"]
         projects = client.request("GET", "/v1/projects") or []
         matches = [
             p
@@ -306,18 +371,38 @@ class SupabaseProjectProvider(dynamic.ResourceProvider):
             if p.get("name") == name
             and organization in (p.get("organization_slug"), p.get("organization_id"))
         ]
+        if not matches:
+            return None
         if len(matches) > 1:
             refs = ", ".join(_ref(p) for p in matches)
             raise SupabaseApiError(
                 f"organisation {organization} has {len(matches)} projects named {name!r} ({refs}); "
                 "delete the extra ones or rename this project before running pulumi up again"
             )
-        if matches and matches[0].get("status") in FAILED:
+        [project] = matches
+        ref = _ref(project)
+        if project.get("region") != region:
             raise SupabaseApiError(
-                f"project {_ref(matches[0])} ({name!r}) is {matches[0]['status']}: it will not become "
+                f"organisation {organization} already has a project named {name!r} ({ref}) in "
+                f"{project.get('region')}, but this stack creates it in {region}: it is not one this "
+                "stack left behind. Set another platform:supabase.projectName, or delete that project"
+            )
+        if project.get("status") in FAILED:
+            raise SupabaseApiError(
+                f"project {ref} ({name!r}) is {project['status']}: it will not become "
                 "healthy. Delete it in the Supabase dashboard, then run pulumi up again"
             )
-        return matches[0] if matches else None
+        created = _created_at(project)
+        age = (self.now() - created).total_seconds() if created else None
+        if age is None or age > self.adopt_window_seconds:
+            raise SupabaseApiError(
+                f"organisation {organization} already has a project named {name!r} ({ref}, created "
+                f"{project.get('created_at')}), older than an interrupted create of this stack can be "
+                f"({self.adopt_window_seconds / 3600:.0f} h), so its password is not this stack's. "
+                "Set another platform:supabase.projectName, or `pulumi import` it and reset its "
+                "database password to the stack's"
+            )
+        return project
 
     @staticmethod
     def _check_plan(client: SupabaseClient, organization: str, plan: str) -> None:
@@ -382,6 +467,7 @@ class SupabaseProjectProvider(dynamic.ResourceProvider):
             # As declared, not as answered: the API's spelling of these (slug or id, region code or
             # name) must never be able to trigger a replacement by itself.
             "organization": props.get("organization"),
+            "organization_id": project.get("organization_id", previous.get("organization_id")),
             "region": props.get("region"),
             "plan": props.get("plan"),
             "pool_mode": props.get("pool_mode", "session"),
@@ -392,7 +478,14 @@ class SupabaseProjectProvider(dynamic.ResourceProvider):
         }
         if pooler is None:
             # Paused (INACTIVE) or restoring: keep what was known rather than blanking the URL.
-            for key in ("pooler_host", "pooler_port", "pooler_user", "database", "pooled_connection_string"):
+            for key in (
+                "pooler_host",
+                "pooler_port",
+                "pooler_user",
+                "database",
+                "pooled_connection_string",
+                "session_connection_string",
+            ):
                 outputs[key] = previous.get(key)
             return outputs
         outputs.update(
@@ -403,8 +496,16 @@ class SupabaseProjectProvider(dynamic.ResourceProvider):
             pooled_connection_string=pooled_connection_string(
                 pooler, ref, str(props.get("db_pass")), outputs["pool_mode"]
             ),
+            session_connection_string=pooled_connection_string(
+                pooler, ref, str(props.get("db_pass")), "session"
+            ),
         )
         return outputs
+
+
+def _organization(project: Mapping[str, Any]) -> str | None:
+    slug = project.get("organization_slug") or project.get("organization_id")
+    return str(slug) if slug else None
 
 
 def _ref(project: Mapping[str, Any]) -> str:
@@ -425,6 +526,7 @@ class _SupabaseProjectResource(dynamic.Resource, module="supabase", name="Projec
     pooler_user: pulumi.Output[str]
     database: pulumi.Output[str]
     pooled_connection_string: pulumi.Output[str]
+    session_connection_string: pulumi.Output[str]
 
     def __init__(self, name: str, props: Mapping[str, Any], opts: pulumi.ResourceOptions):
         outputs = dict.fromkeys(
@@ -437,6 +539,7 @@ class _SupabaseProjectResource(dynamic.Resource, module="supabase", name="Projec
                 "pooler_user",
                 "database",
                 "pooled_connection_string",
+                "session_connection_string",
             )
         )
         super().__init__(SupabaseProjectProvider(), name, {**props, **outputs}, opts)
@@ -445,10 +548,8 @@ class _SupabaseProjectResource(dynamic.Resource, module="supabase", name="Projec
 @dataclass(frozen=True)
 class SupabaseProjectArgs:
     settings: SupabaseSettings
-    """Organisation, project name, region, expected plan and whether the project is protected."""
-    pool_mode: str = "session"
-    """Supavisor pool mode of the connection string: ``session`` for a long-running server,
-    ``transaction`` for serverless clients."""
+    """Organisation, project name, region, expected plan, whether the project is protected and
+    ``poolMode``, the Supavisor mode of ``pooled_connection_string``."""
 
 
 class SupabaseProject(pulumi.ComponentResource):
@@ -457,16 +558,16 @@ class SupabaseProject(pulumi.ComponentResource):
     Outputs:
         ref: the project's reference id (``abcdefghijklmnopqrst``).
         status: the project's status when last read (``ACTIVE_HEALTHY`` after creation).
-        pooled_connection_string: secret ``postgresql://`` URL to the Supavisor pooler with the
-            password embedded and ``sslmode=require`` (Supabase's direct host is IPv6-only on the
-            free plan, so IPv4-only platforms such as Render must use the pooler).
+        pooled_connection_string: secret ``postgresql://`` URL to the Supavisor pooler in
+            ``settings.pool_mode`` with the password embedded and ``sslmode=require`` (Supabase's
+            direct host is IPv6-only on the free plan, so IPv4-only platforms such as Render must
+            use the pooler).
+        session_connection_string: the same on the session port 5432, for ``pg_dump`` (backups).
         dashboard_url: the project's page in the Supabase dashboard.
     """
 
     def __init__(self, name: str, args: SupabaseProjectArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:supabase:SupabaseProject", name, None, opts)
-        if args.pool_mode not in POOL_MODE_PORTS:
-            raise ValueError(f"pool_mode must be one of {sorted(POOL_MODE_PORTS)}, not {args.pool_mode!r}")
         settings = args.settings
         # Losing the password means losing access to the data, so it is protected with the project.
         protected = pulumi.ResourceOptions(parent=self, protect=settings.protect)
@@ -483,7 +584,7 @@ class SupabaseProject(pulumi.ComponentResource):
                 "organization": settings.organization_id,
                 "region": settings.region,
                 "plan": settings.plan,
-                "pool_mode": args.pool_mode,
+                "pool_mode": settings.pool_mode,
                 "db_pass": pulumi.Output.secret(password.result),
             },
             pulumi.ResourceOptions.merge(
@@ -495,6 +596,9 @@ class SupabaseProject(pulumi.ComponentResource):
         self.pooled_connection_string: pulumi.Output[str] = pulumi.Output.secret(
             project.pooled_connection_string
         )
+        self.session_connection_string: pulumi.Output[str] = pulumi.Output.secret(
+            project.session_connection_string
+        )
         self.dashboard_url: pulumi.Output[str] = project.ref.apply(
             lambda ref: f"https://supabase.com/dashboard/project/{ref}"
         )
@@ -503,6 +607,7 @@ class SupabaseProject(pulumi.ComponentResource):
                 "ref": self.ref,
                 "status": self.status,
                 "pooled_connection_string": self.pooled_connection_string,
+                "session_connection_string": self.session_connection_string,
                 "dashboard_url": self.dashboard_url,
             }
         )

@@ -13,7 +13,13 @@ import pulumi
 from components.atlas import MongoAtlas, MongoAtlasArgs
 from components.platforms.render import RenderApi, RenderApiArgs
 from components.platforms.supabase import SupabaseProject, SupabaseProjectArgs
-from components.platforms.vercel import FUNCTION_REGION_NEAR_RENDER, VercelWeb, VercelWebArgs, site_url
+from components.platforms.vercel import (
+    FUNCTION_REGION_NEAR_RENDER,
+    VercelEnvironment,
+    VercelEnvironmentArgs,
+    VercelWeb,
+    VercelWebArgs,
+)
 from components.sentry import SentryProjects, SentryProjectsArgs
 from components.settings import Settings
 
@@ -35,6 +41,13 @@ def build_pre_commercial(settings: Settings) -> None:
         )
         dsns = sentry.dsns
 
+    if settings.supabase.plan == "free":
+        pulumi.log.warn(
+            "platform:supabase.plan is 'free': Supabase pauses the project after 7 days without "
+            "activity (the API then fails until someone restores it in the dashboard) and keeps no "
+            "backups you can restore; Pro ($25/month per organisation, includes the Micro compute) "
+            "keeps 7 days of daily backups and never pauses (README, Costs)"
+        )
     postgres = SupabaseProject(settings.name("supabase"), SupabaseProjectArgs(settings=settings.supabase))
     api_secrets: dict[str, pulumi.Input[str]] = {"DATABASE_URL": postgres.pooled_connection_string}
     dashboards: dict[str, pulumi.Input[str]] = {"supabase": postgres.dashboard_url}
@@ -62,27 +75,42 @@ def build_pre_commercial(settings: Settings) -> None:
     if "api" in dsns:
         api_secrets["SENTRY_DSN"] = dsns["api"]
 
-    # With a domain the API is called at api.<domain>, the name the commercial stack's weighted
-    # records later move to AWS; Render serves it until then (docs/migration.md, phase 2).
-    domain = settings.dns.domain
-    api = RenderApi(
-        settings.name("api"),
-        RenderApiArgs(
-            settings=settings.render,
-            secrets=api_secrets,
-            environment={"NODE_ENV": "production", "WEB_ORIGIN": site_url(settings.vercel, settings.dns)},
-            custom_domain=f"{settings.dns.api_subdomain}.{domain}" if domain else None,
-        ),
-    )
-    dashboards["render"] = api.dashboard_url
-
+    # The site first, so the API trusts the origin Vercel accepted (a project domain), and the
+    # site's environment last, once the API's URL is known.
     web = VercelWeb(
         settings.name("web"),
         VercelWebArgs(
             settings=settings.vercel,
             dns=settings.dns,
-            api_url=api.public_url,
             function_region=FUNCTION_REGION_NEAR_RENDER[settings.render.region],
+        ),
+    )
+    # With render.customDomain the API is called at api.<domain>, the name the commercial stack's
+    # weighted records later move to AWS; Render serves it until then (docs/migration.md, phase 2).
+    api_host = (
+        f"{settings.dns.api_subdomain}.{settings.dns.domain}" if settings.render.custom_domain else None
+    )
+    api = RenderApi(
+        settings.name("api"),
+        RenderApiArgs(
+            settings=settings.render,
+            secrets=api_secrets,
+            environment={
+                "NODE_ENV": "production",
+                "WEB_ORIGIN": web.url,
+                # Each instance's pool, sized so all of them fit the Supavisor limit (settings.py).
+                "DATABASE_POOL_MAX": str(settings.supabase.connections_per_instance),
+            },
+            custom_domain=api_host,
+        ),
+    )
+    dashboards["render"] = api.dashboard_url
+    VercelEnvironment(
+        settings.name("web-env"),
+        VercelEnvironmentArgs(
+            settings=settings.vercel,
+            project_id=web.project_id,
+            api_url=api.public_url,
             secrets={"SENTRY_DSN": dsns["web"]} if "web" in dsns else {},
         ),
     )

@@ -28,35 +28,37 @@ class VercelWebArgs:
     """Plan, team, project name, repository, production branch and root directory."""
     dns: DnsSettings
     """With a domain, the site is served at ``<webSubdomain>.<domain>``."""
-    api_url: pulumi.Input[str]
-    """Public URL of the API (``https://<apiSubdomain>.<domain>`` with a domain, else Render's
-    ``onrender.com`` URL), exposed to the browser as ``NEXT_PUBLIC_API_URL``. Next.js inlines it at
-    build time: a change reaches users with the next production deployment."""
     function_region: str
     """Vercel region of the server-side functions, e.g. ``FUNCTION_REGION_NEAR_RENDER["singapore"]``."""
-    secrets: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
-    """Environment variable name -> secret value, stored as sensitive variables (write-only in
-    Vercel: neither the dashboard nor the API can read them back)."""
 
 
-def site_url(settings: VercelSettings, dns: DnsSettings) -> str:
-    """Where the site is served: ``https://<webSubdomain>.<domain>``, else the project's
-    ``<project>.vercel.app`` (Vercel assigns it while the name is free, else with a suffix)."""
+def production_domain(settings: VercelSettings, dns: DnsSettings) -> str:
+    """The host the site is served at: ``<webSubdomain>.<domain>``, else ``<project>.vercel.app``.
+
+    Vercel gives a project ``<project>.vercel.app`` only while that name is free anywhere on Vercel
+    (otherwise a suffixed name). The project claims it as a project domain instead, so the URL the
+    API trusts (``WEB_ORIGIN``) is known, and a name that is taken fails the ``up`` loudly: Vercel
+    answers "Cannot add <name>.vercel.app since it's already assigned to another project" (400,
+    vercel/vercel#15678). Pick another ``platform:vercel.projectName`` then.
+    """
     if dns.domain:
-        return f"https://{dns.web_subdomain}.{dns.domain}"
-    return f"https://{settings.project_name}.vercel.app"
+        return f"{dns.web_subdomain}.{dns.domain}"
+    return f"{settings.project_name}.vercel.app"
 
 
 class VercelWeb(pulumi.ComponentResource):
-    """A Vercel project linked to the web repository, its environment and optional domain.
+    """A Vercel project of the team, linked to the web repository, and its production domain.
 
     Every push to the production branch deploys to production and every other branch gets a
-    preview deployment (Vercel's Git integration must be installed on the repository).
+    preview deployment (Vercel's Git integration must be installed on the repository). The
+    project's environment is a separate component (:class:`VercelEnvironment`), so the API can be
+    told the site's origin before the site is told the API's URL.
 
     Outputs:
         project_id: the Vercel project id (``prj_...``).
-        url: the site's public URL (the custom domain when set, else ``<project>.vercel.app``).
-        domain: the custom domain, or None.
+        url: ``https://`` + the production domain, read from the project domain resource, so what
+            uses it waits until Vercel has accepted the name.
+        domain: the production domain (the custom one, or ``<project>.vercel.app``).
     """
 
     def __init__(self, name: str, args: VercelWebArgs, opts: pulumi.ResourceOptions | None = None):
@@ -66,7 +68,10 @@ class VercelWeb(pulumi.ComponentResource):
             # settings.py rejects this for pre-commercial; the component refuses it on its own too.
             raise ValueError("Vercel's Hobby plan forbids commercial use; use 'pro' or 'enterprise'")
         child = pulumi.ResourceOptions(parent=self)
-        team = {"team_id": settings.team_id} if settings.team_id else {}
+        # team_id forces a new project when changed (terraform-provider-vercel
+        # vercel/resource_project.go: RequiresReplaceIfConfigured); without it the provider's
+        # default team, else the token's personal (Hobby) scope.
+        team = _team(settings)
         project = vercel.Project(
             f"{name}-project",
             name=settings.project_name,
@@ -83,9 +88,42 @@ class VercelWeb(pulumi.ComponentResource):
             **team,
             opts=child,
         )
+        self.domain = production_domain(settings, args.dns)
+        # Without git_branch the domain follows every production deployment
+        # (terraform-provider-vercel docs/resources/project_domain.md, "i-love.vercel.app").
+        domain = vercel.ProjectDomain(
+            f"{name}-domain", project_id=project.id, domain=self.domain, **team, opts=child
+        )
+        self.project_id: pulumi.Output[str] = project.id
+        self.url: pulumi.Output[str] = domain.domain.apply(lambda host: f"https://{host}")
+        self.register_outputs({"project_id": self.project_id, "url": self.url, "domain": self.domain})
+
+
+@dataclass(frozen=True)
+class VercelEnvironmentArgs:
+    settings: VercelSettings
+    """The team that owns the project."""
+    project_id: pulumi.Input[str]
+    """The project (``VercelWeb.project_id``)."""
+    api_url: pulumi.Input[str]
+    """Public URL of the API (``https://<apiSubdomain>.<domain>`` with ``render.customDomain``, else
+    Render's ``onrender.com`` URL), exposed to the browser as ``NEXT_PUBLIC_API_URL``. Next.js
+    inlines it at build time: a change reaches users with the next production deployment."""
+    secrets: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Environment variable name -> secret value, stored as sensitive variables (write-only in
+    Vercel: neither the dashboard nor the API can read them back)."""
+
+
+class VercelEnvironment(pulumi.ComponentResource):
+    """The web project's environment variables for production and preview deployments."""
+
+    def __init__(self, name: str, args: VercelEnvironmentArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("platform:vercel:VercelEnvironment", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        team = _team(args.settings)
         vercel.ProjectEnvironmentVariable(
-            f"{name}-env-api-url",
-            project_id=project.id,
+            f"{name}-api-url",
+            project_id=args.project_id,
             key="NEXT_PUBLIC_API_URL",
             value=args.api_url,
             targets=TARGETS,
@@ -96,8 +134,8 @@ class VercelWeb(pulumi.ComponentResource):
         )
         for key, value in sorted(args.secrets.items()):
             vercel.ProjectEnvironmentVariable(
-                f"{name}-env-{key.lower().replace('_', '-')}",
-                project_id=project.id,
+                f"{name}-{key.lower().replace('_', '-')}",
+                project_id=args.project_id,
                 key=key,
                 value=pulumi.Output.secret(value),
                 targets=TARGETS,
@@ -106,10 +144,8 @@ class VercelWeb(pulumi.ComponentResource):
                 **team,
                 opts=child,
             )
-        domain = f"{args.dns.web_subdomain}.{args.dns.domain}" if args.dns.domain else None
-        if domain:
-            vercel.ProjectDomain(f"{name}-domain", project_id=project.id, domain=domain, **team, opts=child)
-        self.project_id: pulumi.Output[str] = project.id
-        self.domain = domain
-        self.url: pulumi.Output[str] = pulumi.Output.from_input(site_url(settings, args.dns))
-        self.register_outputs({"project_id": self.project_id, "url": self.url, "domain": domain})
+        self.register_outputs({})
+
+
+def _team(settings: VercelSettings) -> dict[str, str]:
+    return {"team_id": settings.team_id} if settings.team_id else {}
