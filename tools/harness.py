@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -163,11 +163,14 @@ def run_stack(
     project: str = PROJECT,
     root: Path = ROOT_DIR,
     preview: bool = True,
+    zone_records: Sequence[Mapping[str, Any]] = (),
 ) -> Run:
     """Run ``program`` for ``stack`` under the recording mocks and return what it registered.
 
     ``config`` replaces the stack file's config; ``overrides`` are deep-merged over it (a key
-    whose value is ``None`` is removed). ``preview=False`` runs it as ``pulumi up`` would. Raises whatever the program raises, after the mocks
+    whose value is ``None`` is removed). ``preview=False`` runs it as ``pulumi up`` would.
+    ``zone_records`` are the record sets the Route 53 zones hold already (see
+    ``RecordingMocks.zone_records``). Raises whatever the program raises, after the mocks
     have recorded what was registered up to then (see :func:`last_run`).
     """
     base = dict(config) if config is not None else stack_config(stack, root)
@@ -177,6 +180,7 @@ def run_stack(
     region = str(merged.get("aws:region", "ap-northeast-1"))
 
     mocks = RecordingMocks(region)
+    mocks.zone_records = [dict(record) for record in zone_records]
     monitor = RecordingMonitor(mocks)
     collector = _WarningCollector()
     logger = logging.getLogger(f"platform.preview.{stack}")

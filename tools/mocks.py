@@ -10,6 +10,7 @@ which inputs are secret.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,6 +86,7 @@ class Captured:
     ignore_changes: tuple[str, ...] = ()
     dependencies: tuple[str, ...] = ()
     provider: str = ""
+    delete_before_replace: bool = False
 
     @property
     def plain_inputs(self) -> dict[str, Any]:
@@ -112,6 +114,10 @@ class RecordingMocks(Mocks):
         self.atlas_private_endpoints: dict[str, str] = {}
         # Atlas projects with a NetworkPeering: their clusters list peering (-pri) host names.
         self.atlas_peered_projects: set[str] = set()
+        # Record sets already in the Route 53 zones (a stack deployed before), as
+        # ListResourceRecordSets lists them: {"zoneId", "name" (with the trailing dot), "type",
+        # "resourceRecords": [{"value"}], ...}. A fresh zone holds none of the program's names.
+        self.zone_records: list[dict[str, Any]] = []
 
     # -- resources -------------------------------------------------------------------------
 
@@ -474,6 +480,21 @@ class RecordingMocks(Mocks):
                 "id": f"Z{_fake_id(zone, length=20).upper()}",
                 "name": zone,
             }, []
+        if token == "aws:route53/getRecords:getRecords":
+            # The provider lists the whole zone and keeps the names matching name_regex, names as
+            # the API returns them (trailing dot); TXT values keep their quotes.
+            # hashicorp/terraform-provider-aws internal/service/route53/records_data_source.go
+            pattern = re.compile(inputs.get("nameRegex") or "")
+            sets = [
+                {k: v for k, v in record.items() if k != "zoneId"}
+                for record in self.zone_records
+                if record["zoneId"] == inputs.get("zoneId") and pattern.search(record["name"])
+            ]
+            return {
+                "zoneId": inputs.get("zoneId"),
+                "nameRegex": inputs.get("nameRegex"),
+                "resourceRecordSets": sets,
+            }, []
         if token == "aws:ec2/getAmi:getAmi":
             return {
                 "id": f"ami-{_fake_id(str(inputs.get('filters')))}",
@@ -540,6 +561,7 @@ class RecordingMonitor(MockMonitor):
             ignore_changes=tuple(request.ignoreChanges),
             dependencies=tuple(request.dependencies),
             provider=request.provider,
+            delete_before_replace=bool(request.deleteBeforeReplace),
         )
         return response
 
