@@ -577,3 +577,11 @@ def test_stepping_back_after_the_data_switch_stops_before_anything_is_registered
         "phase": "canary",
         "hosts": {"api": {"record": RECORD_NAME, "awsWeight": 25, "legacyWeight": 75}},
     }
+
+
+def test_the_whole_commercial_stack_moves_through_the_phases_in_single_ups() -> None:
+    """The same check on the committed stack's wiring: the Edge adds no record of the name."""
+    phases = [{"phase": "off"}, CANARY, {"phase": "data-switched"}, {"phase": "done"}]
+    states = [_state(run_stack(STACK, {"platform:cutover": phase})) for phase in phases]
+    for before, after in itertools.pairwise(states):
+        assert _assert_always_answered(_zone_of(before), _deployment(before, after)) > 1
