@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.dns import ValidatedCertificate, ValidatedCertificateArgs, alias_records
+from components.dns import ValidatedCertificate, ValidatedCertificateArgs
 from components.settings import LOG_RETENTION_DAYS, EdgeSettings
 
 CLOUDFRONT_REGION = "us-east-1"
@@ -77,15 +77,13 @@ class EdgeArgs:
     origin host (TLS server name), so the ALB's certificate must cover it. ``None``: the
     distribution is only reachable at its ``*.cloudfront.net`` name."""
     zone_id: pulumi.Input[str] | None = None
-    """Route 53 hosted zone of ``domain_name`` (certificate validation and alias records)."""
+    """Route 53 hosted zone of ``domain_name``, for the certificate's validation. The name's own
+    records belong to the cut-over (components/cutover.py), which owns them in every phase."""
     access_log_retention_days: int = 90
     """Days CloudFront access logs are kept in CloudWatch Logs."""
     viewer_validation_records_exist: bool = False
     """True when the stack's regional certificate for ``domain_name`` already writes the ACM
     validation records, which the us-east-1 certificate then shares instead of owning a copy."""
-    create_dns_records: bool = True
-    """Point ``domain_name`` at the distribution with alias A/AAAA records. ``False`` while another
-    component owns the name (the weighted cut-over's CNAMEs, which no other record type may share)."""
 
 
 class Edge(pulumi.ComponentResource):
@@ -258,16 +256,6 @@ class Edge(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[delivery_policy]),
             )
             self.waf_log_group_name = waf_log_group.name
-
-        if args.domain_name and args.create_dns_records:
-            alias_records(
-                f"{name}-alias",
-                zone_id=args.zone_id,
-                record_name=args.domain_name,
-                target_dns_name=distribution.domain_name,
-                target_zone_id=distribution.hosted_zone_id,
-                opts=child,
-            )
 
         self.distribution_id: pulumi.Output[str] = distribution.id
         self.distribution_arn: pulumi.Output[str] = distribution.arn
@@ -505,7 +493,7 @@ def _check(args: EdgeArgs) -> None:
             "an HTTPS ALB listener needs domain_name: CloudFront verifies the ALB's certificate against it"
         )
     if bool(args.domain_name) != (args.zone_id is not None):
-        raise ValueError("domain_name and zone_id go together (certificate validation and alias records)")
+        raise ValueError("domain_name and zone_id go together (certificate validation)")
     if args.settings.certificate_arn and not args.domain_name:
         raise ValueError("edge.certificateArn needs a domain_name for the distribution's alias")
     if args.access_log_retention_days not in LOG_RETENTION_DAYS:

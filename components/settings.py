@@ -334,36 +334,65 @@ class DnsSettings(_Section):
     """The web front end is served at ``<webSubdomain>.<domain>`` (pre-commercial: on Vercel)."""
 
 
+# The cut-over's phases, in the only order a stack may take them (docs/migration.md).
+CUTOVER_PHASES: tuple[str, ...] = ("off", "canary", "data-switched", "done")
+CutoverPhase = Literal["off", "canary", "data-switched", "done"]
+# Public names the cut-over moves, by service; the web's ``www`` joins with issue 11.
+CUTOVER_HOSTS: tuple[str, ...] = ("api",)
+
+
+class CutoverHost(_Section):
+    """``platform:cutover.hosts.<host>``: one public name during the canary."""
+
+    legacy_host: DomainName
+    """Host name of the pre-commercial service, e.g. ``platform-api.onrender.com``."""
+    aws_weight: int = Field(0, ge=0, le=100)
+    """Percent of DNS answers that point at CloudFront (0: none yet, 100: all)."""
+
+
 class CutoverSettings(_Section):
     """``platform:cutover``: moving ``api.<domain>`` from the pre-commercial API to AWS gradually.
 
-    Route 53 answers with weighted CNAME records: ``awsWeight`` percent of lookups get the
-    CloudFront distribution, the rest the pre-commercial API's host (e.g. on Render). Raise the
-    weight step by step (canary), watch the alarms, and finish at 100 before retiring Render.
+    The name is always served by Route 53 records this stack owns, and ``phase`` says which:
+    ``off`` (one weighted CNAME to CloudFront, the API on this stack's databases), ``canary``
+    (weighted CNAMEs split the name between CloudFront and the pre-commercial host, the API on the
+    pre-commercial databases), ``data-switched`` (CloudFront alone again, the API on this stack's
+    databases after the copy), ``done`` (free alias A/AAAA records to CloudFront). Phases only move
+    forward, one at a time (``off`` may go straight to ``done``); see docs/migration.md.
     """
 
-    enabled: bool = False
-    """Serve ``api.<domain>`` through weighted records instead of a plain alias to CloudFront."""
-    legacy_api_host: DomainName | None = None
-    """Host name of the pre-commercial API, e.g. ``platform-api.onrender.com``."""
-    aws_weight: int = Field(0, ge=0, le=100)
-    """Percent of DNS answers that point at AWS (0: none yet, 100: fully moved)."""
+    phase: CutoverPhase = "off"
+    """``off``, ``canary``, ``data-switched`` or ``done``. Each ``pulumi up`` compares it with the
+    phase the stack's Route 53 zone records (a ``_cutover.<host>`` TXT record) and refuses a skip
+    or a step back (see ``rollbackFrom``)."""
+    hosts: dict[str, CutoverHost] = Field(default_factory=dict)
+    """``canary`` only: per public name (``api``), ``legacyHost`` (the pre-commercial host, e.g.
+    ``platform-api.onrender.com``) and ``awsWeight`` (percent of DNS answers that get CloudFront,
+    0-100, default 0)."""
     ttl_seconds: int = Field(60, ge=30, le=3600)
-    """TTL of the weighted records: short, so a step (or a step back) takes effect quickly."""
-    data_source: Literal["aws", "legacy"] = "aws"
-    """Databases the AWS API uses: ``aws`` (this stack's Aurora and Atlas cluster) or ``legacy``
-    (the pre-commercial Supabase pooler and Atlas M0, so writes never split between two databases
-    while both sides serve users). Back to ``aws`` only in the data window, after the copy."""
+    """TTL of the weighted CNAMEs: short, so a step (or a step back) takes effect quickly. Alias
+    records (phase ``done``) have none."""
     legacy_database_url: PostgresUrl | None = None
-    """``dataSource: legacy``: the pre-commercial PostgreSQL URL (Supabase's session pooler, with
-    ``sslmode=require``). A secret: ``pulumi config set --path --secret
-    platform:cutover.legacyDatabaseUrl ...``; ignored with ``dataSource: aws``."""
+    """``canary`` only, required: the pre-commercial PostgreSQL URL (Supabase's session pooler,
+    with ``sslmode=require``). A secret: ``pulumi config set --path --secret
+    platform:cutover.legacyDatabaseUrl ...``."""
     legacy_mongodb_uri: MongodbSrvUri | None = None
-    """``dataSource: legacy``: the pre-commercial Atlas M0 ``mongodb+srv://`` URI. A secret:
-    ``pulumi config set --path --secret platform:cutover.legacyMongodbUri ...``."""
+    """``canary`` only, required while ``platform:atlas.enabled``: the pre-commercial Atlas M0
+    ``mongodb+srv://`` URI. A secret: ``pulumi config set --path --secret
+    platform:cutover.legacyMongodbUri ...``."""
     legacy_database_port: int = Field(5432, ge=1, le=65535)
-    """``dataSource: legacy``: port of ``legacyDatabaseUrl`` the API tasks may reach on the internet
+    """``canary`` only: port of ``legacyDatabaseUrl`` the API tasks may reach on the internet
     (Supabase's pooler: 5432 session mode, as the pre-commercial API uses; 6543 transaction mode)."""
+    rollback_from: CutoverPhase | None = None
+    """Acknowledges one step back: set it to the phase the stack is in (as its zone records it)
+    to move ``phase`` to an earlier one. Stepping back from ``data-switched`` leaves the writes
+    made since the switch behind in this stack's databases; from ``canary`` to ``off``, CloudFront
+    takes every lookup on this stack's own (empty) databases. Remove it after that ``pulumi up``."""
+
+    @property
+    def legacy_data(self) -> bool:
+        """Whether the API on AWS uses the pre-commercial databases (the canary's overlap)."""
+        return self.phase == "canary"
 
 
 class SecuritySettings(_Section):
@@ -1130,21 +1159,7 @@ def _cross_checks(settings: Settings) -> list[str]:
             f"{key}compute.imageTag: 'latest' cannot be pushed twice to an immutable ECR repository; "
             f"pin a release tag (e.g. the git SHA) or set {key}storage.ecrImmutableTags to false"
         )
-    cutover = settings.cutover
-    if cutover.enabled:
-        missing = [
-            name
-            for name, ok in (
-                (f"{key}dns.domain", settings.dns.domain),
-                (f"{key}cutover.legacyApiHost", cutover.legacy_api_host),
-                (f"{key}edge.cloudfront", settings.edge.cloudfront),
-            )
-            if not ok
-        ]
-        if missing:
-            problems.append(f"{key}cutover.enabled: the weighted cut-over needs {', '.join(missing)}")
-    if cutover.data_source == "legacy":
-        problems.extend(_legacy_data_problems(settings))
+    problems.extend(_cutover_problems(settings))
     atlas = settings.atlas
     if (
         settings.on_aws
@@ -1334,7 +1349,7 @@ CROSS_CHECKS: tuple[CrossCheck, ...] = (
         "cutover.legacyDatabasePort",
         lambda s: (
             s.on_aws
-            and s.cutover.data_source == "legacy"
+            and s.cutover.legacy_data
             and s.cutover.legacy_database_port in _TASK_INTERNET_PORTS
         ),
         lambda s: (
@@ -1393,15 +1408,65 @@ def _pre_commercial_problems(settings: Settings) -> list[str]:
     return problems
 
 
+def _cutover_problems(settings: Settings) -> list[str]:
+    """``platform:cutover``: each key only in the phases that use it, so that no combination serves
+    users from two databases (the canary runs both sides on the pre-commercial data)."""
+    cutover, key = settings.cutover, f"{NAMESPACE}:cutover"
+    phase = cutover.phase
+    problems = [
+        f"{key}.hosts.{name}: not a name the cut-over moves; allowed: {list(CUTOVER_HOSTS)}"
+        for name in sorted(set(cutover.hosts) - set(CUTOVER_HOSTS))
+    ]
+    if phase != "off":
+        missing = [
+            name
+            for name, ok in (
+                (f"{NAMESPACE}:dns.domain", settings.dns.domain),
+                (f"{NAMESPACE}:edge.cloudfront", settings.edge.cloudfront),
+            )
+            if not ok
+        ]
+        if missing:
+            problems.append(
+                f"{key}.phase: {phase!r} needs {', '.join(missing)} (the names CloudFront serves)"
+            )
+    if phase == "canary":
+        own_names = {f"{settings.dns.api_subdomain}.{settings.dns.domain}"}
+        for name in CUTOVER_HOSTS:
+            host = cutover.hosts.get(name)
+            if host is None:
+                problems.append(
+                    f"{key}.hosts.{name}: required in phase 'canary': legacyHost (the pre-commercial "
+                    "host) and awsWeight (0-100)"
+                )
+            elif host.legacy_host in own_names:
+                problems.append(
+                    f"{key}.hosts.{name}.legacyHost: {host.legacy_host} is the cut-over's own name; "
+                    "use the pre-commercial service's host (e.g. platform-api.onrender.com)"
+                )
+        problems.extend(_legacy_data_problems(settings))
+        return problems
+    # Outside the canary nothing splits a name and the API uses this stack's own databases.
+    canary_only = [
+        ("hosts", bool(cutover.hosts)),
+        ("legacyDatabaseUrl", cutover.legacy_database_url is not None),
+        ("legacyMongodbUri", cutover.legacy_mongodb_uri is not None),
+        ("legacyDatabasePort", "legacy_database_port" in cutover.model_fields_set),
+    ]
+    problems.extend(
+        f"{key}.{name}: only phase 'canary' uses it (phase is {phase!r}); remove it"
+        for name, present in canary_only
+        if present
+    )
+    if phase == "done" and "ttl_seconds" in cutover.model_fields_set:
+        problems.append(f"{key}.ttlSeconds: phase 'done' serves alias records, which have no TTL; remove it")
+    return problems
+
+
 def _legacy_data_problems(settings: Settings) -> list[str]:
-    """``cutover.dataSource: legacy``: the API on AWS uses the pre-commercial databases."""
+    """Phase ``canary``: the API on AWS uses the pre-commercial databases."""
     cutover, key = settings.cutover, f"{NAMESPACE}:cutover"
     problems: list[str] = []
-    if not cutover.enabled:
-        problems.append(
-            f"{key}.dataSource: 'legacy' is for the weighted cut-over only; set {key}.enabled to true, "
-            "or use 'aws'"
-        )
     needed = [("legacyDatabaseUrl", cutover.legacy_database_url)]
     if settings.atlas.enabled:
         needed.append(("legacyMongodbUri", cutover.legacy_mongodb_uri))
@@ -1413,8 +1478,9 @@ def _legacy_data_problems(settings: Settings) -> list[str]:
     for name, value in needed:
         if value is None:
             problems.append(
-                f"{key}.{name}: required with dataSource 'legacy'; set it as a secret: "
-                f"`pulumi config set --path --secret {key}.{name} <connection string>`"
+                f"{key}.{name}: required in phase 'canary' (both sides must write to the same "
+                f"databases); set it as a secret: `pulumi config set --path --secret {key}.{name} "
+                "<connection string>`"
             )
     if cutover.legacy_database_url is not None:
         parts = urllib.parse.urlsplit(cutover.legacy_database_url.get_secret_value())
@@ -1425,6 +1491,51 @@ def _legacy_data_problems(settings: Settings) -> list[str]:
                 f"may only reach port {cutover.legacy_database_port}; make them agree"
             )
     return problems
+
+
+# Steps forward a stack may take in one `pulumi up` (docs/migration.md). Any other step forward
+# would leave records Route 53 refuses beside each other, or skip the canary's shared data.
+CUTOVER_STEPS: frozenset[tuple[str, str]] = frozenset(
+    {("off", "canary"), ("canary", "data-switched"), ("data-switched", "done"), ("off", "done")}
+)
+
+
+def cutover_transition_problems(cutover: CutoverSettings, deployed: str | None) -> list[str]:
+    """Whether ``cutover.phase`` may follow ``deployed``, the phase the zone records for the stack
+    (``None``: nothing recorded, a stack not yet deployed). Run before any resource is registered."""
+    key, phase, rollback = f"{NAMESPACE}:cutover", cutover.phase, cutover.rollback_from
+    order = CUTOVER_PHASES.index
+    if deployed is None or phase == deployed or order(phase) > order(deployed):
+        problems = []
+        if rollback is not None:
+            recorded = f"is in phase {deployed!r}" if deployed else "has no phase recorded yet"
+            problems.append(
+                f"{key}.rollbackFrom: {rollback!r}, but the stack {recorded} and {key}.phase "
+                f"{phase!r} is no step back; remove it"
+            )
+        if deployed is not None and phase != deployed and (deployed, phase) not in CUTOVER_STEPS:
+            allowed = sorted(to for start, to in CUTOVER_STEPS if start == deployed)
+            problems.append(
+                f"{key}.phase: {phase!r} cannot follow {deployed!r}, the phase the stack is in; "
+                f"next is {' or '.join(repr(a) for a in allowed)} (docs/migration.md)"
+            )
+        return problems
+    if deployed == "done":
+        return [
+            f"{key}.phase: {phase!r} cannot follow 'done': its alias A/AAAA records cannot become "
+            "CNAMEs in one `pulumi up` (Route 53 refuses a CNAME beside other records of its name)"
+        ]
+    if rollback != deployed:
+        risk = (
+            "the writes made since the data switch would stay behind in this stack's databases"
+            if order(deployed) >= order("data-switched")
+            else "CloudFront would take every lookup, on this stack's own (empty) databases"
+        )
+        return [
+            f"{key}.phase: {phase!r} is a step back from {deployed!r}, the phase the stack is in: "
+            f"{risk}. To do it anyway, also set {key}.rollbackFrom to {deployed!r}"
+        ]
+    return []
 
 
 def parse_settings(

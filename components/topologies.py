@@ -13,7 +13,7 @@ import pulumi_aws as aws
 
 from components.atlas import AtlasPeering, AtlasPrivateLink, MongoAtlas, MongoAtlasArgs
 from components.compute import Compute, ComputeArgs, DatadogSidecar
-from components.cutover import CutoverArgs, WeightedCutover
+from components.cutover import CutoverArgs, CutoverRecords, HostArgs, deployed_phase
 from components.database import Database, DatabaseArgs
 from components.datadog import Datadog, DatadogArgs
 from components.dns import ValidatedCertificate, ValidatedCertificateArgs, alias_records
@@ -25,7 +25,13 @@ from components.platforms.topology import build_pre_commercial
 from components.secrets import SecretParameters, SecretParametersArgs
 from components.security import Security, SecurityArgs
 from components.sentry import SentryProjects, SentryProjectsArgs
-from components.settings import NAMESPACE, Settings, SettingsError, placeholders
+from components.settings import (
+    NAMESPACE,
+    Settings,
+    SettingsError,
+    cutover_transition_problems,
+    placeholders,
+)
 from components.storage import Storage, StorageArgs
 
 EDGE_REGION = "us-east-1"
@@ -62,6 +68,14 @@ def public_zone_id(domain: str) -> str:
         ) from error
 
 
+def check_cutover_transition(settings: Settings, zone_id: str, hosts: dict[str, str]) -> None:
+    """Refuse a skipped phase or an unacknowledged step back, before any resource is registered:
+    the phase the zone records for the hosts is the persisted one (components/cutover.py)."""
+    problems = cutover_transition_problems(settings.cutover, deployed_phase(zone_id, list(hosts.values())))
+    if problems:
+        raise SettingsError(problems)
+
+
 def build_aws(settings: Settings) -> None:
     """Staging and commercial: the same components, sized and switched by the topology preset."""
     zones = availability_zones(settings)
@@ -73,9 +87,13 @@ def build_aws(settings: Settings) -> None:
     behind_cloudfront = settings.edge.cloudfront
     api_log_group = f"{settings.parameter_prefix}/api"
     api_host = f"{settings.dns.api_subdomain}.{domain}" if domain else None
-    # During the cut-over's DNS overlap the API runs on the pre-commercial databases, so Render and
-    # AWS write to the same data; this stack's Aurora and Atlas cluster wait for the data window.
-    legacy_data = settings.cutover.data_source == "legacy"
+    # The names CloudFront serves, by service: the cut-over's records own them in every phase.
+    public_hosts = {"api": api_host} if behind_cloudfront and api_host and zone_id is not None else {}
+    if public_hosts:
+        check_cutover_transition(settings, zone_id, public_hosts)
+    # During the canary the API runs on the pre-commercial databases, so Render and AWS write to
+    # the same data; this stack's Aurora and Atlas cluster wait for the data window.
+    legacy_data = settings.cutover.legacy_data
 
     key = StackKey(
         settings.name("key"),
@@ -128,7 +146,7 @@ def build_aws(settings: Settings) -> None:
             kms_key_arn=key.key_arn,
             # During a cut-over on the legacy data, the API also talks to the pre-commercial M0.
             atlas_over_internet=settings.atlas.enabled
-            and (settings.atlas.connectivity == "public" or settings.cutover.data_source == "legacy"),
+            and (settings.atlas.connectivity == "public" or legacy_data),
             atlas_cidr=settings.atlas.peering_cidr
             if settings.atlas.enabled and settings.atlas.connectivity == "peering"
             else None,
@@ -201,7 +219,7 @@ def build_aws(settings: Settings) -> None:
             legacy["MONGODB_URI"] = settings.cutover.legacy_mongodb_uri
         for name, value in legacy.items():
             if value is None:  # settings refuse this; never fall back to this stack's data silently
-                raise SettingsError([f"{NAMESPACE}:cutover: dataSource 'legacy' has no legacy {name}"])
+                raise SettingsError([f"{NAMESPACE}:cutover: phase 'canary' has no legacy {name}"])
             secret_values[f"LEGACY_{name}"] = pulumi.Output.secret(value.get_secret_value())
             api_parameters[name] = f"LEGACY_{name}"
     secrets = SecretParameters(
@@ -282,31 +300,29 @@ def build_aws(settings: Settings) -> None:
                 access_log_retention_days=settings.monitoring.log_retention_days,
                 log_kms_key_arn=(edge_key or key).key_arn,
                 viewer_validation_records_exist=alb_certificate is not None,
-                # During the move from pre-commercial, weighted records own the API's name.
-                create_dns_records=not settings.cutover.enabled,
             ),
         )
-        if settings.cutover.enabled and api_host and zone_id is not None:
-            cutover = WeightedCutover(
+        if public_hosts:
+            cutover = settings.cutover
+            records = CutoverRecords(
                 settings.name("cutover"),
                 CutoverArgs(
-                    settings=settings.cutover,
+                    settings=cutover,
                     zone_id=zone_id,
-                    record_name=api_host,
-                    aws_target=edge.distribution_domain_name,
-                    # The same API runs on both sides, so it answers the same health path.
-                    legacy_health_check_path=settings.compute.health_check_path,
+                    hosts={
+                        service: HostArgs(
+                            record_name=host,
+                            legacy=cutover.hosts.get(service) if cutover.legacy_data else None,
+                            # The same API runs on both sides, so it answers the same health path.
+                            legacy_health_check_path=settings.compute.health_check_path,
+                        )
+                        for service, host in public_hosts.items()
+                    },
+                    distribution_domain_name=edge.distribution_domain_name,
+                    distribution_zone_id=edge.distribution_hosted_zone_id,
                 ),
             )
-            pulumi.export(
-                "cutover",
-                {
-                    "record": cutover.record_fqdn,
-                    "awsWeight": cutover.aws_weight,
-                    "legacyWeight": cutover.legacy_weight,
-                    "dataSource": settings.cutover.data_source,
-                },
-            )
+            pulumi.export("cutover", {"phase": records.phase, "hosts": records.hosts})
         url = pulumi.Output.concat("https://", api_host or edge.distribution_domain_name)
     else:
         if api_host and zone_id is not None:

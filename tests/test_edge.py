@@ -207,19 +207,8 @@ def test_without_a_domain_the_default_certificate_is_used_and_flagged(bare: Run)
     assert any("cloudfront.net" in w for w in bare.warnings)
 
 
-def test_alias_records_point_the_domain_at_the_distribution(run: Run) -> None:
-    distribution = run.one(DISTRIBUTION)
-    aliases = [r for r in run.of_type(RECORD) if "aliases" in r.inputs]
-    assert sorted(r["type"] for r in aliases) == ["A", "AAAA"]
-    for record in aliases:
-        assert record["name"] == DOMAIN and record["zoneId"] == ZONE_ID
-        assert record["aliases"][0]["name"] == distribution.outputs["domainName"]
-        assert record["aliases"][0]["zoneId"] == distribution.outputs["hostedZoneId"]
-
-
-def test_without_dns_records_the_name_is_left_to_the_cut_over_but_still_served() -> None:
-    """The weighted cut-over's CNAMEs own the name; CloudFront must still answer for it."""
-    run = _run(EdgeSettings(cloudfront=True), create_dns_records=False)
+def test_the_edge_serves_its_name_but_leaves_the_names_records_to_the_cut_over(run: Run) -> None:
+    """components/cutover.py owns the name's records in every phase; CloudFront must still answer."""
     assert not [r for r in run.of_type(RECORD) if r["name"] == DOMAIN]
     assert run.one(DISTRIBUTION)["aliases"] == [DOMAIN]
     assert run.one(CERTIFICATE, "viewer")["domainName"] == DOMAIN

@@ -297,46 +297,119 @@ def test_aws_topologies_require_a_region() -> None:
     assert parse_settings(pre_commercial, region=None).region is None
 
 
-# -- cut-over on the pre-commercial data -----------------------------------------------------------
+# -- cut-over phases and the pre-commercial data ---------------------------------------------------
 
 PASSWORD = "s3cr3t-Pa55word"
 LEGACY_DATABASE_URL = f"postgresql://postgres.abcdefghijklmnopqrst:{PASSWORD}@aws-0-ap-southeast-1.pooler.supabase.com:5432/postgres?sslmode=require"
 LEGACY_MONGODB_URI = f"mongodb+srv://platform-app:{PASSWORD}@platform.abcde.mongodb.net/app?retryWrites=true"
-CUTOVER = {"enabled": True, "legacyApiHost": "platform-api.onrender.com"}
+HOSTS = {"api": {"legacyHost": "platform-api.onrender.com", "awsWeight": 5}}
 LEGACY = {
-    **CUTOVER,
-    "dataSource": "legacy",
+    "phase": "canary",
+    "hosts": HOSTS,
     "legacyDatabaseUrl": LEGACY_DATABASE_URL,
     "legacyMongodbUri": LEGACY_MONGODB_URI,
 }
 
 
-def test_the_aws_data_stays_the_default() -> None:
-    cutover = parse("commercial", cutover=CUTOVER).cutover
-    assert cutover.data_source == "aws"
-    assert cutover.legacy_database_url is None and cutover.legacy_mongodb_uri is None
+def test_off_is_the_default_and_uses_this_stacks_data() -> None:
+    cutover = parse("commercial").cutover
+    assert cutover.phase == "off" and not cutover.legacy_data
+    assert cutover.hosts == {} and cutover.legacy_database_url is None
     assert cutover.legacy_database_port == 5432  # Supabase's session pooler, as Render uses it
 
 
 def test_legacy_data_is_held_as_secrets_that_never_print() -> None:
     settings = parse("commercial", cutover=LEGACY)
     cutover = settings.cutover
+    assert cutover.legacy_data and cutover.hosts["api"].aws_weight == 5
     assert cutover.legacy_database_url.get_secret_value() == LEGACY_DATABASE_URL
     assert cutover.legacy_mongodb_uri.get_secret_value() == LEGACY_MONGODB_URI
     assert PASSWORD not in repr(settings) and PASSWORD not in str(cutover)
 
 
-def test_legacy_data_needs_the_cutover_and_both_connection_strings() -> None:
-    problems = problems_of("commercial", cutover={"dataSource": "legacy"})
+def test_the_canary_needs_its_host_and_both_connection_strings() -> None:
+    # Without them the canary's AWS share (or a failing legacy health check, even at weight 0)
+    # would send users to this stack's empty databases while the rest write to the legacy ones.
+    problems = problems_of("commercial", cutover={"phase": "canary"})
     assert len(problems) == 3
-    assert problems[0].startswith("platform:cutover.dataSource: 'legacy' is for the weighted cut-over")
-    assert any(p.startswith("platform:cutover.legacyDatabaseUrl: required") for p in problems)
-    assert any(p.startswith("platform:cutover.legacyMongodbUri: required") for p in problems)
+    assert problems[0].startswith("platform:cutover.hosts.api: required in phase 'canary'")
+    assert any(
+        p.startswith("platform:cutover.legacyDatabaseUrl: required in phase 'canary'") for p in problems
+    )
+    assert any(
+        p.startswith("platform:cutover.legacyMongodbUri: required in phase 'canary'") for p in problems
+    )
+
+
+@pytest.mark.parametrize("phase", ["off", "data-switched", "done"])
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("hosts", HOSTS),
+        ("legacyDatabaseUrl", LEGACY_DATABASE_URL),
+        ("legacyMongodbUri", LEGACY_MONGODB_URI),
+        ("legacyDatabasePort", 6543),
+    ],
+)
+def test_outside_the_canary_nothing_of_the_legacy_side_is_accepted(
+    phase: str, key: str, value: object
+) -> None:
+    [problem] = problems_of("commercial", cutover={"phase": phase, key: value})
+    assert problem.startswith(f"platform:cutover.{key}: only phase 'canary' uses it (phase is {phase!r})")
+    assert PASSWORD not in problem
+
+
+def test_the_old_keys_that_combined_into_a_split_are_gone() -> None:
+    # enabled + dataSource 'aws' + awsWeight < 100 passed before and sent users to an empty Aurora.
+    problems = problems_of(
+        "commercial", cutover={"enabled": True, "dataSource": "aws", "legacyApiHost": "x.onrender.com"}
+    )
+    assert {p.split(":", 2)[1] for p in problems} == {
+        "cutover.enabled",
+        "cutover.dataSource",
+        "cutover.legacyApiHost",
+    }
+    assert all("unknown key" in p for p in problems)
+
+
+def test_only_the_api_name_moves_for_now_and_never_onto_itself() -> None:
+    hosts = {**HOSTS, "web": {"legacyHost": "cname.vercel-dns.com"}}
+    [problem] = problems_of("commercial", cutover={**LEGACY, "hosts": hosts})
+    assert problem == "platform:cutover.hosts.web: not a name the cut-over moves; allowed: ['api']"
+    own = {"api": {"legacyHost": "api.example.com"}}
+    [problem] = problems_of("commercial", cutover={**LEGACY, "hosts": own})
+    assert problem.startswith(
+        "platform:cutover.hosts.api.legacyHost: api.example.com is the cut-over's own name"
+    )
+
+
+@pytest.mark.parametrize("weight", [-1, 101])
+def test_weights_stay_within_zero_to_one_hundred(weight: int) -> None:
+    [problem] = problems_of(
+        "commercial", cutover={**LEGACY, "hosts": {"api": {**HOSTS["api"], "awsWeight": weight}}}
+    )
+    assert problem.startswith("platform:cutover.hosts.api.awsWeight: ")
+
+
+@pytest.mark.parametrize("phase", ["canary", "data-switched", "done"])
+def test_every_phase_but_off_needs_cloudfront_and_a_domain(phase: str) -> None:
+    cutover = LEGACY if phase == "canary" else {"phase": phase}
+    problems = problems_of("staging", cutover=cutover)
+    assert (
+        f"platform:cutover.phase: {phase!r} needs platform:dns.domain, platform:edge.cloudfront"
+        in problems[0]
+    )
+
+
+def test_done_serves_alias_records_without_a_ttl() -> None:
+    [problem] = problems_of("commercial", cutover={"phase": "done", "ttlSeconds": 120})
+    assert problem.startswith("platform:cutover.ttlSeconds: phase 'done' serves alias records")
+    assert parse("commercial", cutover={"phase": "off", "ttlSeconds": 120}).cutover.ttl_seconds == 120
 
 
 def test_without_atlas_the_legacy_mongodb_uri_is_neither_needed_nor_allowed() -> None:
     legacy = {k: v for k, v in LEGACY.items() if k != "legacyMongodbUri"}
-    assert parse("commercial", cutover=legacy, atlas={"enabled": False}).cutover.data_source == "legacy"
+    assert parse("commercial", cutover=legacy, atlas={"enabled": False}).cutover.legacy_data
     [problem] = problems_of("commercial", cutover=LEGACY, atlas={"enabled": False})
     assert problem.startswith("platform:cutover.legacyMongodbUri: platform:atlas.enabled is false")
 
@@ -369,17 +442,19 @@ def test_a_secret_section_that_is_no_object_is_not_quoted() -> None:
 
 
 def test_a_section_pulumi_marks_secret_quotes_no_value_at_all() -> None:
-    cutover = {**LEGACY, "awsWeight": 150}
+    cutover = {**LEGACY, "ttlSeconds": 5000}
     with pytest.raises(SettingsError) as hidden:
         parse_settings(
             {"topology": "commercial", **PINNED["commercial"], "cutover": cutover},
             region=REGION,
             secret_sections={"cutover"},
         )
-    assert hidden.value.problems == ["platform:cutover.awsWeight: Input should be less than or equal to 100"]
+    assert hidden.value.problems == [
+        "platform:cutover.ttlSeconds: Input should be less than or equal to 3600"
+    ]
     # The same problem in a section without secrets shows the value, as everywhere else.
-    [shown] = problems_of("commercial", cutover={**CUTOVER, "awsWeight": 150})
-    assert shown.endswith("(got 150)")
+    [shown] = problems_of("commercial", cutover={"ttlSeconds": 5000})
+    assert shown.endswith("(got 5000)")
 
 
 def test_the_legacy_port_must_be_the_one_the_url_connects_to() -> None:

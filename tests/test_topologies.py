@@ -241,23 +241,31 @@ def test_a_domain_turns_on_https_with_a_validated_certificate(staging: Run) -> N
     assert staging.output("url").startswith("http://") and staging.warnings
 
 
-def test_cutover_hands_the_api_name_to_weighted_records() -> None:
-    run = run_stack(
-        "prod-commercial",
-        {
-            "platform:cutover": {
-                "enabled": True,
-                "legacyApiHost": "platform-api.onrender.com",
-                "awsWeight": 25,
-            }
-        },
-    )
-    records = [r for r in run.of_type("aws:route53/record:Record") if r.get("name") == "api.example.com"]
-    assert sorted((r["type"], r["weightedRoutingPolicies"][0]["weight"]) for r in records) == [
-        ("CNAME", 25),
-        ("CNAME", 75),
+def test_commercial_serves_the_api_name_through_the_cutovers_records(commercial: Run) -> None:
+    records = [
+        r for r in commercial.of_type("aws:route53/record:Record") if r.get("name") == "api.example.com"
     ]
-    assert run.output("cutover")["awsWeight"] == 25
+    assert [(r["type"], r["setIdentifier"], r["weightedRoutingPolicies"][0]["weight"]) for r in records] == [
+        ("CNAME", "aws", 100)
+    ]
+    assert records[0]["records"] == [
+        commercial.one("aws:cloudfront/distribution:Distribution").outputs["domainName"]
+    ]
+    assert commercial.output("cutover")["phase"] == "off"
+
+
+def test_the_canary_hands_a_share_of_the_api_name_to_the_legacy_host() -> None:
+    run = run_stack("prod-commercial", legacy_cutover())
+    records = [r for r in run.of_type("aws:route53/record:Record") if r.get("name") == "api.example.com"]
+    assert sorted((r["setIdentifier"], r["weightedRoutingPolicies"][0]["weight"]) for r in records) == [
+        ("aws", 5),
+        ("legacy", 95),
+    ]
+    assert run.output("cutover")["hosts"]["api"] == {
+        "record": "api.example.com",
+        "awsWeight": 5,
+        "legacyWeight": 95,
+    }
 
 
 # -- the cut-over on the pre-commercial data ------------------------------------------------------
@@ -272,10 +280,8 @@ def legacy_cutover(**extra: object) -> dict:
     # The harness hands config over in plain text; Pulumi would decrypt `--secret` values the same way.
     return {
         "platform:cutover": {
-            "enabled": True,
-            "legacyApiHost": "platform-api.onrender.com",
-            "awsWeight": 5,
-            "dataSource": "legacy",
+            "phase": "canary",
+            "hosts": {"api": {"legacyHost": "platform-api.onrender.com", "awsWeight": 5}},
             "legacyDatabaseUrl": LEGACY_DATABASE_URL,
             "legacyMongodbUri": LEGACY_MONGODB_URI,
             **extra,
@@ -316,7 +322,7 @@ def test_on_legacy_data_this_stacks_own_urls_stay_stored_for_the_copy(on_legacy_
     mongodb_uri = on_legacy_data.one(PARAMETER, "secrets-mongodb-uri")
     assert mongodb_uri["name"] == "/platform/prod-commercial/MONGODB_URI"
     assert mongodb_uri["value"] != LEGACY_MONGODB_URI and isinstance(mongodb_uri.inputs["value"], Secret)
-    assert on_legacy_data.output("cutover")["dataSource"] == "legacy"
+    assert on_legacy_data.output("cutover")["phase"] == "canary"
 
 
 def _plain_strings(value: object) -> list[str]:
@@ -345,9 +351,7 @@ def test_only_legacy_data_opens_the_tasks_to_its_postgres_port(on_legacy_data: R
     }
     assert internet == {443, 27017, 5432}
     assert not [r for r in commercial.of_type(EGRESS) if r.name.endswith("tasks-out-legacy-database")]
-    on_aws_data = run_stack(
-        "prod-commercial", {"platform:cutover": {**legacy_cutover()["platform:cutover"], "dataSource": "aws"}}
-    )
+    on_aws_data = run_stack("prod-commercial", {"platform:cutover": {"phase": "data-switched"}})
     assert not [r for r in on_aws_data.of_type(EGRESS) if r.name.endswith("tasks-out-legacy-database")]
     assert not [p for p in on_aws_data.of_type(PARAMETER) if "LEGACY" in p["name"]]
     injected = {s["name"]: s["valueFrom"] for s in containers(on_aws_data)["api"]["secrets"]}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -294,6 +294,7 @@ def run_stack(
     root: Path = ROOT_DIR,
     preview: bool = True,
     engine_config: bool | None = None,
+    zone_records: Sequence[Mapping[str, Any]] = (),
 ) -> Run:
     """Run ``program`` for ``stack`` under the recording mocks and return what it registered.
 
@@ -302,8 +303,9 @@ def run_stack(
     ``engine_config`` applies ``Pulumi.yaml`` the way the engine does before the program runs
     (:func:`apply_project_config`; a refusal raises :class:`StackConfigError`); it defaults to on
     for the project's own program and off for a test's component program, which, like Pulumi's
-    unit tests, never passes through the engine. Raises whatever the program raises, after the
-    mocks have recorded what was registered up to then (see :func:`last_run`).
+    unit tests, never passes through the engine. ``zone_records`` are the record sets the Route 53
+    zones hold already (see ``RecordingMocks.zone_records``). Raises whatever the program raises,
+    after the mocks have recorded what was registered up to then (see :func:`last_run`).
     """
     base = dict(config) if config is not None else stack_config(stack, root)
     merged = deep_merge({**PREVIEW_CREDENTIALS, **base}, overrides or {})
@@ -314,6 +316,7 @@ def run_stack(
     region = str(merged.get("aws:region", "ap-northeast-1"))
 
     mocks = RecordingMocks(region)
+    mocks.zone_records = [dict(record) for record in zone_records]
     monitor = RecordingMonitor(mocks)
     collector = _WarningCollector()
     logger = logging.getLogger(f"platform.preview.{stack}")

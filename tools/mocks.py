@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,6 +121,10 @@ class RecordingMocks(Mocks):
         self.eni_source_dest_check: dict[str, bool] = {}
         # Allocation id -> public address, which an association of the allocation reads back.
         self.eip_public_ips: dict[str, str] = {}
+        # Record sets already in the Route 53 zones (a stack deployed before), as
+        # ListResourceRecordSets lists them: {"zoneId", "name" (with the trailing dot), "type",
+        # "resourceRecords": [{"value"}], ...}. A fresh zone holds none of the program's names.
+        self.zone_records: list[dict[str, Any]] = []
 
     # -- resources -------------------------------------------------------------------------
 
@@ -557,6 +562,21 @@ class RecordingMocks(Mocks):
                 "zoneId": f"Z{_fake_id(zone, length=20).upper()}",
                 "id": f"Z{_fake_id(zone, length=20).upper()}",
                 "name": zone,
+            }, []
+        if token == "aws:route53/getRecords:getRecords":
+            # The provider lists the whole zone and keeps the names matching name_regex, names as
+            # the API returns them (trailing dot); TXT values keep their quotes.
+            # hashicorp/terraform-provider-aws internal/service/route53/records_data_source.go
+            pattern = re.compile(inputs.get("nameRegex") or "")
+            sets = [
+                {k: v for k, v in record.items() if k != "zoneId"}
+                for record in self.zone_records
+                if record["zoneId"] == inputs.get("zoneId") and pattern.search(record["name"])
+            ]
+            return {
+                "zoneId": inputs.get("zoneId"),
+                "nameRegex": inputs.get("nameRegex"),
+                "resourceRecordSets": sets,
             }, []
         if token == "aws:ec2/getAmi:getAmi":
             return {
