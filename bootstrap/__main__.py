@@ -1,8 +1,9 @@
 """platform-bootstrap: run once per AWS account, by an administrator, before the first CI run.
 
-Creates GitHub Actions' OIDC trust into the account (a read-only preview role for pull requests,
-a deploy role for the main branch and the protected environments) and, optionally, the state
-bucket and key of a self-managed Pulumi backend. docs/delivery.md walks through it.
+Creates GitHub Actions' OIDC trust into the account (one deploy role per GitHub environment, each
+with the permissions boundary its stack's roles must carry, and a read-only preview role for pull
+requests) and, optionally, the state bucket and per-environment keys of a self-managed Pulumi
+backend. docs/delivery.md walks through it.
 """
 
 import pulumi
@@ -17,23 +18,26 @@ github = GithubOidc(
     GithubOidcArgs(
         repository=settings.github_repository,
         environments=settings.environments,
-        allow_main_branch=settings.allow_main_branch,
-        main_branch=settings.main_branch,
+        preview_stacks=settings.preview_stacks,
+        preview_environment=settings.preview_environment,
         role_name_prefix=settings.role_name_prefix,
         managed_name_prefix=settings.managed_name_prefix,
         existing_provider_arn=settings.existing_oidc_provider_arn,
         state_backend=settings.state_backend,
         region=region,
+        activate_stack_cost_tag=settings.activate_stack_cost_tag,
     ),
 )
 
-# The values to copy into the repository's (or environment's) GitHub Actions variables.
+# The values to copy into the GitHub Actions variables: AWS_PREVIEW_ROLE_ARN on the preview
+# environment, and per deploy environment its AWS_DEPLOY_ROLE_ARN (and PULUMI_BACKEND_URL).
 pulumi.export("AWS_PREVIEW_ROLE_ARN", github.preview_role_arn)
-pulumi.export("AWS_DEPLOY_ROLE_ARN", github.deploy_role_arn)
+pulumi.export("AWS_DEPLOY_ROLE_ARN", github.deploy_role_arns)
 pulumi.export("AWS_REGION", region)
+pulumi.export("permissionsBoundaryArns", github.boundary_arns)
 pulumi.export("oidcProviderArn", github.provider_arn)
 pulumi.export("previewSubjects", github.preview_subjects)
 pulumi.export("deploySubjects", github.deploy_subjects)
 if settings.state_backend:
-    pulumi.export("PULUMI_BACKEND_URL", github.backend_url)
-    pulumi.export("secretsProvider", github.secrets_provider)
+    pulumi.export("PULUMI_BACKEND_URL", github.backend_urls)
+    pulumi.export("secretsProviders", github.secrets_providers)

@@ -35,30 +35,60 @@ class BootstrapSettings(BaseModel):
 
     github_repository: Annotated[str, AfterValidator(_check_repository)]
     """The repository whose workflows may assume the roles, ``owner/name``."""
-    main_branch: str = Field("main", pattern=r"^[A-Za-z0-9_./-]{1,255}$")
-    allow_main_branch: bool = True
-    """Let a job on the main branch without an environment (the staging deploy) assume the deploy role.
-    Set false in an account that holds production only: then only the protected environments can."""
-    environments: tuple[EnvironmentName, ...] = ("prod-precommercial", "prod-commercial")
-    """GitHub environments (with required reviewers) whose jobs may assume the deploy role."""
+    environments: tuple[EnvironmentName, ...] = ("staging", "prod-precommercial", "prod-commercial")
+    """GitHub environments, one per stack of the same name: each gets its own deploy role, trusted
+    only by jobs of that environment, and (with ``stateBackend``) its own state prefix and key."""
+    preview_stacks: tuple[EnvironmentName, ...] = ("staging",)
+    """The non-production stacks pull requests preview against AWS; a subset of ``environments``."""
+    preview_environment: EnvironmentName = "preview"
+    """The GitHub environment of the pull-request preview jobs (it holds the read-only tokens)."""
     role_name_prefix: str = Field("platform-github", pattern=r"^[A-Za-z0-9+=,.@_-]{1,40}$")
-    """Names of the two roles: ``<prefix>-preview`` and ``<prefix>-deploy``."""
+    """Names of the roles and boundaries: ``<prefix>-preview``, ``<prefix>-<env>-deploy`` and
+    ``<prefix>-<env>-boundary``."""
     managed_name_prefix: str = Field("platform", pattern=r"^[A-Za-z0-9+=,.@_-]{1,40}$")
-    """The platform program names its IAM roles and policies ``<prefix>-<stack>-...``; the deploy
-    role may manage only those."""
+    """The platform program names its IAM roles and policies ``<prefix>-<stack>-...``; each
+    environment's deploy role may manage only its own stack's."""
     existing_oidc_provider_arn: str | None = Field(
         None, pattern=r"^arn:aws:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$"
     )
     """An account has at most one provider per issuer URL: reuse it instead of creating one."""
     state_backend: bool = False
-    """Create an S3 bucket and KMS key for a self-managed Pulumi backend and secrets provider."""
+    """Create an S3 bucket and KMS keys for a self-managed Pulumi backend and secrets providers."""
+    activate_stack_cost_tag: bool = False
+    """Activate the ``stack`` cost-allocation tag the budgets filter on. Only in the account that
+    pays the bill (the organization's management account), and only once Billing lists the tag
+    (up to a day after the first tagged resource): before that the activation fails."""
 
     @model_validator(mode="after")
-    def _someone_can_deploy(self) -> BootstrapSettings:
-        if not self.allow_main_branch and not self.environments:
-            raise ValueError("with allowMainBranch false, environments must name at least one environment")
+    def _environments_are_distinct(self) -> BootstrapSettings:
+        if not self.environments:
+            raise ValueError("environments must name at least one environment")
         if len(set(self.environments)) != len(self.environments):
             raise ValueError(f"environments lists one twice: {list(self.environments)}")
+        # IAM and S3 grants are name patterns (`<prefix>-<env>-*`, `<env>/*`): one environment's
+        # pattern must not cover another's names, nor the bootstrap's own roles.
+        for env in self.environments:
+            for other in self.environments:
+                if other != env and other.startswith(f"{env}-"):
+                    raise ValueError(
+                        f"environments {env!r} and {other!r}: {self.managed_name_prefix}-{env}-* would "
+                        f"also match {other}'s roles; rename one"
+                    )
+            if f"{self.managed_name_prefix}-{env}-".startswith(f"{self.role_name_prefix}-") or (
+                f"{self.role_name_prefix}-".startswith(f"{self.managed_name_prefix}-{env}-")
+            ):
+                raise ValueError(
+                    f"environments: {env!r} makes {self.managed_name_prefix}-{env}-* overlap the "
+                    f"bootstrap's roles {self.role_name_prefix}-*"
+                )
+        if self.preview_environment in self.environments:
+            raise ValueError(
+                f"previewEnvironment {self.preview_environment!r} is also a deploy environment; "
+                "pull requests must not run in one"
+            )
+        outside = sorted(set(self.preview_stacks) - set(self.environments))
+        if outside:
+            raise ValueError(f"previewStacks {outside} are not in environments {list(self.environments)}")
         return self
 
 

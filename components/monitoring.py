@@ -677,6 +677,15 @@ class Monitoring(pulumi.ComponentResource):
             limit_amount=f"{settings.monthly_budget_usd:.2f}",
             limit_unit="USD",
             time_unit="MONTHLY",
+            # One account may hold several stacks: count only this stack's spend, by the `stack`
+            # cost-allocation tag its aws:defaultTags put on every resource (the AWS Budgets API's
+            # TagKeyValue filter takes "user:<key>$<value>"; the tag must be activated for cost
+            # allocation: bootstrap:activateStackCostTag). Untagged spend is outside every budget.
+            cost_filters=[
+                aws.budgets.BudgetCostFilterArgs(
+                    name="TagKeyValue", values=[f"user:stack${pulumi.get_stack()}"]
+                )
+            ],
             notifications=[
                 aws.budgets.BudgetNotificationArgs(
                     notification_type=kind,

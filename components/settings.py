@@ -400,6 +400,12 @@ class SecuritySettings(_Section):
 
     kms_deletion_window_days: int = Field(30, ge=7, le=30)
     """Days a scheduled key deletion can still be cancelled."""
+    permissions_boundary: str | None = Field(
+        None, pattern=r"^(arn:aws:iam::\d{12}:policy/)?[A-Za-z0-9+=,.@_-]{1,128}$"
+    )
+    """IAM policy (name in this account, or ARN) set as the permissions boundary of every role the
+    stack creates; the stack's deploy role may create no role without it. Unset:
+    ``<project>-github-<stack>-boundary``, the one bootstrap/ creates for the stack's environment."""
 
 
 class StorageSettings(_Section):
@@ -1348,9 +1354,7 @@ CROSS_CHECKS: tuple[CrossCheck, ...] = (
     CrossCheck(
         "cutover.legacyDatabasePort",
         lambda s: (
-            s.on_aws
-            and s.cutover.legacy_data
-            and s.cutover.legacy_database_port in _TASK_INTERNET_PORTS
+            s.on_aws and s.cutover.legacy_data and s.cutover.legacy_database_port in _TASK_INTERNET_PORTS
         ),
         lambda s: (
             f"{s.cutover.legacy_database_port} is a port the tasks already reach on the internet "

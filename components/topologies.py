@@ -12,6 +12,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.atlas import AtlasPeering, AtlasPrivateLink, MongoAtlas, MongoAtlasArgs
+from components.boundary import bound_every_role, boundary_arn
 from components.compute import Compute, ComputeArgs, DatadogSidecar
 from components.cutover import CutoverArgs, CutoverRecords, HostArgs, deployed_phase
 from components.database import Database, DatabaseArgs
@@ -409,6 +410,11 @@ def build(settings: Settings) -> None:
         )
     pulumi.export("topology", settings.topology)
     if settings.on_aws:
+        bound_every_role(
+            boundary_arn(
+                settings.security.permissions_boundary, project=settings.project, stack=settings.stack
+            )
+        )
         build_aws(settings)
     else:
         build_pre_commercial(settings)

@@ -3,11 +3,12 @@
 The rules live in ``rules.py`` and are shared with the unit tests; this module only adapts them to
 the pulumi-policy SDK.
 
-A policy's enforcement level is fixed when the pack starts, but a rule may be mandatory on the
-production stacks and advisory on staging. The SDK hands every validation the resource's URN,
-which names the stack, so such a rule becomes two policies: ``<rule>`` (mandatory, checks the
-production stacks) and ``<rule>-staging`` (advisory, checks staging). The pack therefore needs no
-per-stack configuration, and no CI mistake can apply staging's leniency to production.
+A policy's enforcement level is fixed when the pack starts, and it follows the stack's declared
+topology: the engine starts the pack with the stack's merged configuration in ``PULUMI_CONFIG``,
+as it does the program (pulumi/pulumi pkg/resource/plugin/analyzer_plugin.go, ``constructEnv``),
+so the pack reads the same ``platform:topology`` the program builds from. A stack on the staging
+topology gets staging's documented advisories whatever it is called (a ``dev`` stack copied from
+staging just works); any other topology, or none, gets every rule mandatory.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import pulumi
 from pulumi_policy import (
     EnforcementLevel,
     Policy,
@@ -25,7 +27,7 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
-from rules import RULES, STACK_KINDS, Enforcement, Rule, StackKind, StackResource, stack_kind, stack_of_urn
+from rules import RULES, TOPOLOGY_KEY, Enforcement, Rule, StackKind, StackResource, stack_kind
 
 PACK_NAME = "platform-guardrails"
 LEVELS: Mapping[Enforcement, EnforcementLevel] = {
@@ -34,21 +36,14 @@ LEVELS: Mapping[Enforcement, EnforcementLevel] = {
 }
 
 
-def _kinds_by_level(rule: Rule) -> dict[Enforcement, frozenset[StackKind]]:
-    levels: dict[Enforcement, set[StackKind]] = {}
-    for kind in STACK_KINDS:
-        levels.setdefault(rule.enforcement(kind), set()).add(kind)
-    return {level: frozenset(kinds) for level, kinds in levels.items()}
+def declared_kind(config: Mapping[str, str]) -> StackKind:
+    """The kind of stack its configuration (``PULUMI_CONFIG``) declares."""
+    return stack_kind(config.get(TOPOLOGY_KEY))
 
 
-def _policy_name(rule: Rule, kinds: frozenset[StackKind]) -> str:
-    return rule.name if "production" in kinds else f"{rule.name}-{'-'.join(sorted(kinds))}"
-
-
-def _resource_validation(rule: Rule, kinds: frozenset[StackKind]):
+def _resource_validation(rule: Rule, kind: StackKind):
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-        kind = stack_kind(stack_of_urn(args.urn))
-        if kind not in kinds or args.resource_type not in rule.resource_types:
+        if args.resource_type not in rule.resource_types:
             return
         for message in rule.evaluate(args.resource_type, args.props, kind, protected=args.opts.protect):
             report_violation(message)
@@ -65,12 +60,9 @@ def _stack_resource(resource: Any) -> StackResource:
     )
 
 
-def _stack_validation(rule: Rule, kinds: frozenset[StackKind]):
+def _stack_validation(rule: Rule, kind: StackKind):
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         if not args.resources:
-            return
-        kind = stack_kind(stack_of_urn(args.resources[0].urn))
-        if kind not in kinds:
             return
         for urn, message in rule.stack_check([_stack_resource(r) for r in args.resources], kind):
             report_violation(message, urn)
@@ -78,8 +70,8 @@ def _stack_validation(rule: Rule, kinds: frozenset[StackKind]):
     return validate
 
 
-def build_policies() -> list[Policy]:
-    """One CrossGuard policy per rule and enforcement level.
+def build_policies(kind: StackKind) -> list[Policy]:
+    """One CrossGuard policy per rule, at the rule's level for ``kind``.
 
     Rules that need secret markers are left out: the SDK unwraps secrets before a policy runs,
     so those rules are enforced by the unit tests over the captured stacks instead.
@@ -88,23 +80,26 @@ def build_policies() -> list[Policy]:
     for rule in RULES:
         if rule.needs == "secrets":
             continue
-        for level, kinds in _kinds_by_level(rule).items():
-            name = _policy_name(rule, kinds)
-            description = rule.description
-            if level == "advisory":
-                description += f" (advisory on staging: {rule.staging_exception})"
-            if rule.stack_check is not None:
-                policies.append(
-                    StackValidationPolicy(name, description, _stack_validation(rule, kinds), LEVELS[level])
+        level = rule.enforcement(kind)
+        description = rule.description
+        if level == "advisory":
+            description += f" (advisory on the staging topology: {rule.staging_exception})"
+        if rule.stack_check is not None:
+            policies.append(
+                StackValidationPolicy(rule.name, description, _stack_validation(rule, kind), LEVELS[level])
+            )
+        else:
+            policies.append(
+                ResourceValidationPolicy(
+                    rule.name, description, _resource_validation(rule, kind), LEVELS[level]
                 )
-            else:
-                policies.append(
-                    ResourceValidationPolicy(
-                        name, description, _resource_validation(rule, kinds), LEVELS[level]
-                    )
-                )
+            )
     return policies
 
 
 if __name__ == "__main__":
-    PolicyPack(PACK_NAME, policies=build_policies(), enforcement_level=EnforcementLevel.MANDATORY)
+    PolicyPack(
+        PACK_NAME,
+        policies=build_policies(declared_kind(pulumi.runtime.get_config_env())),
+        enforcement_level=EnforcementLevel.MANDATORY,
+    )

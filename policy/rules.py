@@ -14,9 +14,10 @@ need a fact that is not an input, and say so in ``Rule.needs``:
 
 A stack rule sees every resource at once (to check that one resource is accompanied by another).
 
-Enforcement: every rule is mandatory on every stack except ``staging``; a rule that staging
-deliberately relaxes to save money is only advisory there, and says why in ``staging_exception``.
-Unknown stack names are treated as production, so a new stack is never under-protected.
+Enforcement follows the stack's declared topology (``platform:topology``), whatever the stack is
+called: every rule is mandatory except on the ``staging`` topology, where a rule that staging
+deliberately relaxes to save money is only advisory, and says why in ``staging_exception``. A
+stack without a known topology is production, so a new stack is never under-protected.
 """
 
 from __future__ import annotations
@@ -35,14 +36,14 @@ Needs = Literal["props", "protect", "secrets"]
 STACK_KINDS: tuple[StackKind, ...] = ("production", "staging")
 
 
-def stack_kind(stack: str) -> StackKind:
-    """``staging`` (and ``staging-*``) relax what the table allows; everything else is production."""
-    return "staging" if stack == "staging" or stack.startswith("staging-") else "production"
+TOPOLOGY_KEY = "platform:topology"
 
 
-def stack_of_urn(urn: str) -> str:
-    """The stack name inside a URN ``urn:pulumi:<stack>::<project>::<type>::<name>``."""
-    return urn.removeprefix("urn:pulumi:").split("::", 1)[0]
+def stack_kind(topology: str | None) -> StackKind:
+    """The stack's declared topology (``platform:topology``) decides, never its name: the
+    ``staging`` topology relaxes what the table allows; every other topology, and a stack that
+    declares none, is production."""
+    return "staging" if topology == "staging" else "production"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -908,14 +909,13 @@ class Finding:
         return f"{self.rule.name} on {self.resource}: {self.message}"
 
 
-def findings(stack: str, resources: Sequence[Any]) -> list[Finding]:
+def findings(kind: StackKind, resources: Sequence[Any]) -> list[Finding]:
     """Every violation in a stack's captured resources.
 
     ``resources`` are the offline run's captured registrations (``tools.mocks.Captured``): each
     has ``urn``, ``name``, ``type``, ``inputs`` (secrets marked), ``plain_inputs``, ``protect``
     and ``dependencies``.
     """
-    kind = stack_kind(stack)
     found: list[Finding] = []
     for resource in resources:
         for rule in RULES:
@@ -936,8 +936,8 @@ def findings(stack: str, resources: Sequence[Any]) -> list[Finding]:
 
 def evaluate(run: Any) -> tuple[list[str], list[str]]:
     """(mandatory violations, advisory findings) of an offline run (``tools.harness.Run``)."""
-    kind = stack_kind(run.stack)
+    kind = stack_kind(run.config.get(TOPOLOGY_KEY))
     mandatory, advisory = [], []
-    for finding in findings(run.stack, run.resources):
+    for finding in findings(kind, run.resources):
         (mandatory if finding.rule.enforcement(kind) == "mandatory" else advisory).append(str(finding))
     return mandatory, advisory

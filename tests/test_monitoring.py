@@ -352,3 +352,14 @@ def test_children_belong_to_the_component(commercial: Run) -> None:
     children = [r for r in commercial.resources if r is not component]
     assert children and all(r.parent == component.urn for r in children)
     assert all(r.name.startswith("monitoring-") for r in children)
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod-commercial"])
+def test_each_stacks_budget_counts_only_its_own_tagged_spend(stack) -> None:
+    """One account can hold several stacks: the budget filters on the `stack` cost-allocation tag
+    (AWS Budgets API, CostFilters: TagKeyValue values are "user:<tag key>$<tag value>"), which
+    the stack file's aws:defaultTags put on every resource of the stack."""
+    run = run_stack(stack)
+    [cost_filter] = run.one("aws:budgets/budget:Budget")["costFilters"]
+    assert cost_filter == {"name": "TagKeyValue", "values": [f"user:stack${stack}"]}
+    assert run.config["aws:defaultTags"]["tags"]["stack"] == stack

@@ -11,7 +11,13 @@ from collections.abc import Mapping
 from typing import Any
 
 import pytest
-from pulumi_policy import EnforcementLevel, PolicyResourceOptions, ResourceValidationArgs, StackValidationArgs
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyResourceOptions,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+)
 
 from tools.harness import ROOT_DIR, Run, run_stack, stack_names
 from tools.mocks import Secret
@@ -437,9 +443,10 @@ def test_staging_relaxations_are_documented_and_production_is_never_relaxed():
         assert rule.enforcement("production") == "mandatory", rule.name
         if rule.enforcement("staging") == "advisory":
             assert len(rule.staging_exception) > 40, f"{rule.name}: say why staging may skip it"
-    assert rules.stack_kind("prod-commercial") == "production"
-    assert rules.stack_kind("prod-precommercial") == "production"
-    assert rules.stack_kind("dev-alice") == "production"  # unknown stacks get the strict rules
+    # Strictness follows the declared topology (platform:topology), not the stack's name.
+    assert rules.stack_kind("commercial") == "production"
+    assert rules.stack_kind("pre-commercial") == "production"
+    assert rules.stack_kind(None) == "production"  # a stack that declares nothing gets the strict rules
     assert rules.stack_kind("staging") == "staging"
 
 
@@ -452,9 +459,13 @@ def runs() -> dict[str, Run]:
     return {stack: run_stack(stack) for stack in stack_names()}
 
 
+def _kind(run: Run) -> rules.StackKind:
+    return rules.stack_kind(run.config.get("platform:topology"))
+
+
 def _violations(run: Run) -> list[tuple[rules.Rule, str, str]]:
     """(rule, resource, message) for every violation in a captured stack."""
-    return [(f.rule, f.resource, f.message) for f in rules.findings(run.stack, run.resources)]
+    return [(f.rule, f.resource, f.message) for f in rules.findings(_kind(run), run.resources)]
 
 
 def test_evaluate_splits_findings_by_enforcement(runs):
@@ -469,7 +480,7 @@ def test_stacks_are_committed():
 
 @pytest.mark.parametrize("stack", stack_names())
 def test_no_mandatory_violations_in_committed_stacks(runs, stack):
-    kind = rules.stack_kind(stack)
+    kind = _kind(runs[stack])
     mandatory = [
         f"{rule.name} on {name}: {message}"
         for rule, name, message in _violations(runs[stack])
@@ -487,7 +498,7 @@ def test_atlas_over_vpc_peering_raises_no_finding(runs):
 
 
 def _advised(run: Run) -> set[str]:
-    kind = rules.stack_kind(run.stack)
+    kind = _kind(run)
     return {rule.name for rule, _, _ in _violations(run) if rule.enforcement(kind) == "advisory"}
 
 
@@ -541,53 +552,77 @@ def test_the_rules_see_the_resources_they_guard(runs):
 # The CrossGuard adapter
 
 
-def _policies() -> dict[str, Any]:
-    return {p.name: p for p in PACK["build_policies"]()}
+def _policies(kind: rules.StackKind = "production") -> dict[str, Any]:
+    return {p.name: p for p in PACK["build_policies"](kind)}
 
 
-def _validate(
-    policy, stack: str, resource_type: str, props: Mapping[str, Any], protect: bool = False
-) -> list[str]:
+def _validate(policy, resource_type: str, props: Mapping[str, Any], protect: bool = False) -> list[str]:
     reported: list[str] = []
     options = PolicyResourceOptions(protect, [], None, [], None, [])
-    urn = f"urn:pulumi:{stack}::platform::{resource_type}::r"
+    urn = f"urn:pulumi:any-name::platform::{resource_type}::r"
     args = ResourceValidationArgs(resource_type, props, urn, "r", options, None)
     policy.validate(args, lambda message, urn=None: reported.append(message))
     return reported
 
 
-def test_pack_has_one_policy_per_rule_and_level():
-    policies = _policies()
+@pytest.mark.parametrize("kind", rules.STACK_KINDS)
+def test_pack_has_one_policy_per_rule_at_its_level(kind):
+    policies = _policies(kind)
     for rule in rules.RULES:
         if rule.needs == "secrets":
             assert rule.name not in policies  # the SDK unwraps secrets: enforced by the tests above
             continue
-        assert policies[rule.name].enforcement_level == EnforcementLevel.MANDATORY
-        relaxed = f"{rule.name}-staging"
-        if rule.staging == "advisory":
-            assert policies[relaxed].enforcement_level == EnforcementLevel.ADVISORY
-        else:
-            assert relaxed not in policies
+        expected = (
+            EnforcementLevel.MANDATORY if rule.enforcement(kind) == "mandatory" else EnforcementLevel.ADVISORY
+        )
+        assert policies[rule.name].enforcement_level == expected
     assert all(len(name) <= 100 and name.replace("-", "").isalnum() for name in policies)
 
 
-def test_pack_enforces_relaxed_rules_by_stack():
-    policies = _policies()
+def test_the_pack_takes_the_level_from_the_declared_topology():
+    """The engine starts the pack with the stack's config in PULUMI_CONFIG (pulumi/pulumi
+    pkg/resource/plugin/analyzer_plugin.go, constructEnv): the topology decides, not the name."""
+    declared = PACK["declared_kind"]
+    assert declared({"platform:topology": "staging"}) == "staging"
+    assert declared({"platform:topology": "commercial"}) == "production"
+    assert declared({"platform:topology": "pre-commercial"}) == "production"
+    assert declared({}) == "production"
     single_az = {"multiAz": False}
-    strict, relaxed = policies["rds-multi-az"], policies["rds-multi-az-staging"]
-    assert _validate(strict, "prod-commercial", "aws:rds/instance:Instance", single_az)
-    assert _validate(strict, "staging", "aws:rds/instance:Instance", single_az) == []
-    assert _validate(relaxed, "staging", "aws:rds/instance:Instance", single_az)
-    assert _validate(relaxed, "prod-commercial", "aws:rds/instance:Instance", single_az) == []
+    strict, relaxed = _policies("production")["rds-multi-az"], _policies("staging")["rds-multi-az"]
+    assert strict.enforcement_level == EnforcementLevel.MANDATORY
+    assert relaxed.enforcement_level == EnforcementLevel.ADVISORY
+    assert _validate(strict, "aws:rds/instance:Instance", single_az)
+    assert _validate(relaxed, "aws:rds/instance:Instance", single_az)  # still reported, as advice
 
 
 def test_pack_passes_protect_and_applies_strict_rules_everywhere():
-    policies = _policies()
-    protect = policies["data-store-protected"]
-    assert _validate(protect, "prod-commercial", "aws:rds/cluster:Cluster", {}, protect=False)
-    assert _validate(protect, "prod-commercial", "aws:rds/cluster:Cluster", {}, protect=True) == []
-    kms = policies["kms-key-rotation"]
-    assert _validate(kms, "staging", "aws:kms/key:Key", {"enableKeyRotation": False})
+    protect = _policies()["data-store-protected"]
+    assert _validate(protect, "aws:rds/cluster:Cluster", {}, protect=False)
+    assert _validate(protect, "aws:rds/cluster:Cluster", {}, protect=True) == []
+    kms = _policies("staging")["kms-key-rotation"]
+    assert kms.enforcement_level == EnforcementLevel.MANDATORY
+    assert _validate(kms, "aws:kms/key:Key", {"enableKeyRotation": False})
+
+
+def test_a_new_stack_copied_from_staging_previews_cleanly_policy_included(tmp_path):
+    """Committing Pulumi.dev.yaml, a copy of staging's, needs no code change: settings, program,
+    rules and the CrossGuard pack all take what they need from its declared topology."""
+    (tmp_path / "Pulumi.dev.yaml").write_text((ROOT_DIR / "Pulumi.staging.yaml").read_text())
+    (tmp_path / "Pulumi.yaml").write_text((ROOT_DIR / "Pulumi.yaml").read_text())  # the engine applies it
+    run = run_stack("dev", root=tmp_path)
+    assert run.resources and run.output("topology") == "staging"
+    mandatory, advisory = rules.evaluate(run)
+    assert mandatory == [] and advisory  # staging's documented trade-offs, as advice
+    pack = _policies(PACK["declared_kind"](run.config))
+    blocking = [
+        f"{policy.name} on {resource.name}: {message}"
+        for resource in run.resources
+        for policy in pack.values()
+        if isinstance(policy, ResourceValidationPolicy)
+        and policy.enforcement_level == EnforcementLevel.MANDATORY
+        for message in _validate(policy, resource.type, resource.plain_inputs, resource.protect)
+    ]
+    assert blocking == []
 
 
 def test_pack_stack_policy_reports_the_unguarded_bucket():

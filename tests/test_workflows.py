@@ -15,10 +15,27 @@ import pulumi_render
 import pytest
 import yaml
 
-from tools.harness import ROOT_DIR, stack_names
+from tools.harness import ROOT_DIR, stack_config, stack_names
 
 WORKFLOWS = ROOT_DIR / ".github" / "workflows"
-PRODUCTION = [s for s in stack_names() if s.startswith("prod-")]
+# Production is what the stack declares (platform:topology), not what it is called.
+PRODUCTION = [s for s in stack_names() if stack_config(s)["platform:topology"] != "staging"]
+NON_PRODUCTION = sorted(set(stack_names()) - set(PRODUCTION))
+# Every provider credential the workflows may hand a job (the providers' environment variables:
+# pulumi_render/provider.py reads RENDER_APIKEY; the others are in each provider's docs).
+TOKENS = {
+    "PULUMI_ACCESS_TOKEN",
+    "MONGODB_ATLAS_PUBLIC_KEY",
+    "MONGODB_ATLAS_PRIVATE_KEY",
+    "SENTRY_AUTH_TOKEN",
+    "DATADOG_API_KEY",
+    "DATADOG_APP_KEY",
+    "VERCEL_API_TOKEN",
+    "RENDER_APIKEY",
+    "SUPABASE_ACCESS_TOKEN",
+}
+# Providers with no read-only token: a pull request must never hold theirs.
+NO_READ_ONLY_TOKEN = {"VERCEL_API_TOKEN", "RENDER_APIKEY", "SUPABASE_ACCESS_TOKEN"}
 
 
 def _load(name: str) -> dict[str, Any]:
@@ -101,21 +118,78 @@ def test_aws_access_is_oidc_only(workflow, job_name, job):
         )
 
 
-@pytest.mark.parametrize(("workflow", "job_name", "job"), _all_jobs())
-def test_actions_are_pinned_to_a_major_version_at_least(workflow, job_name, job):
-    for step in _steps(job):
-        if "uses" in step:
-            assert re.search(r"@(v\d+(\.\d+){0,2}|[0-9a-f]{40})$", step["uses"]), step["uses"]
+def _zizmor() -> str:
+    found = shutil.which("zizmor", path=str(Path(sys.executable).parent)) or shutil.which("zizmor")
+    if found is None:
+        pytest.fail("zizmor is missing: install the test extra")
+    return found
 
 
-def test_pull_requests_run_checks_then_preview_every_stack_with_the_policy_pack():
+def test_zizmor_finds_nothing():
+    """zizmor's offline audits over the workflows and dependabot.yml; .github/zizmor.yml explains
+    each ignored finding."""
+    result = subprocess.run(
+        [_zizmor(), "--offline", "--no-progress", ".github"],
+        cwd=ROOT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_zizmor_would_catch_a_tag_pinned_action(tmp_path):
+    broken = tmp_path / ".github" / "workflows"
+    broken.mkdir(parents=True)
+    (broken / "bad.yml").write_text(
+        "on: push\npermissions: {}\njobs:\n  a:\n    runs-on: ubuntu-latest\n    permissions: {}\n"
+        "    steps:\n      - uses: actions/checkout@v6\n        with:\n          persist-credentials: false\n"
+    )
+    result = subprocess.run(
+        [_zizmor(), "--offline", "--no-progress", ".github"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0 and "unpinned-uses" in result.stdout
+
+
+USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<ref>\S+)(?P<comment>.*)$")
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in WORKFLOWS.glob("*.yml")))
+def test_third_party_actions_are_pinned_to_a_commit_with_its_version(name):
+    pinned = 0
+    for line in (WORKFLOWS / name).read_text().splitlines():
+        match = USES.match(line)
+        if not match or match["ref"].startswith("./"):
+            continue
+        # A tag can be moved to other code; a full commit SHA cannot. The comment is the release
+        # Dependabot reads and updates together with the SHA.
+        assert re.fullmatch(r"[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}", match["ref"]), line
+        assert re.fullmatch(r"\s+# v\d+\.\d+\.\d+", match["comment"]), line
+        pinned += 1
+    assert pinned
+
+
+def test_dependabot_keeps_the_actions_current():
+    config = yaml.safe_load((ROOT_DIR / ".github" / "dependabot.yml").read_text())
+    [actions] = [u for u in config["updates"] if u["package-ecosystem"] == "github-actions"]
+    assert actions["directory"] == "/"
+    assert actions["schedule"]["interval"] in ("daily", "weekly")
+
+
+def test_pull_requests_preview_only_non_production_stacks_in_the_preview_environment():
     workflow = _load("pr.yml")
     assert "pull_request" in _triggers(workflow)
     jobs = workflow["jobs"]
-    assert jobs["checks"]["uses"] == "./.github/workflows/checks.yml"
+    assert jobs["checks"]["uses"] == "./.github/workflows/checks.yml"  # offline previews of every stack
     preview = jobs["preview"]
     assert preview["needs"] == "checks"
-    assert sorted(preview["strategy"]["matrix"]["stack"]) == stack_names()
+    stacks = preview["strategy"]["matrix"]["stack"]
+    assert "staging" in stacks and set(stacks) <= set(NON_PRODUCTION)
     [pulumi] = _uses(preview, "pulumi/actions")
     assert pulumi["with"]["command"] == "preview"
     assert pulumi["with"]["stack-name"] == "${{ matrix.stack }}"
@@ -123,11 +197,28 @@ def test_pull_requests_run_checks_then_preview_every_stack_with_the_policy_pack(
     assert pulumi["with"]["comment-on-pr"] is True
     assert pulumi["with"]["refresh"] is False  # a refresh would need the data reads the role is denied
     assert "matrix.stack" in preview["concurrency"]["group"]
-    # An environment would change the OIDC subject away from `pull_request`, which the
-    # read-only preview role trusts.
-    assert "environment" not in preview
+    # The preview role trusts repo:<owner>/<repo>:environment:preview (bootstrap/); that
+    # environment holds the read-only tokens.
+    assert preview["environment"] == "preview"
     [aws] = _uses(preview, "aws-actions/configure-aws-credentials")
     assert "PREVIEW" in aws["with"]["role-to-assume"]
+
+
+def test_previews_never_get_a_token_without_a_read_only_kind():
+    """Vercel, Render and Supabase tokens all have full account rights (none offers read-only);
+    the Supabase dynamic provider's diff makes no API call, so a preview needs no Supabase token."""
+    preview_env = _load("pr.yml")["jobs"]["preview"]["env"]
+    assert not set(preview_env) & NO_READ_ONLY_TOKEN
+    assert "SUPABASE_ACCESS_TOKEN" not in (WORKFLOWS / "pr.yml").read_text()
+
+
+@pytest.mark.parametrize(("workflow", "job_name", "job"), _all_jobs())
+def test_every_job_reading_a_token_runs_in_an_environment(workflow, job_name, job):
+    reads = {key for key in job.get("env", {}) if key in TOKENS}
+    text = yaml.safe_dump(job)
+    reads |= {name for name in TOKENS if f"secrets.{name}" in text}
+    if reads:
+        assert job.get("environment"), f"{workflow}:{job_name} reads {sorted(reads)} outside an environment"
 
 
 def test_checks_run_the_repository_entry_point():
@@ -151,7 +242,8 @@ def test_main_deploys_every_stack_once_with_the_policy_pack():
     workflow = _load("deploy.yml")
     assert _triggers(workflow)["push"]["branches"] == ["main"]
     jobs = _deploy_jobs()
-    assert sorted(jobs) == stack_names()
+    # Every production stack and staging; another non-production stack may be deployed by hand.
+    assert set(PRODUCTION) | {"staging"} <= set(jobs) <= set(stack_names())
     for job in jobs.values():
         assert [s["with"]["policyPacks"] for s in _uses(job, "pulumi/actions")] == ["policy"]
 
@@ -165,11 +257,16 @@ def test_production_deploys_wait_for_reviewers_and_staging(stack):
     assert "DEPLOY" in aws["with"]["role-to-assume"]
 
 
-def test_staging_deploys_after_the_checks():
-    assert _deploy_jobs()["staging"]["needs"] == "checks"
+def test_staging_deploys_after_the_checks_in_its_own_environment():
+    job = _deploy_jobs()["staging"]
+    assert job["needs"] == "checks"
+    # Its own deploy role trusts only environment:staging; the environment allows main only.
+    assert job["environment"] == "staging"
+    # Staging's topology uses no pre-commercial platform: it never holds their tokens.
+    assert not set(job["env"]) & NO_READ_ONLY_TOKEN
 
 
-@pytest.mark.parametrize("stack", stack_names())
+@pytest.mark.parametrize("stack", sorted(_deploy_jobs()))
 def test_one_update_at_a_time_per_stack(stack):
     concurrency = _deploy_jobs()[stack]["concurrency"]
     assert stack in concurrency["group"]
@@ -179,21 +276,14 @@ def test_one_update_at_a_time_per_stack(stack):
 
 
 def test_provider_tokens_come_from_secrets():
-    names = {
-        "PULUMI_ACCESS_TOKEN",
-        "MONGODB_ATLAS_PUBLIC_KEY",
-        "MONGODB_ATLAS_PRIVATE_KEY",
-        "SENTRY_AUTH_TOKEN",
-        "VERCEL_API_TOKEN",
-        "RENDER_APIKEY",
-        "SUPABASE_ACCESS_TOKEN",
-    }
     for workflow, job_name, job in _all_jobs():
         for key, value in job.get("env", {}).items():
-            if key in names:
+            if key in TOKENS:
                 assert value == f"${{{{ secrets.{key} }}}}", f"{workflow}:{job_name}:{key}"
-    preview_env = _load("pr.yml")["jobs"]["preview"]["env"]
-    assert names <= set(preview_env)
+    # The Render provider reads RENDER_APIKEY only (pulumi_render/provider.py); nothing reads an
+    # owner id from the environment.
+    for path in WORKFLOWS.glob("*.yml"):
+        assert "RENDER_API_KEY" not in path.read_text() and "RENDER_OWNER_ID" not in path.read_text()
 
 
 # The environment variables each provider (or the CLI) reads its credentials from, from the
@@ -238,7 +328,6 @@ def test_the_render_key_has_the_name_the_render_provider_reads():
     for workflow, job_name, job in _all_jobs():
         env = job.get("env", {})
         assert "RENDER_API_KEY" not in env and "RENDER_OWNER_ID" not in env, f"{workflow}:{job_name}"
-    assert _load("pr.yml")["jobs"]["preview"]["env"]["RENDER_APIKEY"] == "${{ secrets.RENDER_APIKEY }}"
     assert _deploy_jobs()["prod-precommercial"]["env"]["RENDER_APIKEY"] == "${{ secrets.RENDER_APIKEY }}"
 
 
