@@ -17,7 +17,7 @@ ALB = "aws:lb/loadBalancer:LoadBalancer"
 
 
 def containers(run: Run) -> dict[str, dict]:
-    definitions = json.loads(run.one(TASK_DEFINITION)["containerDefinitions"])
+    definitions = json.loads(run.one(TASK_DEFINITION, "compute")["containerDefinitions"])
     return {c["name"]: c for c in definitions}
 
 
@@ -53,7 +53,28 @@ def test_secrets_reach_the_api_only_as_secure_parameters_of_this_stack(stack: st
 def test_database_url_parameter_holds_the_database_endpoint(staging: Run) -> None:
     url = staging.one(PARAMETER, "database-url")["value"]
     endpoint = staging.one("aws:rds/instance:Instance").outputs["address"]
-    assert url.startswith("postgresql://app_admin:") and f"@{endpoint}:5432/app?sslmode=require" in url
+    # The API's parameter holds the app role's URL; the master's is for the admin task only.
+    assert url.startswith("postgresql://app_api:")
+    assert url.endswith(f"@{endpoint}:5432/app?sslmode=verify-full&sslrootcert=certs/rds-global-bundle.pem")
+    master = staging.one(PARAMETER, "database-master-url")["value"]
+    assert master.startswith("postgresql://app_admin:") and f"@{endpoint}:5432/app?" in master
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod-commercial"])
+def test_only_the_admin_task_gets_the_master_url(stack: str) -> None:
+    run = committed_run(stack)
+    arn_of = {p["name"].rsplit("/", 1)[1]: p.outputs["arn"] for p in run.of_type(PARAMETER)}
+    api = {s["valueFrom"] for s in containers(run)["api"]["secrets"]}
+    assert arn_of["DATABASE_MASTER_URL"] not in api
+    assert arn_of["DATABASE_APP_PASSWORD_VERIFIER"] not in api
+    (admin,) = json.loads(run.one(TASK_DEFINITION, "database-admin")["containerDefinitions"])
+    injected = {s["name"]: s["valueFrom"] for s in admin["secrets"]}
+    assert injected == {
+        "DATABASE_URL": arn_of["DATABASE_MASTER_URL"],
+        "APP_DB_PASSWORD_VERIFIER": arn_of["DATABASE_APP_PASSWORD_VERIFIER"],
+    }
+    plain = {e["name"]: e["value"] for e in admin["environment"]}
+    assert "PASSWORD" not in plain["DATABASE_BOOTSTRAP_SQL"].upper().replace("NOBYPASSRLS", "")
 
 
 def test_security_group_chain_spans_the_components(staging: Run) -> None:
