@@ -23,6 +23,7 @@ from components.migrations import DatabaseAdminTask, DatabaseAdminTaskArgs
 from components.monitoring import DatabaseTargets, Monitoring, MonitoringArgs
 from components.network import Network, NetworkArgs
 from components.platforms.topology import build_pre_commercial
+from components.postgres_tls import SUPABASE_CA_CERT, with_verified_tls
 from components.secrets import SecretParameters, SecretParametersArgs
 from components.security import Security, SecurityArgs
 from components.sentry import SentryProjects, SentryProjectsArgs
@@ -205,7 +206,12 @@ def build_aws(settings: Settings) -> None:
         for name, value in legacy.items():
             if value is None:  # settings refuse this; never fall back to this stack's data silently
                 raise SettingsError([f"{NAMESPACE}:cutover: dataSource 'legacy' has no legacy {name}"])
-            secret_values[f"LEGACY_{name}"] = pulumi.Output.secret(value.get_secret_value())
+            url = value.get_secret_value()
+            if name == "DATABASE_URL":
+                # Supabase's pooler URL as its dashboard shows it, verified as the pre-commercial
+                # API's own (components/postgres_tls.py): node-postgres verifies it either way.
+                url = with_verified_tls(url, SUPABASE_CA_CERT)
+            secret_values[f"LEGACY_{name}"] = pulumi.Output.secret(url)
             api_parameters[name] = f"LEGACY_{name}"
     secrets = SecretParameters(
         settings.name("secrets"),

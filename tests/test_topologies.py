@@ -295,7 +295,12 @@ def test_on_legacy_data_the_api_reads_the_legacy_parameters_under_its_usual_name
     assert by_arn[injected["SENTRY_DSN"]]["name"] == "/platform/prod-commercial/SENTRY_DSN"
     assert not {"LEGACY_DATABASE_URL", "LEGACY_MONGODB_URI"} & injected.keys()
     key_arn = on_legacy_data.named("platform-prod-commercial-key-key").outputs["arn"]
-    for name, url in (("DATABASE_URL", LEGACY_DATABASE_URL), ("MONGODB_URI", LEGACY_MONGODB_URI)):
+    # The dashboard's sslmode=require would fail under node-postgres (brianc/node-postgres#3473):
+    # the stack stores it verified against Supabase's root, as pre-commercial's own URL.
+    verified = LEGACY_DATABASE_URL.replace(
+        "sslmode=require", "sslmode=verify-full&sslrootcert=certs/supabase-prod-ca-2021.crt"
+    )
+    for name, url in (("DATABASE_URL", verified), ("MONGODB_URI", LEGACY_MONGODB_URI)):
         parameter = by_arn[injected[name]]
         assert isinstance(parameter.inputs["value"], Secret) and parameter["value"] == url
         assert parameter["type"] == "SecureString" and parameter["keyId"] == key_arn
