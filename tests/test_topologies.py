@@ -408,3 +408,20 @@ def test_commercial_tasks_reach_mongodb_only_through_the_peering(commercial: Run
     ]
     assert {r["fromPort"] for r in task_egress if r.get("cidrIpv4") == "0.0.0.0/0"} == {443}
     assert {r.get("cidrIpv4") for r in task_egress if r["fromPort"] == 27017} == {atlas_block}
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod-commercial"])
+def test_the_admin_task_runs_where_the_api_runs(stack: str) -> None:
+    # The database admits only the API tasks' security group, from the API's subnets.
+    run = committed_run(stack)
+    network = run.one("aws:ecs/service:Service")["networkConfiguration"]
+    command = run.output("databaseAdminTask")
+    assert command.startswith(f"aws ecs run-task --region ap-northeast-1 --cluster platform-{stack} ")
+    assert f"--task-definition platform-{stack}-db-admin --launch-type FARGATE" in command
+    assert f"subnets=[{','.join(network['subnets'])}]" in command
+    assert f"securityGroups=[{network['securityGroups'][0]}]" in command
+    public = "ENABLED" if network.get("assignPublicIp") else "DISABLED"
+    assert f"assignPublicIp={public}" in command
+    (admin,) = json.loads(run.one(TASK_DEFINITION, "database-admin")["containerDefinitions"])
+    assert admin["image"] == containers(run)["api"]["image"]
+    assert admin["entryPoint"] == ["node"] and admin["readonlyRootFilesystem"] is True
