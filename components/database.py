@@ -115,6 +115,10 @@ def bootstrap_sql(database: str, owner: str, app_role: str = APP_USERNAME, schem
     tables and sequences, those there now and those ``owner`` (the master user, which runs the
     migrations) creates later (default privileges). It owns nothing and may not create tables,
     schemas, roles or databases. Its password is set by the admin task from the SCRAM verifier.
+
+    The master user is no superuser (``rds_superuser`` on RDS and Aurora), and PostgreSQL lets only
+    a superuser name the SUPERUSER, REPLICATION or BYPASSRLS attributes in ALTER ROLE, even to
+    turn them off (src/backend/commands/user.c, AlterRole); CREATE ROLE leaves them off.
     """
     for value in (database, owner, app_role, schema):
         if not value.replace("_", "").isalnum() or not value.isascii():
@@ -127,7 +131,7 @@ BEGIN
   END IF;
 END
 $$;
-ALTER ROLE {app_role} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT;
+ALTER ROLE {app_role} WITH LOGIN NOCREATEDB NOCREATEROLE INHERIT;
 GRANT CONNECT ON DATABASE {database} TO {app_role};
 REVOKE CREATE ON SCHEMA {schema} FROM PUBLIC;
 REVOKE CREATE ON SCHEMA {schema} FROM {app_role};

@@ -8,7 +8,7 @@ server's differs, the password replaced. ``certs/`` in the client's working dire
 file the URL's relative ``sslrootcert`` names, as the API's image and checkout will.
 
 It then runs the admin task's bootstrap (components/migrations.py, the same node script and SQL
-as its task definition) with the master URL, and checks that the API's role logs in with the
+as its task definition) with the master URL, the master being no superuser as on RDS, and checks that the API's role logs in with the
 password whose SCRAM verifier the program computed, may read and write rows, and may not change
 the schema or create roles.
 
@@ -162,7 +162,7 @@ def server() -> Iterator[Server]:
         return subprocess.run([*as_server, *command], check=True, capture_output=True, text=True)
 
     run(
-        str(bin_dir / "initdb"), "-D", str(data), "-U", "app_admin", f"--pwfile={keys / 'pwfile'}",
+        str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", f"--pwfile={keys / 'pwfile'}",
         "--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync", "--encoding=UTF8",
     )  # fmt: skip
     with (data / "postgresql.conf").open("a") as conf:
@@ -179,19 +179,11 @@ def server() -> Iterator[Server]:
     )
     run(str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(root / "server.log"), "-w", "-t", "30", "start")
     try:
-        psql = [
-            str(bin_dir / "psql"),
-            "-h",
-            str(root),
-            "-p",
-            str(port),
-            "-U",
-            "app_admin",
-            "-v",
-            "ON_ERROR_STOP=1",
-        ]
-        # As RDS creates platform:database.databaseName owned by the master user.
-        run(*psql, "-d", "postgres", "-c", "CREATE DATABASE app")
+        psql = [str(bin_dir / "psql"), "-h", str(root), "-p", str(port), "-U", "postgres", "-d", "postgres"]
+        # As RDS's master user: no superuser (RDS keeps that for rdsadmin), CREATEROLE and
+        # CREATEDB, owner of platform:database.databaseName, which RDS creates for it.
+        master = f"CREATE ROLE app_admin LOGIN CREATEROLE CREATEDB PASSWORD '{MASTER_PASSWORD}'"
+        run(*psql, "-v", "ON_ERROR_STOP=1", "-c", master, "-c", "CREATE DATABASE app OWNER app_admin")
         yield Server(port=port, workdir=workdir, ca=keys / "ca.pem", other_ca=keys / "other-ca.pem")
     finally:
         subprocess.run(
