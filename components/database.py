@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
+from components.postgres_tls import RDS_CA_BUNDLE, postgres_url
 from components.schedule import DatabaseHours, database_hours, local_now
 from components.settings import DatabaseSettings, ScheduleSettings
 
@@ -20,6 +23,12 @@ PORT = 5432
 # RDS rejects '/', '@', '"' and spaces in master passwords; "'" breaks shell quoting of the URL.
 PASSWORD_SPECIALS = "!#$%&*()-_=+[]{}<>:?"
 CA_CERTIFICATE = "rds-ca-rsa2048-g1"
+# The API's login role: DML on the application schema, nothing else (bootstrap_sql). The master
+# user (rds_superuser) is for the one-off admin task only: role bootstrap and schema migrations.
+APP_USERNAME = "app_api"
+APP_SCHEMA = "public"
+# PostgreSQL's default scram_iterations (src/include/common/scram-common.h, SCRAM_SHA_256_DEFAULT_ITERATIONS).
+SCRAM_ITERATIONS = 4096
 # Statements slower than this (ms) are logged, to find slow queries without logging everything.
 SLOW_STATEMENT_MS = 1000
 # Performance Insights keeps 7 days free of charge.
@@ -79,6 +88,65 @@ def _windows_in_business_hours(schedule: ScheduleSettings) -> tuple[str, str] | 
     )
 
 
+def scram_sha256_verifier(password: str, salt: bytes, iterations: int = SCRAM_ITERATIONS) -> str:
+    """The SCRAM-SHA-256 secret PostgreSQL stores for ``password`` (RFC 5803 form).
+
+    As PostgreSQL builds it (src/common/scram-common.c, scram_build_secret; RFC 7677): the admin
+    task sets the role's password to this string, which PostgreSQL stores as it is ("If the
+    presented password string is already in ... SCRAM-encrypted format, then it is stored as-is",
+    CREATE ROLE), so the password itself never reaches the server, its logs or the admin task.
+    ``password`` must be ASCII (SASLprep leaves it unchanged); the generated one is alphanumeric.
+    """
+    if not password.isascii():
+        raise ValueError("the SCRAM verifier is built for ASCII passwords only (no SASLprep here)")
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    client_key = hmac.new(salted, b"Client Key", "sha256").digest()
+    server_key = hmac.new(salted, b"Server Key", "sha256").digest()
+    stored_key = hashlib.sha256(client_key).digest()
+
+    def b64(raw: bytes) -> str:
+        return base64.b64encode(raw).decode()
+
+    return f"SCRAM-SHA-256${iterations}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"
+
+
+def bootstrap_sql(database: str, owner: str, app_role: str = APP_USERNAME, schema: str = APP_SCHEMA) -> str:
+    """SQL run as the master user that makes ``app_role`` a DML-only login (idempotent).
+
+    The role may connect to ``database``, use ``schema`` and read and write the rows of its
+    tables and sequences, those there now and those ``owner`` (the master user, which runs the
+    migrations) creates later (default privileges). It owns nothing and may not create tables,
+    schemas, roles or databases. Its password is set by the admin task from the SCRAM verifier.
+
+    The master user is no superuser (``rds_superuser`` on RDS and Aurora), and PostgreSQL lets only
+    a superuser name the SUPERUSER, REPLICATION or BYPASSRLS attributes in ALTER ROLE, even to
+    turn them off (src/backend/commands/user.c, AlterRole); CREATE ROLE leaves them off.
+    """
+    for value in (database, owner, app_role, schema):
+        if not value.replace("_", "").isalnum() or not value.isascii():
+            raise ValueError(f"{value!r} is not a plain SQL identifier")
+    return f"""\
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = '{app_role}') THEN
+    CREATE ROLE {app_role} LOGIN;
+  END IF;
+END
+$$;
+ALTER ROLE {app_role} WITH LOGIN NOCREATEDB NOCREATEROLE INHERIT;
+GRANT CONNECT ON DATABASE {database} TO {app_role};
+REVOKE CREATE ON SCHEMA {schema} FROM PUBLIC;
+REVOKE CREATE ON SCHEMA {schema} FROM {app_role};
+GRANT USAGE ON SCHEMA {schema} TO {app_role};
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {app_role};
+GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {schema} TO {app_role};
+ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA {schema}
+  GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {app_role};
+ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA {schema}
+  GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO {app_role};
+"""
+
+
 class Database(pulumi.ComponentResource):
     """The application's PostgreSQL database, private, encrypted and TLS-only.
 
@@ -89,9 +157,15 @@ class Database(pulumi.ComponentResource):
         reader_endpoint: host name for read-only traffic (Aurora's reader endpoint; RDS: the endpoint).
         port: 5432.
         database_name: name of the application database (plain str).
-        username: master user name (plain str).
+        username: master user name (plain str), for the admin task only.
         password: master password (secret).
-        url: ``postgresql://user:pass@host:5432/db?sslmode=require`` (secret).
+        master_url: the master user's URL (secret), for the admin task only (role bootstrap and
+            schema migrations).
+        app_username: the API's role, ``app_api`` (plain str).
+        app_password_verifier: the SCRAM-SHA-256 secret of the API role's password (secret),
+            which the admin task sets (bootstrap_sql).
+        url: the API's URL, ``postgresql://app_api:pass@host:5432/db?sslmode=verify-full&
+            sslrootcert=certs/rds-global-bundle.pem`` (secret; components/postgres_tls.py).
         engine: ``rds-postgres`` or ``aurora-serverless-v2`` (plain str).
         instance_identifiers: DB instance identifiers (writer first), for CloudWatch alarms.
         cluster_identifier: the Aurora cluster identifier, None for RDS.
@@ -162,14 +236,8 @@ class Database(pulumi.ComponentResource):
         else:
             self._build_rds(physical, windows)
 
-        self.url: pulumi.Output[str] = pulumi.Output.secret(
-            pulumi.Output.all(self.endpoint, self.port, self.password).apply(
-                lambda values: (
-                    f"postgresql://{quote(self.username, safe='')}:{quote(values[2], safe='')}"
-                    f"@{values[0]}:{values[1]}/{self.database_name}?sslmode=require"
-                )
-            )
-        )
+        self.master_url: pulumi.Output[str] = self._url(self.username, self.password)
+        self._app_role()
 
         self.schedule_group_name: pulumi.Output[str] | None = None
         self.dead_letter_queue_name: pulumi.Output[str] | None = None
@@ -186,6 +254,9 @@ class Database(pulumi.ComponentResource):
                 "database_name": self.database_name,
                 "username": self.username,
                 "password": self.password,
+                "master_url": self.master_url,
+                "app_username": self.app_username,
+                "app_password_verifier": self.app_password_verifier,
                 "url": self.url,
                 "engine": self.engine,
                 "instance_identifiers": self.instance_identifiers,
@@ -196,6 +267,37 @@ class Database(pulumi.ComponentResource):
         )
 
     # -- shared pieces ---------------------------------------------------------------------
+
+    def _url(self, user: str, password: pulumi.Input[str]) -> pulumi.Output[str]:
+        return pulumi.Output.secret(
+            pulumi.Output.all(self.endpoint, self.port, password).apply(
+                lambda values: postgres_url(
+                    user, values[2], values[0], values[1], self.database_name, RDS_CA_BUNDLE
+                )
+            )
+        )
+
+    def _app_role(self) -> None:
+        """The API's own login: a generated password, its SCRAM verifier and its URL.
+
+        Pulumi cannot create the role itself: the database is private and the deployer has no
+        network path to it. The admin task (components/migrations.py) runs bootstrap_sql with
+        the master URL inside the VPC and sets the password from the verifier.
+        """
+        password = random.RandomPassword(
+            f"{self._name}-app-password",
+            length=32,
+            special=False,  # alphanumeric: no quoting in URLs, shells or SQL, and ASCII for SCRAM
+            opts=self._child,
+        )
+        salt = random.RandomBytes(f"{self._name}-app-password-salt", length=16, opts=self._child)
+        self.app_username: str = APP_USERNAME
+        self.app_password_verifier: pulumi.Output[str] = pulumi.Output.secret(
+            pulumi.Output.all(password.result, salt.base64).apply(
+                lambda values: scram_sha256_verifier(values[0], base64.b64decode(values[1]))
+            )
+        )
+        self.url: pulumi.Output[str] = self._url(APP_USERNAME, pulumi.Output.secret(password.result))
 
     def _log_groups(
         self, kind: str, identifier: str, exports: Sequence[str]
@@ -214,7 +316,7 @@ class Database(pulumi.ComponentResource):
 
     def _parameters(self) -> list[dict[str, str]]:
         return [
-            # Refuse unencrypted connections (the URL asks for sslmode=require as well).
+            # Refuse unencrypted connections (the URLs verify the server as well).
             {"name": "rds.force_ssl", "value": "1"},
             {"name": "log_min_duration_statement", "value": str(SLOW_STATEMENT_MS)},
             # Schema changes are logged (who ran which migration, when); bind parameter values

@@ -671,6 +671,8 @@ class DatabaseSettings(_Section):
             raise ValueError(
                 f"masterUsername {self.master_username!r} is reserved or well known; pick another"
             )
+        if self.master_username == "app_api":  # components/database.py APP_USERNAME
+            raise ValueError("masterUsername 'app_api' is the API's own role; pick another")
         return self
 
 

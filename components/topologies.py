@@ -15,14 +15,16 @@ from components.atlas import AtlasPeering, AtlasPrivateLink, MongoAtlas, MongoAt
 from components.boundary import bound_every_role, boundary_arn
 from components.compute import Compute, ComputeArgs, DatadogSidecar
 from components.cutover import CutoverArgs, CutoverRecords, HostArgs, deployed_phase
-from components.database import Database, DatabaseArgs
+from components.database import Database, DatabaseArgs, bootstrap_sql
 from components.datadog import Datadog, DatadogArgs
 from components.dns import ValidatedCertificate, ValidatedCertificateArgs, alias_records
 from components.edge import Edge, EdgeArgs
 from components.kms import StackKey, StackKeyArgs
+from components.migrations import DatabaseAdminTask, DatabaseAdminTaskArgs
 from components.monitoring import DatabaseTargets, Monitoring, MonitoringArgs
 from components.network import Network, NetworkArgs
 from components.platforms.topology import build_pre_commercial
+from components.postgres_tls import SUPABASE_CA_CERT, with_verified_tls
 from components.secrets import SecretParameters, SecretParametersArgs
 from components.security import Security, SecurityArgs
 from components.sentry import SentryProjects, SentryProjectsArgs
@@ -168,7 +170,14 @@ def build_aws(settings: Settings) -> None:
         ),
     )
 
-    secret_values: dict[str, pulumi.Input[str]] = {"DATABASE_URL": database.url}
+    # The API gets the app role's URL; the master URL and the role's verifier are for the admin
+    # task only (components/migrations.py).
+    admin_only = {"DATABASE_MASTER_URL", "DATABASE_APP_PASSWORD_VERIFIER"}
+    secret_values: dict[str, pulumi.Input[str]] = {
+        "DATABASE_URL": database.url,
+        "DATABASE_MASTER_URL": database.master_url,
+        "DATABASE_APP_PASSWORD_VERIFIER": database.app_password_verifier,
+    }
     if settings.atlas.enabled:
         connectivity = settings.atlas.connectivity
         atlas = MongoAtlas(
@@ -212,7 +221,7 @@ def build_aws(settings: Settings) -> None:
     if settings.datadog.enabled:
         secret_values["DD_API_KEY"] = settings.datadog_api_key
     # The API reads its usual names; each points at a parameter of this stack.
-    api_parameters = {name: name for name in secret_values if name != "DD_API_KEY"}
+    api_parameters = {name: name for name in secret_values if name not in {"DD_API_KEY", *admin_only}}
     if legacy_data:
         # Stored beside this stack's own URLs, which stay for the data window's copy tasks.
         legacy = {"DATABASE_URL": settings.cutover.legacy_database_url}
@@ -221,7 +230,12 @@ def build_aws(settings: Settings) -> None:
         for name, value in legacy.items():
             if value is None:  # settings refuse this; never fall back to this stack's data silently
                 raise SettingsError([f"{NAMESPACE}:cutover: phase 'canary' has no legacy {name}"])
-            secret_values[f"LEGACY_{name}"] = pulumi.Output.secret(value.get_secret_value())
+            url = value.get_secret_value()
+            if name == "DATABASE_URL":
+                # Supabase's pooler URL as its dashboard shows it, verified as the pre-commercial
+                # API's own (components/postgres_tls.py): node-postgres verifies it either way.
+                url = with_verified_tls(url, SUPABASE_CA_CERT)
+            secret_values[f"LEGACY_{name}"] = pulumi.Output.secret(url)
             api_parameters[name] = f"LEGACY_{name}"
     secrets = SecretParameters(
         settings.name("secrets"),
@@ -280,6 +294,29 @@ def build_aws(settings: Settings) -> None:
             )
             if settings.datadog.enabled
             else None,
+        ),
+    )
+
+    database_admin = DatabaseAdminTask(
+        settings.name("database-admin"),
+        DatabaseAdminTaskArgs(
+            name_prefix=prefix,
+            region=region,
+            image=image,
+            architecture=settings.compute.architecture,
+            execution_role_arn=security.execution_role_arn,
+            task_role_arn=security.task_role_arn,
+            log_group_name=compute.log_group_name,
+            master_url_parameter_arn=secrets.arns["DATABASE_MASTER_URL"],
+            app_password_verifier_parameter_arn=secrets.arns["DATABASE_APP_PASSWORD_VERIFIER"],
+            app_role=database.app_username,
+            bootstrap_sql=bootstrap_sql(settings.database.database_name, database.username),
+            cluster_name=compute.cluster_name,
+            subnet_ids=network.public_subnet_ids
+            if settings.network.nat == "none"
+            else network.private_subnet_ids,
+            security_group_id=security.task_security_group_id,
+            assign_public_ip=settings.network.nat == "none",
         ),
     )
 
@@ -391,6 +428,7 @@ def build_aws(settings: Settings) -> None:
     pulumi.export("logGroup", compute.log_group_name)
     pulumi.export("databaseEndpoint", database.endpoint)
     pulumi.export("secretParameters", secrets.names)
+    pulumi.export("databaseAdminTask", database_admin.run_task_command)
     pulumi.export("alarmTopicArn", monitoring.alarm_topic_arn)
     if edge:
         pulumi.export("cloudfrontDomain", edge.distribution_domain_name)

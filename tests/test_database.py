@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -10,7 +11,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.database import Database, DatabaseArgs
+from components.database import Database, DatabaseArgs, scram_sha256_verifier
 from components.settings import PRESETS, DatabaseSettings, ScheduleSettings
 from tests.aws_cron import Cron
 from tools.harness import Run, run_stack
@@ -56,6 +57,8 @@ def _run(
             ),
         )
         pulumi.export("url", database.url)
+        pulumi.export("master_url", database.master_url)
+        pulumi.export("app_password_verifier", database.app_password_verifier)
         pulumi.export("password", database.password)
         pulumi.export("endpoint", database.endpoint)
         pulumi.export("reader_endpoint", database.reader_endpoint)
@@ -207,18 +210,36 @@ def test_rds_master_credentials(staging: Run) -> None:
     assert isinstance(instance.inputs["password"], Secret)
     assert instance["username"] == "app_admin"
     assert instance["dbName"] == "app"
-    password = staging.one("random:index/randomPassword:RandomPassword")
+    password = staging.one("random:index/randomPassword:RandomPassword", "master")
     assert password["length"] == 32
     assert not set(password["overrideSpecial"]) & set('/@" ')
 
 
-def test_password_and_url_are_secret_everywhere(staging: Run) -> None:
-    assert isinstance(staging.outputs["password"], Secret)
-    assert isinstance(staging.outputs["url"], Secret)
+# node-postgres verifies the chain and the host name for every sslmode but disable/no-verify
+# (pg-connection-string index.js, brianc/node-postgres#3473), so the URLs say verify-full and name
+# the CA file it reads (sslrootcert); tests/test_postgres_tls.py connects with them for real.
+TLS = "sslmode=verify-full&sslrootcert=certs/rds-global-bundle.pem"
+
+
+def test_password_and_urls_are_secret_everywhere(staging: Run) -> None:
+    for output in ("password", "url", "master_url", "app_password_verifier"):
+        assert isinstance(staging.outputs[output], Secret), output
     password = staging.output("password")
     _assert_never_plain(staging, password)
     host = staging.one(RDS).outputs["address"]
-    assert staging.output("url") == f"postgresql://app_admin:{password}@{host}:5432/app?sslmode=require"
+    assert staging.output("master_url") == f"postgresql://app_admin:{password}@{host}:5432/app?{TLS}"
+
+
+def test_the_api_url_is_the_app_role_not_the_master(staging: Run) -> None:
+    app_password = staging.one("random:index/randomPassword:RandomPassword", "app-password").outputs["result"]
+    host = staging.one(RDS).outputs["address"]
+    assert staging.output("url") == f"postgresql://app_api:{app_password}@{host}:5432/app?{TLS}"
+    _assert_never_plain(staging, app_password)
+    salt = staging.one("random:index/randomBytes:RandomBytes").outputs["base64"]
+    # The verifier is what the admin task sets; it is built from this password and salt.
+    assert staging.output("app_password_verifier") == scram_sha256_verifier(
+        app_password, base64.b64decode(salt)
+    )
 
 
 def test_rds_reader_endpoint_is_the_endpoint(staging: Run) -> None:
@@ -377,7 +398,9 @@ def test_aurora_outputs(aurora: Run) -> None:
     assert aurora.output("endpoint") != aurora.output("reader_endpoint")
     assert aurora.output("instance_identifiers") == ["platform-commercial-db-1", "platform-commercial-db-2"]
     assert aurora.output("cluster_identifier") == "platform-commercial-db"
-    assert aurora.output("url").startswith(f"postgresql://app_admin:{aurora.output('password')}@")
+    assert aurora.output("master_url").startswith(f"postgresql://app_admin:{aurora.output('password')}@")
+    assert aurora.output("url").startswith("postgresql://app_api:")
+    assert aurora.output("url").endswith(f"@{aurora.output('endpoint')}:5432/app?{TLS}")
     _assert_never_plain(aurora, aurora.output("password"))
 
 

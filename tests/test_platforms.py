@@ -61,9 +61,16 @@ def test_render_database_url_is_the_supabase_pooled_connection_string(run):
     env = env_of(run)
     supabase = run.one(SUPABASE)
 
-    assert env["DATABASE_URL"] == supabase.outputs["pooled_connection_string"]
+    # The mock answers with a URL as an older state holds it (sslmode=require); the component
+    # hands Render the same URL with verified TLS.
+    before = supabase.outputs["pooled_connection_string"]
+    assert before.endswith("?sslmode=require")
+    assert env["DATABASE_URL"] == before.removesuffix("sslmode=require") + (
+        "sslmode=verify-full&sslrootcert=certs/supabase-prod-ca-2021.crt"
+    )
     assert env["DATABASE_URL"].startswith(f"postgresql://postgres.{supabase.outputs['ref']}:")
-    assert env["DATABASE_URL"].endswith("sslmode=require")
+    # Supabase documents verify-full against its root certificate for the pooler
+    # (supabase.com/docs/guides/database/psql); node-postgres verifies for sslmode=require too.
 
 
 def test_the_api_uses_the_transaction_pooler_with_a_bounded_pool_per_instance(run):

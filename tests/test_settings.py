@@ -480,3 +480,11 @@ def test_load_settings_hides_the_values_of_a_section_pulumi_marks_secret(monkeyp
         "platform:cutover.ttlSeconds: Input should be greater than or equal to 30"
     ]
     assert last_run().resources == []
+
+
+def test_the_master_user_cannot_take_the_api_roles_name() -> None:
+    # components/database.py bootstrap_sql makes app_api a DML-only login; the master may not be it.
+    problems = problems_of(database={"masterUsername": "app_api"})
+    assert any("platform:database" in p and "'app_api' is the API's own role" in p for p in problems), (
+        problems
+    )

@@ -90,7 +90,11 @@ def test_create_waits_until_healthy_and_returns_a_pooled_tls_url(fake, provider,
     assert url.port == 5432  # session mode for a long-running server
     assert url.username == f"postgres.{result.id}"
     assert urllib.parse.unquote(url.password) == PASSWORD
-    assert urllib.parse.parse_qs(url.query) == {"sslmode": ["require"]}
+    # Supabase's documented verified form (supabase.com/docs/guides/database/psql).
+    assert urllib.parse.parse_qs(url.query) == {
+        "sslmode": ["verify-full"],
+        "sslrootcert": ["certs/supabase-prod-ca-2021.crt"],
+    }
 
 
 @pytest.mark.parametrize("db_user", ["postgres", "postgres.{ref}"], ids=["bare", "qualified"])

@@ -17,7 +17,7 @@ ALB = "aws:lb/loadBalancer:LoadBalancer"
 
 
 def containers(run: Run) -> dict[str, dict]:
-    definitions = json.loads(run.one(TASK_DEFINITION)["containerDefinitions"])
+    definitions = json.loads(run.one(TASK_DEFINITION, "compute")["containerDefinitions"])
     return {c["name"]: c for c in definitions}
 
 
@@ -76,7 +76,28 @@ def test_secrets_reach_the_api_only_as_secure_parameters_of_this_stack(stack: st
 def test_database_url_parameter_holds_the_database_endpoint(staging: Run) -> None:
     url = staging.one(PARAMETER, "database-url")["value"]
     endpoint = staging.one("aws:rds/instance:Instance").outputs["address"]
-    assert url.startswith("postgresql://app_admin:") and f"@{endpoint}:5432/app?sslmode=require" in url
+    # The API's parameter holds the app role's URL; the master's is for the admin task only.
+    assert url.startswith("postgresql://app_api:")
+    assert url.endswith(f"@{endpoint}:5432/app?sslmode=verify-full&sslrootcert=certs/rds-global-bundle.pem")
+    master = staging.one(PARAMETER, "database-master-url")["value"]
+    assert master.startswith("postgresql://app_admin:") and f"@{endpoint}:5432/app?" in master
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod-commercial"])
+def test_only_the_admin_task_gets_the_master_url(stack: str) -> None:
+    run = committed_run(stack)
+    arn_of = {p["name"].rsplit("/", 1)[1]: p.outputs["arn"] for p in run.of_type(PARAMETER)}
+    api = {s["valueFrom"] for s in containers(run)["api"]["secrets"]}
+    assert arn_of["DATABASE_MASTER_URL"] not in api
+    assert arn_of["DATABASE_APP_PASSWORD_VERIFIER"] not in api
+    (admin,) = json.loads(run.one(TASK_DEFINITION, "database-admin")["containerDefinitions"])
+    injected = {s["name"]: s["valueFrom"] for s in admin["secrets"]}
+    assert injected == {
+        "DATABASE_URL": arn_of["DATABASE_MASTER_URL"],
+        "APP_DB_PASSWORD_VERIFIER": arn_of["DATABASE_APP_PASSWORD_VERIFIER"],
+    }
+    plain = {e["name"]: e["value"] for e in admin["environment"]}
+    assert "PASSWORD" not in plain["DATABASE_BOOTSTRAP_SQL"].upper().replace("NOBYPASSRLS", "")
 
 
 def test_security_group_chain_spans_the_components(staging: Run) -> None:
@@ -308,7 +329,12 @@ def test_on_legacy_data_the_api_reads_the_legacy_parameters_under_its_usual_name
     assert by_arn[injected["SENTRY_DSN"]]["name"] == "/platform/prod-commercial/SENTRY_DSN"
     assert not {"LEGACY_DATABASE_URL", "LEGACY_MONGODB_URI"} & injected.keys()
     key_arn = on_legacy_data.named("platform-prod-commercial-key-key").outputs["arn"]
-    for name, url in (("DATABASE_URL", LEGACY_DATABASE_URL), ("MONGODB_URI", LEGACY_MONGODB_URI)):
+    # The dashboard's sslmode=require would fail under node-postgres (brianc/node-postgres#3473):
+    # the stack stores it verified against Supabase's root, as pre-commercial's own URL.
+    verified = LEGACY_DATABASE_URL.replace(
+        "sslmode=require", "sslmode=verify-full&sslrootcert=certs/supabase-prod-ca-2021.crt"
+    )
+    for name, url in (("DATABASE_URL", verified), ("MONGODB_URI", LEGACY_MONGODB_URI)):
         parameter = by_arn[injected[name]]
         assert isinstance(parameter.inputs["value"], Secret) and parameter["value"] == url
         assert parameter["type"] == "SecureString" and parameter["keyId"] == key_arn
@@ -414,3 +440,20 @@ def test_commercial_tasks_reach_mongodb_only_through_the_peering(commercial: Run
     ]
     assert {r["fromPort"] for r in task_egress if r.get("cidrIpv4") == "0.0.0.0/0"} == {443}
     assert {r.get("cidrIpv4") for r in task_egress if r["fromPort"] == 27017} == {atlas_block}
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod-commercial"])
+def test_the_admin_task_runs_where_the_api_runs(stack: str) -> None:
+    # The database admits only the API tasks' security group, from the API's subnets.
+    run = committed_run(stack)
+    network = run.one("aws:ecs/service:Service")["networkConfiguration"]
+    command = run.output("databaseAdminTask")
+    assert command.startswith(f"aws ecs run-task --region ap-northeast-1 --cluster platform-{stack} ")
+    assert f"--task-definition platform-{stack}-db-admin --launch-type FARGATE" in command
+    assert f"subnets=[{','.join(network['subnets'])}]" in command
+    assert f"securityGroups=[{network['securityGroups'][0]}]" in command
+    public = "ENABLED" if network.get("assignPublicIp") else "DISABLED"
+    assert f"assignPublicIp={public}" in command
+    (admin,) = json.loads(run.one(TASK_DEFINITION, "database-admin")["containerDefinitions"])
+    assert admin["image"] == containers(run)["api"]["image"]
+    assert admin["entryPoint"] == ["node"] and admin["readonlyRootFilesystem"] is True

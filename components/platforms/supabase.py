@@ -56,6 +56,7 @@ import pulumi
 import pulumi_random as random
 from pulumi import dynamic
 
+from components.postgres_tls import SUPABASE_CA_CERT, tls_query, with_verified_tls
 from components.settings import SupabaseSettings
 
 DEFAULT_API_URL = "https://api.supabase.com"
@@ -211,12 +212,16 @@ def pooler_user(pooler: Mapping[str, Any], ref: str) -> str:
 
 
 def pooled_connection_string(pooler: Mapping[str, Any], ref: str, password: str, pool_mode: str) -> str:
-    """A libpq URL to the project's Supavisor pooler with TLS required."""
+    """A libpq URL to the project's Supavisor pooler, verifying its certificate against Supabase's root.
+
+    Supabase documents the pooler with ``sslmode=verify-full`` and ``sslrootcert`` naming the
+    downloaded "Server root certificate" (supabase.com/docs/guides/database/psql).
+    """
     user = urllib.parse.quote(pooler_user(pooler, ref), safe="")
     secret = urllib.parse.quote(password, safe="")
     database = urllib.parse.quote(str(pooler.get("db_name") or "postgres"), safe="")
     port = POOL_MODE_PORTS[pool_mode]
-    return f"postgresql://{user}:{secret}@{pooler['db_host']}:{port}/{database}?sslmode=require"
+    return f"postgresql://{user}:{secret}@{pooler['db_host']}:{port}/{database}?{tls_query(SUPABASE_CA_CERT)}"
 
 
 def _utc_now() -> datetime:
@@ -559,9 +564,10 @@ class SupabaseProject(pulumi.ComponentResource):
         ref: the project's reference id (``abcdefghijklmnopqrst``).
         status: the project's status when last read (``ACTIVE_HEALTHY`` after creation).
         pooled_connection_string: secret ``postgresql://`` URL to the Supavisor pooler in
-            ``settings.pool_mode`` with the password embedded and ``sslmode=require`` (Supabase's
-            direct host is IPv6-only on the free plan, so IPv4-only platforms such as Render must
-            use the pooler).
+            ``settings.pool_mode`` with the password embedded and
+            ``sslmode=verify-full&sslrootcert=certs/supabase-prod-ca-2021.crt``
+            (components/postgres_tls.py; Supabase's direct host is IPv6-only on the free plan, so
+            IPv4-only platforms such as Render must use the pooler).
         session_connection_string: the same on the session port 5432, for ``pg_dump`` (backups).
         dashboard_url: the project's page in the Supabase dashboard.
     """
@@ -593,8 +599,10 @@ class SupabaseProject(pulumi.ComponentResource):
         )
         self.ref: pulumi.Output[str] = project.ref
         self.status: pulumi.Output[str] = project.status
+        # Normalised here as well: a project created before the URL verified TLS keeps its old
+        # string in the state until the provider's next update (diff sees no input change).
         self.pooled_connection_string: pulumi.Output[str] = pulumi.Output.secret(
-            project.pooled_connection_string
+            project.pooled_connection_string.apply(lambda url: with_verified_tls(url, SUPABASE_CA_CERT))
         )
         self.session_connection_string: pulumi.Output[str] = pulumi.Output.secret(
             project.session_connection_string
