@@ -414,7 +414,7 @@ class StorageSettings(_Section):
     ecr_immutable_tags: bool = True
     """Refuse to overwrite an image tag (deploy by digest or unique tag)."""
     ecr_keep_images: int = Field(30, ge=1, le=1000)
-    """Tagged images kept by the lifecycle policy; untagged ones expire 14 days after their last pull."""
+    """Tagged images kept by the lifecycle policy; the newest 10 untagged ones are kept too."""
     access_log_expiry_days: int = Field(90, ge=1, le=3650)
     """Days ALB and CloudFront access logs are kept."""
     force_destroy_buckets: bool = False

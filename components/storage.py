@@ -28,11 +28,14 @@ class StorageArgs:
     """Region of the repository and the bucket; must be the ALB's region (ELB only logs there)."""
 
 
-# Untagged images (builds a moving tag left behind, the per-platform images and attestations of
-# a multi-arch index) expire this many days after their last pull, not after their push: one still
-# pulled (a task of the current deployment, an index's image) is in use. ECR refreshes the pull
-# time at least once a day; 14 days outlast any stop of staging (long holidays included).
-UNTAGGED_IDLE_DAYS = 14
+# Untagged images (builds a moving tag left behind): the newest ones are kept, a rollback's worth.
+# Nothing running needs one: staging's tasks pull the moving tag at every start
+# (versionConsistency disabled, components/compute.py) and commercial's tags are immutable, so no
+# deployment is pinned to an untagged digest; ECR never expires an image a manifest list still
+# references ("Automate the cleanup of images by using lifecycle policies"). Count-based, not
+# sinceImagePulled: AWS documents that count type for transitions to the archive storage class
+# and this program could not confirm ECR accepts it with an expire action.
+UNTAGGED_KEPT = 10
 
 
 def _ecr_lifecycle_policy(keep_images: int) -> str:
@@ -41,12 +44,11 @@ def _ecr_lifecycle_policy(keep_images: int) -> str:
             "rules": [
                 {
                     "rulePriority": 1,
-                    "description": f"Untagged images expire {UNTAGGED_IDLE_DAYS} days after their last pull",
+                    "description": f"Keep the last {UNTAGGED_KEPT} untagged images",
                     "selection": {
                         "tagStatus": "untagged",
-                        "countType": "sinceImagePulled",
-                        "countUnit": "days",
-                        "countNumber": UNTAGGED_IDLE_DAYS,
+                        "countType": "imageCountMoreThan",
+                        "countNumber": UNTAGGED_KEPT,
                     },
                     "action": {"type": "expire"},
                 },

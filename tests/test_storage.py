@@ -63,18 +63,17 @@ def test_repository_scans_on_push_is_encrypted_and_never_force_deleted(run: Run)
     assert repository["forceDelete"] is False
 
 
-def test_lifecycle_keeps_untagged_images_still_pulled_and_the_configured_tagged_count(run: Run) -> None:
+def test_lifecycle_keeps_the_last_untagged_images_and_the_configured_tagged_count(run: Run) -> None:
     lifecycle = run.one("aws:ecr/lifecyclePolicy:LifecyclePolicy")
     assert lifecycle["repository"] == run.one("aws:ecr/repository:Repository")["name"]
     rules = {r["selection"]["tagStatus"]: r for r in json.loads(lifecycle["policy"])["rules"]}
     untagged, tagged = rules["untagged"]["selection"], rules["tagged"]["selection"]
-    # An image a moving tag left behind, or an image of a multi-arch index, is untagged while still
-    # pulled: counting from the push would delete it under a running deployment. sinceImagePulled
-    # (with countUnit days) is one of ECR's countTypes:
-    # https://docs.aws.amazon.com/AmazonECR/latest/userguide/lifecycle_policy_parameters.html
-    assert untagged["countType"] == "sinceImagePulled"
-    # Outlasts the longest stop of staging (a holiday week) with the daily pull-time refresh.
-    assert (untagged["countUnit"], untagged["countNumber"]) == ("days", 14)
+    # Count-based expiry of untagged images: the long-standing imageCountMoreThan count type with
+    # the expire action (https://docs.aws.amazon.com/AmazonECR/latest/userguide/lifecycle_policy_parameters.html);
+    # nothing pins an untagged digest (staging pulls its moving tag at every task start), and ten
+    # leave room to roll back.
+    assert (untagged["countType"], untagged["countNumber"]) == ("imageCountMoreThan", 10)
+    assert "countUnit" not in untagged  # only for sinceImagePushed
     assert (tagged["countType"], tagged["countNumber"]) == ("imageCountMoreThan", KEEP_IMAGES)
     assert tagged["tagPatternList"] == ["*"]
     assert {r["action"]["type"] for r in rules.values()} == {"expire"}
