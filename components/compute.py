@@ -6,7 +6,7 @@ import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pulumi
 import pulumi_aws as aws
@@ -14,6 +14,9 @@ import pulumi_aws as aws
 from components.schedule import local_now, service_hours
 from components.settings import ComputeSettings, ScheduleSettings
 
+# How far ahead of the clock the scalable target's period is chosen: longer than an update takes
+# to reach the target (the service before it may wait for its deployment to settle).
+SCALING_TARGET_LOOKAHEAD = timedelta(minutes=45)
 CONTAINER_NAME = "api"
 AGENT_CONTAINER_NAME = "datadog-agent"
 # The APM intake of the agent; containers of an awsvpc task share one network namespace.
@@ -400,12 +403,14 @@ class Compute(pulumi.ComponentResource):
         night = (0, 0) if schedule.mode == "stop" else (schedule.off_hours_min_count, settings.max_count)
         day = (settings.min_count, settings.max_count)
         # Equal floors: a schedule would change nothing.
-        hours = (
-            service_hours(schedule, args.now or local_now(schedule))
-            if schedule.enabled and night != day
-            else None
-        )
-        current = day if hours is None or hours.in_hours else night
+        now = args.now or local_now(schedule)
+        hours = service_hours(schedule, now) if schedule.enabled and night != day else None
+        # The values of the period the update will be in when it reaches the target: one started
+        # just before a scheduled start or stop registers the target after that action fired, and
+        # the earlier period's values would undo it for a whole day or night. Within the lookahead
+        # of a boundary the next period's values apply a little early instead.
+        in_hours = hours is None or service_hours(schedule, now + SCALING_TARGET_LOOKAHEAD).in_hours
+        current = day if in_hours else night
         target = aws.appautoscaling.Target(
             f"{name}-scaling-target",
             service_namespace="ecs",

@@ -59,6 +59,12 @@ class DatabaseArgs:
     """Local time in the schedule's zone the business hours are generated for; None: the clock."""
 
 
+# How long a scheduled start takes to make the instance available, and how long an update may
+# take to reach the database: an update inside either margin of the database's hours is held.
+DATABASE_START_GRACE = timedelta(minutes=20)
+DATABASE_UPDATE_LOOKAHEAD = timedelta(minutes=45)
+
+
 def _windows_in_business_hours(schedule: ScheduleSettings) -> tuple[str, str] | None:
     """RDS backup and maintenance windows (UTC) inside business hours, or None if the day is too short.
 
@@ -193,12 +199,15 @@ class Database(pulumi.ComponentResource):
             args.schedule is not None and args.schedule.enabled and args.schedule.mode == "stop"
         )
         windows = _windows_in_business_hours(args.schedule) if stops_out_of_hours else None
-        self._hours: DatabaseHours | None = (
-            database_hours(args.schedule, args.now or local_now(args.schedule))
-            if stops_out_of_hours
-            else None
+        now = args.now or local_now(args.schedule) if stops_out_of_hours else None
+        self._hours: DatabaseHours | None = database_hours(args.schedule, now) if now else None
+        # Held unless the database is up for the whole update: RDS refuses a modification while it
+        # is stopped, still starting (minutes after the scheduled start) or stopping, so the
+        # window is narrowed at both ends (a start or stop firing mid-update).
+        self._held = now is not None and not all(
+            database_hours(args.schedule, moment).in_hours
+            for moment in (now - DATABASE_START_GRACE, now + DATABASE_UPDATE_LOOKAHEAD)
         )
-        self._held = self._hours is not None and not self._hours.in_hours
         if self._held:
             pulumi.log.warn(
                 f"{physical} is stopped outside business hours ({args.schedule.start}-{args.schedule.stop} "

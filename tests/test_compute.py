@@ -526,6 +526,22 @@ def test_the_scalable_target_holds_the_current_periods_counts(staging: Run, spot
     assert spot.of_type(SCHEDULED) == []
 
 
+def test_an_update_near_a_boundary_takes_the_next_periods_counts():
+    """An update registers the target minutes after the program read the clock: started at 08:10
+    (the tasks start at 08:45, 09:00 less the 15-minute warm-up), it must not register the night's
+    0/0 after the start action fired, nor the day's counts after the 20:00 stop."""
+
+    # Wednesday 2 December 2026, an open day in Tokyo.
+    def counts(hour: int, minute: int) -> tuple[int, int]:
+        target = _target(make_args(**{**STAGING.__dict__, "now": datetime(2026, 12, 2, hour, minute)}))
+        return target["minCapacity"], target["maxCapacity"]
+
+    assert counts(7, 50) == (0, 0)  # 55 minutes before the start: still the night
+    assert counts(8, 10) == (1, 2)  # 35 minutes before: the day, a little early
+    assert counts(19, 10) == (1, 2)  # 50 minutes before the stop: still the day
+    assert counts(19, 30) == (0, 0)  # 30 minutes before: the night, a little early
+
+
 def test_a_min_count_change_reaches_the_target_and_the_actions_at_once():
     settings = STAGING.settings.model_copy(update={"min_count": 2, "max_count": 4})
     run = run_stack(

@@ -306,6 +306,25 @@ def test_a_night_update_leaves_the_stopped_database_alone() -> None:
     assert len(night.of_type(SCHEDULE)) == 24  # the schedules themselves are still updated
 
 
+@pytest.mark.parametrize(
+    ("hour", "minute", "held"),
+    [
+        (8, 30, True),  # the scheduled start (08:25: 20 minutes before the tasks' 08:45) is still under way
+        (8, 50, False),  # available, and stays so for the whole update
+        (19, 40, True),  # the stop (20:15: 15 minutes after the tasks' 20:00) may fire mid-update
+        (19, 20, False),
+    ],
+)
+def test_updates_near_the_databases_start_and_stop_are_held(hour: int, minute: int, held: bool) -> None:
+    # RDS modifies an instance only while it is available ("Stopping an Amazon RDS DB instance
+    # temporarily": a stopped, starting or stopping instance refuses ModifyDBInstance).
+    run = _run(
+        _staging_settings(), ScheduleSettings(), prefix="platform-staging", protect=False,
+        now=datetime(2026, 12, 2, hour, minute),
+    )  # fmt: skip
+    assert (run.one(RDS).ignore_changes == ("*",)) is held
+
+
 def test_a_daytime_update_applies_to_the_database(staging: Run) -> None:
     assert staging.one(RDS).ignore_changes == ()
     assert not any("stopped database" in w for w in staging.warnings)
