@@ -137,9 +137,10 @@ def test_each_environment_has_its_own_deploy_role_trusted_only_by_that_environme
 
 def test_a_production_only_account_has_only_its_environments():
     run = _run({"bootstrap:environments": ["prod-commercial"], "bootstrap:previewStacks": []})
-    assert [r.name for r in run.of_type("aws:iam/role:Role")] == [
-        "github-prod-commercial-deploy",
+    # Sorted: resources register concurrently, so their order is not the program's.
+    assert sorted(r.name for r in run.of_type("aws:iam/role:Role")) == [
         "github-preview",
+        "github-prod-commercial-deploy",
     ]
     # No stack of this account is previewed: the preview role may read no state and no key.
     statements = {s["Sid"]: s for s in _inline(run, "github-preview-limits")}
