@@ -109,9 +109,11 @@ def test_create_with_equal_bounds_sets_a_fixed_count_without_autoscaling(fake, p
     assert result.id == SERVICE and result.outs == FIXED
 
 
-def test_create_on_a_missing_service_is_a_clear_error(fake, provider):
+@pytest.mark.parametrize("inputs", [AUTOSCALED, FIXED], ids=["autoscaled", "fixed"])
+def test_create_on_a_missing_service_is_a_clear_error(fake, provider, inputs):
+    # Fixed: the DELETE's 404 reads as "no autoscaling config"; the POST's 404 then says it.
     with pytest.raises(RenderApiError, match=r"srv-nope was not found .*deleted outside Pulumi") as error:
-        provider.create({**AUTOSCALED, "service_id": "srv-nope"})
+        provider.create({**inputs, "service_id": "srv-nope"})
     assert error.value.status == 404
 
 
