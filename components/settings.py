@@ -821,14 +821,15 @@ class RenderSettings(_Section):
     health_check_path: str = Field("/health", pattern=r"^/[A-Za-z0-9/_.-]*$")
     """Path Render probes before routing traffic to an instance."""
     min_instances: int = Field(1, ge=1, le=100)
-    """Autoscaling floor. This and the other three autoscaling keys are applied when the service
-    is created; later changes are not sent (README, "Render"): set them in the dashboard too."""
+    """Autoscaling floor; equal to ``maxInstances``, the fixed instance count (no autoscaling).
+    This and the other three scaling keys update the running service in place (Render's
+    autoscaling and scale endpoints, through a dynamic provider: README, "Render")."""
     max_instances: int = Field(3, ge=1, le=100)
-    """Autoscaling ceiling."""
+    """Autoscaling ceiling; equal to ``minInstances``: no autoscaling, that many instances."""
     cpu_target_percent: int = Field(70, ge=10, le=90)
-    """Autoscaling target for average CPU."""
+    """Autoscaling target for average CPU (unused with a fixed count)."""
     memory_target_percent: int = Field(80, ge=10, le=90)
-    """Autoscaling target for average memory."""
+    """Autoscaling target for average memory (unused with a fixed count)."""
     outbound_cidrs: tuple[Cidr, ...] = ()
     """Render's published outbound addresses for ``region``, allowed in Atlas' access list."""
     custom_domain: bool = False

@@ -22,6 +22,7 @@ SERVICE = "render:services:WebService"
 ENV_VAR = "vercel:index/projectEnvironmentVariable:ProjectEnvironmentVariable"
 CUSTOM_DOMAIN = "render:services:CustomDomain"
 RENDER_ENV = "render:services:EnvVarsForService"
+SCALING = "pulumi-python:dynamic/render:Scaling"
 PROJECT_DOMAIN = "vercel:index/projectDomain:ProjectDomain"
 SUPABASE = "pulumi-python:dynamic/supabase:Project"
 RENDER_EGRESS = ["203.0.113.10/32", "203.0.113.11/32", "203.0.113.12/32"]
@@ -129,15 +130,8 @@ def test_render_service_matches_the_settings(run):
         "buildCommand": "npm ci && npm run build",
         "startCommand": "node dist/main.js",
     }
-    assert details["autoscaling"] == {
-        "enabled": True,
-        "min": 1,
-        "max": 3,
-        "criteria": {
-            "cpu": {"enabled": True, "percentage": 70},
-            "memory": {"enabled": True, "percentage": 80},
-        },
-    }
+    # The scaling resource owns these; in the create body they would have a second owner.
+    assert "autoscaling" not in details and "numInstances" not in details
     assert details["previews"] == {"generation": "off"}  # previews would share the production data
 
 
@@ -529,6 +523,55 @@ def test_changing_a_variable_changes_only_the_env_var_resource():
     }
     assert env_of(before)["LOG_LEVEL"] == "info" and env_of(after)["LOG_LEVEL"] == "debug"
     assert before.one(RENDER_ENV)["serviceId"] == after.one(RENDER_ENV)["serviceId"]  # no replacement
+
+
+# -- scaling: the dynamic provider of components/platforms/render_scaling.py --------------------
+
+
+def _render_scaling_run(**render: int):
+    settings = RenderSettings(**render)
+    return run_stack(STACK, config=STANDALONE, program=lambda: RenderApi("api", RenderApiArgs(settings)))
+
+
+def test_the_scaling_resource_carries_the_committed_bounds_and_targets_of_the_service(run):
+    service, scaling = run.one(SERVICE), run.one(SCALING)
+
+    assert {k: v for k, v in scaling.plain_inputs.items() if k != "__provider"} == {
+        "service_id": service.id,
+        "min_instances": 1,
+        "max_instances": 3,
+        "cpu_target_percent": 70,
+        "memory_target_percent": 80,
+    }
+    assert service.urn in scaling.dependencies  # PUT /services/{serviceId}/autoscaling needs the id
+    assert run.component_of(scaling).type == "platform:render:RenderApi"
+    assert scaling.id == service.id  # one scaling per service: a new service replaces it
+    # The dynamic provider is stored by reference (module path and class), never by value.
+    blob = base64.b64decode(scaling.inputs["__provider"])
+    assert b"components.platforms.render_scaling" in blob and b"RenderScalingProvider" in blob
+
+
+def test_changing_max_instances_changes_only_the_scaling_resource():
+    before, after = _render_scaling_run(maxInstances=3), _render_scaling_run(maxInstances=5)
+
+    def sent(run, type_):
+        resource = run.one(type_)
+        ignored = set(resource.ignore_changes)
+        return {k: v for k, v in resource.plain_inputs.items() if k not in ignored and k != "__provider"}
+
+    assert sent(before, SERVICE) == sent(after, SERVICE)  # nothing for the service to PATCH or replace
+    assert sent(before, RENDER_ENV) == sent(after, RENDER_ENV)  # no redeploy either
+    changed = {k for k, v in sent(after, SCALING).items() if sent(before, SCALING)[k] != v}
+    assert changed == {"max_instances"}
+    assert sent(after, SCALING)["service_id"] == sent(before, SCALING)["service_id"]  # in place
+
+
+def test_equal_bounds_ask_for_a_fixed_count_through_the_same_resource():
+    fixed = _render_scaling_run(minInstances=2, maxInstances=2)
+    scaling = fixed.one(SCALING)
+
+    assert (scaling["min_instances"], scaling["max_instances"]) == (2, 2)
+    assert "numInstances" not in fixed.one(SERVICE)["serviceDetails"]
 
 
 # -- the pooler's limits (settings) -----------------------------------------------------------

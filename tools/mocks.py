@@ -524,6 +524,11 @@ class RecordingMocks(Mocks):
                 "pooled_connection_string": url(port),
                 "session_connection_string": url(5432),
             }
+        if typ == "pulumi-python:dynamic/render:Scaling":
+            # As components/platforms/render_scaling.py's create answers (tests/
+            # test_render_scaling_provider.py runs it against tests/fake_render.py): the service's
+            # srv- id as its id, the inputs back (PUT /autoscaling echoes them; /scale has no body).
+            return {"__id": inputs.get("service_id")}
         return {}
 
     # -- invokes ---------------------------------------------------------------------------

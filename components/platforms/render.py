@@ -9,6 +9,7 @@ from typing import Any
 import pulumi
 import pulumi_render as render
 
+from components.platforms.render_scaling import RenderScaling
 from components.settings import RenderSettings
 
 DOCKERFILE = "./Dockerfile"
@@ -35,7 +36,8 @@ class RenderApi(pulumi.ComponentResource):
 
     Render has no Tokyo region; ``singapore`` (the default) is the nearest to users in Japan.
     With ``maxInstances`` above ``minInstances`` the service autoscales on CPU and memory
-    targets (Render autoscaling needs a Professional workspace or higher).
+    targets (Render autoscaling needs a Professional workspace or higher); with both equal it runs
+    that many instances.
 
     What a change does (cloudy-sky-software/pulumi-render ``provider/pkg/provider/provider.go``
     OnDiff and ``request.go`` determineDiffsAndReplacements: a top-level input that Render's PATCH
@@ -48,11 +50,14 @@ class RenderApi(pulumi.ComponentResource):
     * ``ownerId`` (the workspace) replaces the service;
     * name, repository, branch, plan, runtime, build/start commands, health check and previews
       are PATCHed in place;
-    * region, instance count and autoscaling are set when the service is created. Render's PATCH
-      of ``serviceDetails`` has none of them, and the provider's ``AutoscaleService`` and
-      ``ScaleService`` cannot record their result (the framework's Create requires an ``id`` that
-      PUT ``/autoscaling`` and POST ``/scale`` do not return), so later changes are not sent:
-      make them in the Render dashboard (README, "Render").
+    * instance count and autoscaling (bounds and targets): updated in place by
+      :class:`RenderScaling`, a dynamic provider calling PUT/DELETE ``/services/{id}/autoscaling``
+      and POST ``/services/{id}/scale`` (components/platforms/render_scaling.py says why the
+      provider's own ``AutoscaleService`` and ``ScaleService`` cannot be used). The service's
+      create body carries neither, so they have one owner; Render starts the service at its default
+      of one instance (``webServiceDetailsPOST.numInstances``: "Defaults to 1") and the scaling
+      resource, created next, sets the rest;
+    * region is set when the service is created: Render's PATCH of ``serviceDetails`` has none.
 
     Outputs:
         service_id: the service id (``srv-...``).
@@ -73,6 +78,7 @@ class RenderApi(pulumi.ComponentResource):
         env_vars = _env_vars({**settings.environment, **args.environment}, args.secrets)
         service = self._service(name, settings, env_vars)
         self._env(name, service, env_vars)
+        self._scaling(name, service, settings)
         self.service_id: pulumi.Output[str] = service.id
         self.url: pulumi.Output[str] = service.service_details.apply(lambda details: details.url)
         self.public_url: pulumi.Output[str] = self.url
@@ -108,7 +114,6 @@ class RenderApi(pulumi.ComponentResource):
             build = render.services.EnvSpecificDetailsCreateArgs(
                 build_command=settings.build_command, start_command=settings.start_command
             )
-        autoscale = settings.max_instances > settings.min_instances
         return render.services.WebService(
             f"{name}-service",
             name=settings.service_name,
@@ -126,22 +131,6 @@ class RenderApi(pulumi.ComponentResource):
                 plan=settings.plan,
                 env_specific_details=build,
                 health_check_path=settings.health_check_path,
-                num_instances=settings.min_instances,
-                autoscaling=render.services.WebServiceDetailspropertiesautoscalingArgs(
-                    enabled=True,
-                    min=settings.min_instances,
-                    max=settings.max_instances,
-                    criteria=render.services.WebServiceDetailspropertiesautoscalingCriteriaPropertiesArgs(
-                        cpu=render.services.WebServiceDetailspropertiesautoscalingCriteriaPropertiesCpuPropertiesArgs(
-                            enabled=True, percentage=settings.cpu_target_percent
-                        ),
-                        memory=render.services.WebServiceDetailspropertiesautoscalingpropertiescriteriapropertiescpuArgs(
-                            enabled=True, percentage=settings.memory_target_percent
-                        ),
-                    ),
-                )
-                if autoscale
-                else None,
                 # Pull-request previews would run against the production databases.
                 previews=render.services.PreviewsArgs(generation=render.services.PreviewsGeneration.OFF),
             ),
@@ -161,14 +150,32 @@ class RenderApi(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
+    def _scaling(
+        self, name: str, service: render.services.WebService, settings: RenderSettings
+    ) -> RenderScaling:
+        # Its id is the service's: a new service replaces it, any other change updates in place.
+        # Removing it sends nothing to Render (render_scaling.py: the service keeps its scaling).
+        return RenderScaling(
+            f"{name}-scaling",
+            {
+                "service_id": service.id,
+                "min_instances": settings.min_instances,
+                "max_instances": settings.max_instances,
+                "cpu_target_percent": settings.cpu_target_percent,
+                "memory_target_percent": settings.memory_target_percent,
+            },
+            pulumi.ResourceOptions(parent=self),
+        )
+
 
 # Inputs of the service that a second `up` must not diff on. The framework's Read
 # (cloudy-sky-software/pulumi-provider-framework rest/provider.go) copies Render's whole
 # `serviceDetails` object from GET /services/{id} into the inputs on every refresh (the deploy
 # workflow refreshes), only dropping what the POST schema lacks or marks read-only, so fields Render
 # fills in or returns (openapi_generated.yml `webServiceDetails`: `env` is required) would diff
-# against the program forever and PATCH the service on each `up`. `envVars` (seed only),
-# `autoscaling` and `numInstances` (creation only) are explained in the class docstring.
+# against the program forever and PATCH the service on each `up`. `envVars` (seed only) is
+# explained in the class docstring; `autoscaling` and `numInstances`, which GET returns once
+# RenderScaling has set them, belong to that resource.
 SERVICE_IGNORED = [
     "envVars",
     "serviceDetails.autoscaling",

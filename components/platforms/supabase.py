@@ -35,18 +35,17 @@ standard library. The provider runs inside the Pulumi engine's dynamic-provider 
   the provider stored in the state, not the program's. To rename: keep a re-export at the old path,
   run ``pulumi up`` once (every update stores the new path), then remove the old module.
 * Every request names itself with a ``User-Agent``; ``Retry-After`` is read case-insensitively
-  (HTTP header names are case-insensitive, RFC 9110 section 5.1).
+  (HTTP header names are case-insensitive, RFC 9110 section 5.1). The HTTP client is the one the
+  Render scaling provider shares (components/platforms/rest.py); the provider holds no client, so
+  moving that code changes nothing a state stores.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -56,6 +55,7 @@ import pulumi
 import pulumi_random as random
 from pulumi import dynamic
 
+from components.platforms.rest import ApiError, RestClient, body_message
 from components.postgres_tls import SUPABASE_CA_CERT, tls_query, with_verified_tls
 from components.settings import SupabaseSettings
 
@@ -78,126 +78,23 @@ POOL_MODE_PORTS = {"session": 5432, "transaction": 6543}
 SECRET_OUTPUTS = ["db_pass", "pooled_connection_string", "session_connection_string"]
 
 
-class SupabaseApiError(Exception):
+class SupabaseApiError(ApiError):
     """A Supabase Management API call failed; the message says what to do about it."""
-
-    def __init__(self, message: str, status: int | None = None):
-        super().__init__(message)
-        self.status = status
 
 
 class SupabaseNotFoundError(SupabaseApiError):
     """The API answered 404 for the requested object."""
 
 
-@dataclass(frozen=True)
-class _Response:
-    status: int
-    body: Any
-    headers: Mapping[str, str]
-    """Header names in lower case."""
+class SupabaseClient(RestClient):
+    """The Management API through the shared client (components/platforms/rest.py)."""
 
-
-class SupabaseClient:
-    """A minimal Management API client: bearer auth, JSON, bounded retries."""
-
-    def __init__(
-        self,
-        token: str,
-        base_url: str,
-        *,
-        sleep: Callable[[float], None],
-        max_attempts: int,
-        max_backoff_seconds: float,
-        request_timeout_seconds: float,
-    ):
-        self._token = token
-        self._base_url = base_url.rstrip("/")
-        self._sleep = sleep
-        self._max_attempts = max_attempts
-        self._max_backoff = max_backoff_seconds
-        self._timeout = request_timeout_seconds
-
-    def request(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
-        """The decoded JSON body of a 2xx answer; raises :class:`SupabaseApiError` otherwise."""
-        idempotent = method != "POST"
-        last_problem = ""
-        for attempt in range(1, self._max_attempts + 1):
-            try:
-                response = self._send(method, path, body)
-            except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
-                last_problem = f"could not reach {self._base_url} ({error})"
-                if not idempotent:
-                    # The request may have reached the API: retrying could create a second project.
-                    raise SupabaseApiError(f"{method} {path}: {last_problem}") from None
-                self._backoff(attempt, None)
-                continue
-            if 200 <= response.status < 300:
-                return response.body
-            if response.status in (401, 403):
-                raise SupabaseApiError(
-                    f"{method} {path}: Supabase refused the access token (HTTP {response.status}). "
-                    f"Set {TOKEN_ENV} to a valid personal access token with access to the organisation.",
-                    response.status,
-                )
-            if response.status == 404:
-                raise SupabaseNotFoundError(f"{method} {path}: not found (HTTP 404)", 404)
-            retryable = response.status == 429 or (idempotent and response.status >= 500)
-            last_problem = f"HTTP {response.status}: {_message(response.body)}"
-            if not retryable:
-                raise SupabaseApiError(f"{method} {path}: {last_problem}", response.status)
-            if attempt < self._max_attempts:
-                self._backoff(attempt, response.headers.get("retry-after"))
-        raise SupabaseApiError(
-            f"{method} {path}: still failing after {self._max_attempts} attempts ({last_problem}); "
-            "Supabase is rate limiting or unavailable, try again later"
-        )
-
-    def _send(self, method: str, path: str, body: Mapping[str, Any] | None) -> _Response:
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(
-            self._base_url + path,
-            data=data,
-            method=method,
-            headers={
-                "Authorization": f"Bearer {self._token}",
-                "Accept": "application/json",
-                "User-Agent": USER_AGENT,
-                **({"Content-Type": "application/json"} if data is not None else {}),
-            },
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as answer:
-                return _Response(answer.status, _decode(answer.read()), _lower(answer.headers.items()))
-        except urllib.error.HTTPError as error:
-            return _Response(error.code, _decode(error.read()), _lower((error.headers or {}).items()))
-
-    def _backoff(self, attempt: int, retry_after: str | None) -> None:
-        delay = min(self._max_backoff, 2.0 ** (attempt - 1))
-        if retry_after is not None:
-            # An HTTP date instead of seconds keeps the exponential delay.
-            with contextlib.suppress(ValueError):
-                delay = min(self._max_backoff, max(0.0, float(retry_after)))
-        self._sleep(delay)
-
-
-def _lower(headers: Any) -> dict[str, str]:
-    return {str(name).lower(): value for name, value in headers}
-
-
-def _decode(raw: bytes) -> Any:
-    if not raw:
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw.decode(errors="replace")
-
-
-def _message(body: Any) -> str:
-    if isinstance(body, dict):
-        return str(body.get("message") or body.get("error") or body)
-    return str(body)[:200]
+    vendor = "Supabase"
+    credential = "access token"
+    refused_hint = f"Set {TOKEN_ENV} to a valid personal access token with access to the organisation."
+    user_agent = USER_AGENT
+    error = SupabaseApiError
+    not_found = SupabaseNotFoundError
 
 
 def pooler_user(pooler: Mapping[str, Any], ref: str) -> str:
@@ -516,7 +413,7 @@ def _organization(project: Mapping[str, Any]) -> str | None:
 def _ref(project: Mapping[str, Any]) -> str:
     ref = project.get("ref") or project.get("id")
     if not ref:
-        raise SupabaseApiError(f"the API answered without a project ref: {_message(project)}")
+        raise SupabaseApiError(f"the API answered without a project ref: {body_message(project)}")
     return str(ref)
 
 
