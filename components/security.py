@@ -56,10 +56,6 @@ class SecurityArgs:
     """While the cut-over runs on the pre-commercial data (``platform:cutover.dataSource: legacy``):
     the port of its PostgreSQL (Supabase's pooler), which the tasks may then reach anywhere on the
     internet, since the pooler has no fixed addresses. None: no such rule."""
-    datadog: bool = False
-    """Datadog agent sidecar in the task. It changes nothing here: the agent reads the task
-    metadata endpoint (no IAM), ships to Datadog on 443 (already allowed) and its API key is an
-    SSM parameter under ``parameter_prefix`` (already readable by the execution role)."""
 
 
 class Security(pulumi.ComponentResource):

@@ -145,7 +145,6 @@ def build_aws(settings: Settings) -> None:
             ecr_repository_arn=storage.repository_arn,
             log_group_name=api_log_group,
             alb_public=not behind_cloudfront,
-            datadog=settings.datadog.enabled,
             kms_key_arn=key.key_arn,
             # During a cut-over on the legacy data, the API also talks to the pre-commercial M0.
             atlas_over_internet=settings.atlas.enabled

@@ -4,7 +4,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from components.cidr import MAX_AZS, MIN_SUBNET_PREFIX, plan_subnets
+from components.cidr import MAX_AZS, plan_subnets
+
+# "The allowed size for an IPv4 subnet is between a /28 netmask (16 IP addresses) and a /16 netmask"
+# (EC2 CreateSubnet, https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateSubnet.html).
+AWS_SMALLEST_SUBNET_PREFIX = 28
 
 PRIVATE_BASES = [
     ipaddress.IPv4Network("10.0.0.0/8"),
@@ -30,7 +34,7 @@ def test_subnets_lie_inside_the_vpc_and_never_overlap(cidr: str, azs: int) -> No
     assert len(plan.public) == len(plan.private) == azs
     for subnet in subnets:
         assert subnet.subnet_of(vpc)
-        assert subnet.prefixlen <= MIN_SUBNET_PREFIX
+        assert subnet.prefixlen <= AWS_SMALLEST_SUBNET_PREFIX
     for i, a in enumerate(subnets):
         for b in subnets[i + 1 :]:
             assert not a.overlaps(b), (a, b)

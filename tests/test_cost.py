@@ -18,6 +18,10 @@ def settings(topology: str = "staging", **sections: object):
     return parse_settings({"topology": topology, **sections}, stack="test", region="ap-northeast-1")
 
 
+# A month of hours as AWS's price pages and calculator count one: 365 days x 24 h / 12 = 730.
+HOURS_IN_A_MONTH = 730
+
+
 def test_business_hours_are_open_day_hours_plus_warm_up() -> None:
     # Dec 2026 - Nov 2027: 261 weekdays less 16 weekday public holidays (Japan) = 245 open days,
     # 20.4 a month; 09:00-20:00 with a 15-minute warm-up.
@@ -31,8 +35,48 @@ def test_business_hours_are_open_day_hours_plus_warm_up() -> None:
 
 
 def test_a_stack_without_a_stop_schedule_runs_all_month() -> None:
-    assert cost.service_hours(settings(schedule={"enabled": False})) == cost.HOURS_PER_MONTH
-    assert cost.service_hours(settings("commercial")) == cost.HOURS_PER_MONTH
+    assert cost.service_hours(settings(schedule={"enabled": False})) == HOURS_IN_A_MONTH
+    assert cost.service_hours(settings("commercial")) == HOURS_IN_A_MONTH
+
+
+def test_worked_example_staging_around_the_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The staging stack's resources, run around the clock with a larger service, priced by hand.
+
+    Prices (USD, ap-northeast-1, on demand), as read in 2025-2026:
+    - Fargate Linux/ARM: $0.04045 per vCPU-hour, $0.00442 per GB-hour
+      (https://aws.amazon.com/fargate/pricing/, Asia Pacific (Tokyo)); cross-check: ARM is 20%
+      under Linux/x86, $0.05056 and $0.00553 in Tokyo.
+    - Application Load Balancer: $0.0243 per ALB-hour, $0.008 per LCU-hour
+      (https://aws.amazon.com/elasticloadbalancing/pricing/, Asia Pacific (Tokyo)).
+    - Public IPv4 address: $0.005 per address-hour, in use or idle, in every region
+      (https://aws.amazon.com/vpc/pricing/, "Public IPv4 address" tab; charged since 2024-02-01).
+
+    The quantities are large enough that an error in a price's last digit moves a line by more
+    than a cent.
+    """
+    # Inputs written here rather than taken from presets or the cost model's traffic table.
+    monkeypatch.setitem(cost.TRAFFIC["staging"], "lcu", 10)
+    always_on = settings(
+        schedule={"enabled": False},
+        compute={"cpu": 1024, "memory": 2048, "architecture": "ARM64", "minCount": 4, "maxCount": 4},
+        network={"azCount": 2, "nat": "instance"},
+    )
+    run = committed_run("staging")
+    assert len(run.of_type("aws:lb/loadBalancer:LoadBalancer")) == 1
+    assert len(run.of_type("aws:ec2/eip:Eip")) == 2  # one per NAT instance
+    lines = {line.item: line.monthly_usd for line in cost.estimate(run, always_on).lines}
+
+    # Four tasks of 1 vCPU and 2 GB, 730 h each = 2,920 task-hours:
+    # vCPU 2,920 x 1 x 0.04045 = 118.114; memory 2,920 x 2 x 0.00442 = 25.8128; 143.9268
+    assert lines["ECS Fargate tasks"] == 143.93
+    # One ALB at 10 LCU, 730 h: 730 x (0.0243 + 10 x 0.008) = 730 x 0.1043 = 76.139
+    assert lines["Application Load Balancer"] == 76.14
+    # Two Elastic IPs (the NAT instances) + the internet-facing ALB's address in each of the two
+    # AZs, 730 h each: 4 x 730 x 0.005 = 14.60
+    assert lines["Public IPv4 addresses"] == 14.60
+    # Together: 143.93 + 76.14 + 14.60 = 234.67
+    fixed = ("ECS Fargate tasks", "Application Load Balancer", "Public IPv4 addresses")
+    assert sum(lines[item] for item in fixed) == pytest.approx(234.67)
 
 
 @pytest.mark.parametrize(("stack", "low", "high"), [("staging", 40, 70), ("prod-precommercial", 0, 68)])
@@ -58,10 +102,10 @@ def test_atlas_peering_saves_exactly_the_private_link_endpoint_hours() -> None:
     linked_run = run_stack("prod-commercial", {"platform:atlas": {"connectivity": "private-link"}})
     linked = cost.estimate(linked_run, settings_of(linked_run))
     endpoint = {line.item: line for line in linked.lines}["Atlas PrivateLink endpoint"]
-    # One interface endpoint address per AZ, every hour of the month.
-    assert endpoint.monthly_usd == pytest.approx(
-        3 * cost.HOURS_PER_MONTH * cost.PRICES["interface_endpoint_hour"]
-    )
+    # One interface endpoint address per AZ, every hour of the month, at $0.014 per VPC endpoint
+    # per AZ-hour in Tokyo (https://aws.amazon.com/privatelink/pricing/, Interface endpoint):
+    # 3 AZs x 730 h x 0.014 = 30.66.
+    assert endpoint.monthly_usd == 30.66
     assert linked.total - peered.total == pytest.approx(endpoint.monthly_usd)
     peering = {line.item: line for line in peered.lines}["Atlas VPC peering"]
     assert peering.monthly_usd == 0 and "cross-AZ data" in peering.basis

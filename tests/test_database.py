@@ -388,10 +388,10 @@ def test_aurora_acu_range_follows_settings(aurora: Run) -> None:
 
 def test_aurora_cluster_parameter_group_forces_tls(aurora: Run) -> None:
     group = aurora.one("aws:rds/clusterParameterGroup:ClusterParameterGroup")
-    assert (
-        group["family"]
-        == f"aurora-postgresql{PRESETS['commercial']['database']['engineVersion'].split('.')[0]}"
-    )
+    # The family names the major version: aurora-postgresql17 for Aurora PostgreSQL 17.x
+    # (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/USER_WorkingWithParamGroups.html).
+    assert aurora.one(CLUSTER)["engineVersion"] == "17.7"
+    assert group["family"] == "aurora-postgresql17"
     assert {p["name"]: p["value"] for p in group["parameters"]}["rds.force_ssl"] == "1"
     _assert_logs_keep_no_bind_parameters({p["name"]: p["value"] for p in group["parameters"]})
     assert aurora.one(CLUSTER)["dbClusterParameterGroupName"] == group.outputs["name"]

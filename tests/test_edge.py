@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from components.edge import CACHING_DISABLED_POLICY_ID, Edge, EdgeArgs
+from components.edge import Edge, EdgeArgs
 from components.settings import EdgeSettings
 from tools.harness import Run, run_stack
 from tools.mocks import ACCOUNT_ID
@@ -18,6 +18,9 @@ ALB_ARN = (
     f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT_ID}:loadbalancer/app/platform-prod-api/50dc6c495c0c9188"
 )
 ALB_DNS = f"internal-platform-prod-api-1234567890.{REGION}.elb.amazonaws.com"
+# The AWS-managed CachingDisabled cache policy (TTLs 0, nothing in the cache key):
+# https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-cache-policies.html
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 ALB_SG = "sg-0a1b2c3d4e5f60718"
 VPC_ID = "vpc-0123456789abcdef0"
 ZONE_ID = "Z0123456789ABCDEFGHIJ"
@@ -268,13 +271,13 @@ def test_without_a_certificate_cloudfront_talks_http_to_the_alb_and_warns(bare: 
 
 def test_api_responses_are_not_cached_by_default(run: Run) -> None:
     behavior = _behavior(run)
-    assert behavior["cachePolicyId"] == CACHING_DISABLED_POLICY_ID
+    assert behavior["cachePolicyId"] == CACHING_DISABLED
     assert not run.of_type("aws:cloudfront/cachePolicy:CachePolicy")
 
 
 def test_cache_api_honours_origin_cache_control_keyed_per_caller(bare: Run) -> None:
     policy = bare.one("aws:cloudfront/cachePolicy:CachePolicy")
-    assert _behavior(bare)["cachePolicyId"] == policy.id != CACHING_DISABLED_POLICY_ID
+    assert _behavior(bare)["cachePolicyId"] == policy.id != CACHING_DISABLED
     # Nothing is cached unless the API says so.
     assert policy["defaultTtl"] == 0 and policy["minTtl"] == 0 and policy["maxTtl"] > 0
     key = policy["parametersInCacheKeyAndForwardedToOrigin"]

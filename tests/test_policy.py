@@ -29,6 +29,12 @@ import rules
 
 PACK = runpy.run_path(str(ROOT_DIR / "policy" / "__main__.py"), run_name="policy_pack_under_test")
 
+# The four flags of S3's PublicAccessBlockConfiguration
+# (https://docs.aws.amazon.com/AmazonS3/latest/API/API_PublicAccessBlockConfiguration.html), in the
+# provider's spelling (pulumi_aws.s3.BucketPublicAccessBlock).
+S3_PUBLIC_ACCESS_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+# The type token the MongoDB Atlas SDK registers (pulumi_mongodbatlas/project_ip_access_list.py).
+ATLAS_ACCESS_LIST = "mongodbatlas:index/projectIpAccessList:ProjectIpAccessList"
 ALLOW_ALL = json.dumps(
     {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 )
@@ -79,7 +85,7 @@ EXAMPLES: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
         "s3-public-access-block",
         "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
         {"bucket": "b", "blockPublicAcls": True, "blockPublicPolicy": True, "ignorePublicAcls": True},
-        dict.fromkeys(rules.PUBLIC_ACCESS_FLAGS, True),
+        dict.fromkeys(S3_PUBLIC_ACCESS_FLAGS, True),
     ),
     (
         "s3-tls-only",
@@ -280,13 +286,13 @@ EXAMPLES: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
     ),
     (
         "atlas-no-open-access",
-        rules.ATLAS_ACCESS_LIST,
+        ATLAS_ACCESS_LIST,
         {"projectId": "p", "cidrBlock": "0.0.0.0/0"},
         {"projectId": "p", "cidrBlock": "203.0.113.10/32"},
     ),
     (
         "atlas-no-open-access",
-        rules.ATLAS_ACCESS_LIST,
+        ATLAS_ACCESS_LIST,
         {"ipAddress": "0.0.0.0"},
         {"ipAddress": "203.0.113.10"},
     ),
@@ -361,7 +367,7 @@ def test_render_variables_passed_as_one_secret_list_are_all_secret():
 
 def _bucket_resources(*, block: bool, tls_only: bool) -> list[rules.StackResource]:
     bucket = rules.StackResource("urn:b", "aws:s3/bucket:Bucket", {"bucket": "b"}, frozenset())
-    flags = dict.fromkeys(rules.PUBLIC_ACCESS_FLAGS, True) | {"blockPublicPolicy": block}
+    flags = dict.fromkeys(S3_PUBLIC_ACCESS_FLAGS, True) | {"blockPublicPolicy": block}
     return [
         bucket,
         rules.StackResource(

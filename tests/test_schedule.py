@@ -4,18 +4,48 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-import holidays
 import pytest
 
 from components.schedule import database_hours, service_hours, upcoming_closed_weekdays
-from components.settings import PRESETS, ScheduleSettings, SettingsError, parse_settings
+from components.settings import ScheduleSettings, SettingsError, parse_settings
 from tests.aws_cron import Cron
 
 # A December run, so the horizon crosses into next year.
 NOW = datetime(2026, 12, 2, 10, 30)
-STAGING = ScheduleSettings()
-COMMERCIAL = ScheduleSettings.model_validate(PRESETS["commercial"]["schedule"])
+# Every input the expected times below follow from is written here, not taken from the defaults.
+STAGING = ScheduleSettings(
+    start="09:00", stop="20:00", warm_up_minutes=15, database_warm_up_minutes=20, holiday_country="JP"
+)
+COMMERCIAL = ScheduleSettings(mode="scale-down", start="08:00", stop="23:00", off_hours_min_count=2)
+# Labels for the floor in force: the commercial preset's day and night task counts.
+DAY, NIGHT = 3, 2
 YEAR_END = ["12-29", "12-30", "12-31", "01-02", "01-03"]
+
+# Japan's public holidays in the twelve-month horizon from December 2026 that fall on a weekday,
+# written out from the Cabinet Office's list for 2027 (内閣府「国民の祝日について」,
+# https://www8.cao.go.jp/chosei/shukujitsu/gaiyou.html, published 2026-02-02 once the National
+# Astronomical Observatory fixed the equinoxes): 1/1 元日 (Fri), 1/11 成人の日, 2/11 建国記念の日,
+# 2/23 天皇誕生日, 3/22 振替休日 (3/21 春分の日 is a Sunday), 4/29 昭和の日, 5/3-5/5, 7/19 海の日,
+# 8/11 山の日, 9/20 敬老の日, 9/23 秋分の日, 10/11 スポーツの日, 11/3 文化の日, 11/23 勤労感謝の日.
+# December 2026 has none.
+HOLIDAYS = [
+    date(2027, 1, 1),
+    date(2027, 1, 11),
+    date(2027, 2, 11),
+    date(2027, 2, 23),
+    date(2027, 3, 22),
+    date(2027, 4, 29),
+    date(2027, 5, 3),
+    date(2027, 5, 4),
+    date(2027, 5, 5),
+    date(2027, 7, 19),
+    date(2027, 8, 11),
+    date(2027, 9, 20),
+    date(2027, 9, 23),
+    date(2027, 10, 11),
+    date(2027, 11, 3),
+    date(2027, 11, 23),
+]
 
 
 def _fires(crons: dict[str, str] | list[str], day: date) -> list[datetime]:
@@ -23,30 +53,19 @@ def _fires(crons: dict[str, str] | list[str], day: date) -> list[datetime]:
     return sorted(moment for expression in expressions for moment in Cron(expression).on(day))
 
 
-def _weekday_holidays(now: datetime, months: int = 12) -> list[date]:
-    """Japan's public holidays on weekdays in the next ``months``, from the holidays library."""
-    end = now.date() + timedelta(days=months * 30)
-    calendar = holidays.Japan(years=range(now.year, end.year + 1))
-    return sorted(day for day in calendar if now.date() <= day < end and day.weekday() < 5)
-
-
-def _floor(hours, schedule_night: int, day_floor: int, moment: datetime) -> int:
+def _floor(hours, moment: datetime) -> int:
     """The min capacity in force at ``moment``: the last action that fired before it decides."""
     events = []
     for offset in range(-3, 1):
         day = moment.date() + timedelta(days=offset)
-        events += [(t, day_floor) for t in _fires(hours.starts, day)]
-        events += [(t, schedule_night) for t in Cron(hours.stop).on(day)]
+        events += [(t, DAY) for t in _fires(hours.starts, day)]
+        events += [(t, NIGHT) for t in Cron(hours.stop).on(day)]
     return max(event for event in events if event[0] <= moment)[1]
 
 
-HOLIDAYS = _weekday_holidays(NOW)
-
-
-def test_there_are_weekday_holidays_to_test() -> None:
-    # Japan has 16 public holidays a year; most fall on weekdays.
-    assert len(HOLIDAYS) >= 10
-    assert date(2027, 1, 1) in HOLIDAYS and date(2027, 3, 22) in HOLIDAYS  # a substitute holiday
+def test_the_calendar_closes_exactly_the_cabinet_office_weekday_holidays() -> None:
+    listed = upcoming_closed_weekdays(STAGING, NOW.date(), 50)
+    assert [day for day, _ in listed] == HOLIDAYS
 
 
 @pytest.mark.parametrize("holiday", HOLIDAYS, ids=str)
@@ -61,11 +80,9 @@ def test_nothing_starts_in_staging_on_a_weekday_holiday(holiday: date) -> None:
 @pytest.mark.parametrize("holiday", HOLIDAYS, ids=str)
 def test_commercial_keeps_its_off_hours_floor_all_day_on_a_weekday_holiday(holiday: date) -> None:
     hours = service_hours(COMMERCIAL, NOW)
-    night, day = COMMERCIAL.off_hours_min_count, PRESETS["commercial"]["compute"]["minCount"]
-    assert night < day
     for hour in range(24):
         moment = datetime.combine(holiday, datetime.min.time()) + timedelta(hours=hour, minutes=30)
-        assert _floor(hours, night, day, moment) == night, moment
+        assert _floor(hours, moment) == NIGHT, moment
 
 
 def test_open_weekdays_start_once_each_warm_up_before_the_day() -> None:
@@ -83,10 +100,13 @@ def test_open_weekdays_start_once_each_warm_up_before_the_day() -> None:
 
 def test_commercial_raises_its_floor_on_working_days() -> None:
     hours = service_hours(COMMERCIAL, NOW)
-    night, day = COMMERCIAL.off_hours_min_count, PRESETS["commercial"]["compute"]["minCount"]
-    assert _floor(hours, night, day, datetime(2026, 12, 3, 12, 0)) == day
-    assert _floor(hours, night, day, datetime(2026, 12, 3, 23, 30)) == night
-    assert _floor(hours, night, day, datetime(2026, 12, 5, 12, 0)) == night  # Saturday
+    # 08:00 less the 15-minute default warm-up; the floor drops at 23:00.
+    assert _fires(hours.starts, date(2026, 12, 3)) == [datetime(2026, 12, 3, 7, 45)]
+    assert Cron(hours.stop).on(date(2026, 12, 3)) == [datetime(2026, 12, 3, 23, 0)]
+    assert _floor(hours, datetime(2026, 12, 3, 7, 40)) == NIGHT
+    assert _floor(hours, datetime(2026, 12, 3, 12, 0)) == DAY
+    assert _floor(hours, datetime(2026, 12, 3, 23, 30)) == NIGHT
+    assert _floor(hours, datetime(2026, 12, 5, 12, 0)) == NIGHT  # Saturday
 
 
 def test_year_end_closed_days_close_the_break() -> None:

@@ -5,8 +5,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from components.settings import (
-    FARGATE_SIZES,
-    LOG_RETENTION_DAYS,
     PRESETS,
     SECTIONS,
     TOPOLOGIES,
@@ -15,6 +13,31 @@ from components.settings import (
 )
 
 REGION = "ap-northeast-1"
+
+# The task sizes Fargate accepts, cpu units -> memory (MiB), written out from AWS's table, not the
+# code's: "Task CPU and memory" in the ECS developer guide
+# (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size,
+# the same table in https://docs.aws.amazon.com/AmazonECS/latest/userguide/task-cpu-memory-error.html
+# and in RegisterTaskDefinition's ``memory``): 256 -> 512, 1024, 2048; 512 -> 1-4 GB; 1024 -> 2-8 GB;
+# 2048 -> 4-16 GB in 1 GB steps; 4096 -> 8-30 GB in 1 GB steps; 8192 -> 16-60 GB in 4 GB steps;
+# 16384 -> 32-120 GB in 8 GB steps (8 and 16 vCPU need Linux platform 1.4.0, which is the default).
+AWS_FARGATE_SIZES: dict[int, set[int]] = {
+    256: {512, 1024, 2048},
+    512: {1024, 2048, 3072, 4096},
+    1024: {2048, 3072, 4096, 5120, 6144, 7168, 8192},
+    2048: {gb * 1024 for gb in range(4, 16 + 1)},
+    4096: {gb * 1024 for gb in range(8, 30 + 1)},
+    8192: {gb * 1024 for gb in range(16, 60 + 1, 4)},
+    16384: {gb * 1024 for gb in range(32, 120 + 1, 8)},
+}
+
+# The retention periods CloudWatch Logs accepts, from PutRetentionPolicy's ``retentionInDays``
+# ("Possible values are: 1, 3, 5, ... 3288, and 3653",
+# https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html).
+CLOUDWATCH_RETENTION_DAYS = {
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+}  # fmt: skip
 
 
 # Commercial pins its release: the preset alone is refused (see the test below).
@@ -109,29 +132,35 @@ def test_malformed_or_unfit_cidr_names_key_and_value(cidr: str) -> None:
 
 
 @given(
-    st.sampled_from(sorted(FARGATE_SIZES)),
-    st.integers(min_value=128, max_value=131072),
+    # Every listed cpu and a few that are not Fargate sizes (128 is below the smallest).
+    st.sampled_from([128, *sorted(AWS_FARGATE_SIZES), 3072, 32768]),
+    st.one_of(
+        st.integers(min_value=128, max_value=131072),
+        st.sampled_from(sorted(set().union(*AWS_FARGATE_SIZES.values()))),
+    ),
 )
 def test_fargate_pairs_are_accepted_exactly_when_aws_allows_them(cpu: int, memory: int) -> None:
-    valid = memory in FARGATE_SIZES[cpu]
+    valid = memory in AWS_FARGATE_SIZES.get(cpu, set())
     try:
         parse(compute={"cpu": cpu, "memory": memory})
     except SettingsError as error:
         assert not valid
-        assert "platform:compute" in error.problems[0] and str(memory) in error.problems[0]
+        # A bad cpu is named itself; a bad pairing names the memory.
+        named = memory if cpu in AWS_FARGATE_SIZES else cpu
+        assert "platform:compute" in error.problems[0] and f"{named} " in error.problems[0]
     else:
         assert valid
 
 
-@given(st.integers(min_value=0, max_value=4000))
-def test_only_cloudwatch_retention_periods_pass(days: int) -> None:
-    try:
-        parse(compute={"logRetentionDays": days})
-    except SettingsError as error:
-        assert days not in LOG_RETENTION_DAYS
-        assert error.problems[0].startswith("platform:compute.logRetentionDays")
-    else:
-        assert days in LOG_RETENTION_DAYS
+@pytest.mark.parametrize("days", sorted(CLOUDWATCH_RETENTION_DAYS))
+def test_every_cloudwatch_retention_period_passes(days: int) -> None:
+    assert parse(compute={"logRetentionDays": days}).compute.log_retention_days == days
+
+
+@given(st.integers(min_value=0, max_value=4000).filter(lambda d: d not in CLOUDWATCH_RETENTION_DAYS))
+def test_other_retention_periods_are_refused(days: int) -> None:
+    [problem] = problems_of(compute={"logRetentionDays": days})
+    assert problem.startswith("platform:compute.logRetentionDays") and str(days) in problem
 
 
 @given(

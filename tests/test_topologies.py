@@ -236,6 +236,23 @@ def test_datadog_setting_adds_the_agent_and_its_key() -> None:
     assert "DD_API_KEY" not in {s["name"] for s in containers(run)["api"]["secrets"]}
 
 
+def test_datadog_needs_no_network_or_iam_change() -> None:
+    # The agent reads the task metadata endpoint (no IAM), ships to Datadog on 443 (the tasks'
+    # egress already allows it) and its key is an SSM parameter under the stack's prefix, which the
+    # execution role already reads: the security groups and role policies stay as they are.
+    security = (
+        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+        "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+        "aws:iam/rolePolicy:RolePolicy",
+    )
+
+    def rules(run: Run) -> dict[str, object]:
+        return {r.name: r.plain_inputs for t in security for r in run.of_type(t)}
+
+    with_agent = run_stack("staging", {"platform:datadog": {"enabled": True}})
+    assert rules(with_agent) == rules(committed_run("staging"))
+
+
 def test_datadog_needs_its_api_key_before_anything_is_registered() -> None:
     from components.settings import SettingsError
     from tools.harness import last_run
