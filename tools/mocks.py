@@ -88,6 +88,8 @@ class Captured:
     ignore_changes: tuple[str, ...] = ()
     dependencies: tuple[str, ...] = ()
     provider: str = ""
+    custom_timeouts: dict[str, str] = field(default_factory=dict)
+    """The customTimeouts resource option as the engine receives it (create/update/delete)."""
 
     @property
     def plain_inputs(self) -> dict[str, Any]:
@@ -695,6 +697,11 @@ class RecordingMonitor(MockMonitor):
             ignore_changes=tuple(request.ignoreChanges),
             dependencies=tuple(request.dependencies),
             provider=request.provider,
+            custom_timeouts={
+                key: getattr(request.customTimeouts, key)
+                for key in ("create", "update", "delete")
+                if request.HasField("customTimeouts") and getattr(request.customTimeouts, key)
+            },
         )
         return response
 
