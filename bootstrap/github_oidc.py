@@ -88,6 +88,10 @@ PASSED_TO_SERVICES = [
     "events.amazonaws.com",
     "monitoring.rds.amazonaws.com",
     "delivery.logs.amazonaws.com",
+    # The log path to Datadog (components/log_shipping.py): CloudWatch Logs' subscription role
+    # (PutSubscriptionFilter passes it) and Firehose's delivery role (CreateDeliveryStream).
+    "logs.amazonaws.com",
+    "firehose.amazonaws.com",
 ]
 # What a bounded role can never do, whatever its own policies say: no IAM at all (so it cannot
 # create or widen a role either), nothing on the organization or the account. This mirrors what

@@ -169,7 +169,7 @@ class Compute(pulumi.ComponentResource):
         listener_arn: the listener that forwards to the tasks (HTTPS:443 with a certificate).
         listener_port: 443 with a certificate, else 80 (plain int).
         log_group_name: the task log group.
-        task_definition_arn: the current task definition revision.
+        task_definition_arn: the current task definition revision (what a finished deployment runs).
         scalable_target_resource_id: ``service/<cluster>/<service>`` (Application Auto Scaling).
     """
 
@@ -333,9 +333,17 @@ class Compute(pulumi.ComponentResource):
             enable_execute_command=False,
             enable_ecs_managed_tags=True,
             propagate_tags="SERVICE",
-            wait_for_steady_state=False,
+            # A release that never becomes healthy fails `pulumi up` at the timeout. When the
+            # circuit breaker rolls it back first, the service is steady again on the old task
+            # definition, which the wait may accept (hashicorp/terraform-provider-aws#19519,
+            # #20858); the deploy workflow's rollout check (tools/rollout.py) fails that case.
+            wait_for_steady_state=True,
             opts=pulumi.ResourceOptions(
                 parent=self,
+                custom_timeouts=pulumi.CustomTimeouts(
+                    create=f"{settings.deployment_timeout_minutes}m",
+                    update=f"{settings.deployment_timeout_minutes}m",
+                ),
                 # A target group only accepts targets once a listener uses it, and the strategy
                 # needs the capacity providers attached to the cluster.
                 depends_on=[*listeners, capacity_providers],

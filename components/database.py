@@ -175,6 +175,7 @@ class Database(pulumi.ComponentResource):
         engine: ``rds-postgres`` or ``aurora-serverless-v2`` (plain str).
         instance_identifiers: DB instance identifiers (writer first), for CloudWatch alarms.
         cluster_identifier: the Aurora cluster identifier, None for RDS.
+        log_group_names: the CloudWatch log groups PostgreSQL's logs are exported to.
     """
 
     def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None):
@@ -272,6 +273,7 @@ class Database(pulumi.ComponentResource):
                 "cluster_identifier": self.cluster_identifier,
                 "schedule_group_name": self.schedule_group_name,
                 "dead_letter_queue_name": self.dead_letter_queue_name,
+                "log_group_names": self.log_group_names,
             }
         )
 
@@ -312,7 +314,7 @@ class Database(pulumi.ComponentResource):
         self, kind: str, identifier: str, exports: Sequence[str]
     ) -> list[aws.cloudwatch.LogGroup]:
         """Pre-create the groups RDS exports to, so retention and encryption are ours, not RDS's defaults."""
-        return [
+        groups = [
             aws.cloudwatch.LogGroup(
                 f"{self._name}-logs-{export}",
                 name=f"/aws/rds/{kind}/{identifier}/{export}",
@@ -322,6 +324,8 @@ class Database(pulumi.ComponentResource):
             )
             for export in exports
         ]
+        self.log_group_names: list[pulumi.Output[str]] = [group.name for group in groups]
+        return groups
 
     def _parameters(self) -> list[dict[str, str]]:
         return [

@@ -95,6 +95,8 @@ def _datadog_sdk() -> ModuleType:
 
 
 SECURITY_AUDIT_POLICY_ARN = "arn:aws:iam::aws:policy/SecurityAudit"
+# The tag key the stack files' aws:defaultTags put on every resource (Pulumi.<stack>.yaml).
+STACK_TAG_KEY = "stack"
 EDGE_REGION = "us-east-1"
 
 
@@ -114,6 +116,9 @@ class DatadogArgs:
     """The stack's AWS region, the one region the integration collects from."""
     collect_us_east_1: bool = False
     """Also collect us-east-1, where CloudFront and CLOUDFRONT-scope WAF publish their metrics."""
+    stack_tag: str = ""
+    """The ``stack`` tag every resource of this stack carries (``aws:defaultTags``): the
+    integration collects metrics only from resources carrying it; "" means ``env``."""
     alarm_email: str | None = None
     """Notified by the monitors through an ``@`` handle; unset, monitors only show in Datadog."""
     span_name: str = "express.request"
@@ -162,6 +167,7 @@ class Datadog(pulumi.ComponentResource):
         args = self._args
         name = self._name
         datadog_account = DATADOG_AWS_ACCOUNT_BY_SITE[args.settings.site]
+        stack = args.stack_tag or args.env
         # Generated first, so the role can trust it before the integration that uses it exists.
         external_id = datadog.aws.IntegrationExternalId(
             f"{name}-external-id", opts=pulumi.ResourceOptions(parent=self)
@@ -216,11 +222,21 @@ class Datadog(pulumi.ComponentResource):
                     role_name=role.name, external_id=external_id.id
                 )
             ),
-            account_tags=[f"env:{args.env}"],
+            account_tags=[f"env:{args.env}", f"stack:{stack}"],
             metrics_config=datadog.aws.IntegrationAccountMetricsConfigArgs(
                 namespace_filters=datadog.aws.IntegrationAccountMetricsConfigNamespaceFiltersArgs(
                     include_onlies=list(DATADOG_NAMESPACES)
                 ),
+                # The integration reads the whole account; only this stack's resources are
+                # collected, by their `stack` tag, per namespace ("AWS Metrics Collection tag
+                # filters", DataDog/terraform-provider-datadog
+                # datadog/fwprovider/resource_datadog_integration_aws_account.go).
+                tag_filters=[
+                    datadog.aws.IntegrationAccountMetricsConfigTagFilterArgs(
+                        namespace=namespace, tags=[f"{STACK_TAG_KEY}:{stack}"]
+                    )
+                    for namespace in DATADOG_NAMESPACES
+                ],
             ),
             resources_config=datadog.aws.IntegrationAccountResourcesConfigArgs(
                 extended_collection=True, cloud_security_posture_management_collection=False

@@ -468,6 +468,9 @@ class ComputeSettings(_Section):
     """Plain, non-secret environment variables; secrets never go here."""
     alb_deletion_protection: bool = False
     """Refuse to delete the load balancer until this is turned off."""
+    deployment_timeout_minutes: int = Field(20, ge=5, le=120)
+    """`pulumi up` waits this long for the service to reach a steady state after a new deployment
+    and fails past it; the deploy workflow then fails if the circuit breaker rolled it back."""
 
     @model_validator(mode="after")
     def _valid(self) -> ComputeSettings:
@@ -757,6 +760,13 @@ class SentrySettings(_Section):
     """An issue with more events than this in one hour is a spike."""
 
 
+# Warnings and errors only: Nest's logger prints ERROR/WARN/FATAL, pino writes "level":40/50/60,
+# winston "level":"warn"/"error". A CloudWatch regex pattern (%...%) may not contain a double quote
+# or parentheses, hence `.` for the quote (docs.aws.amazon.com/AmazonCloudWatch/latest/logs/
+# regex-expressions.html: allowed symbols and operators).
+DATADOG_API_LOGS_PATTERN = "%ERROR|WARN|FATAL|level.:[4-6]0|level.:.error|level.:.warn|level.:.fatal%"
+
+
 class DatadogSettings(_Section):
     """``platform:datadog``: APM agent sidecar, AWS integration and monitors."""
 
@@ -768,11 +778,28 @@ class DatadogSettings(_Section):
     ] = "ap1.datadoghq.com"  # fmt: skip
     """Datadog site; AP1 is in Japan."""
     aws_integration: bool = False
-    """Register the AWS account with Datadog through its read-only integration role."""
+    """Register the stack's AWS account with Datadog through its read-only integration role,
+    collecting only resources tagged ``stack: <this stack>``. One AWS account has one integration:
+    exactly one stack per account sets this (commercial's preset; staging's leaves it off, and so
+    must any other stack sharing the account: see README "Datadog")."""
     monitors: bool = False
     """Datadog monitors for API latency and error rate."""
     agent_image: ImageRef = "public.ecr.aws/datadog/agent:7"
     """Datadog agent image of the sidecar."""
+    logs: bool = False
+    """Ship the API's container logs and the database logs to Datadog (CloudWatch Logs subscription
+    filters into Amazon Data Firehose; the API key from Secrets Manager). CloudWatch Logs stays the
+    system of record."""
+    api_logs_filter_pattern: str = Field(DATADOG_API_LOGS_PATTERN, max_length=1024)
+    """CloudWatch Logs filter pattern of the API's lines sent to Datadog ("" sends every line);
+    the default sends warnings and errors (Nest's text levels, pino's numeric and winston's named
+    JSON levels). Every line stays in CloudWatch."""
+
+    @model_validator(mode="after")
+    def _valid(self) -> DatadogSettings:
+        if self.logs and not self.enabled:
+            raise ValueError("logs needs enabled: the log path uses the datadog:apiKey of an enabled Datadog")
+        return self
 
 
 class VercelSettings(_Section):
@@ -975,7 +1002,15 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "dns": {"apiSubdomain": "api-staging", "webSubdomain": "staging"},
         # Staging follows the API's main branch through a moving ``latest`` tag.
         "storage": {"forceDestroyBuckets": True, "accessLogExpiryDays": 30, "ecrImmutableTags": False},
-        "compute": {"cpu": 256, "memory": 512, "desiredCount": 1, "minCount": 1, "maxCount": 2},
+        "compute": {
+            "cpu": 256,
+            "memory": 512,
+            "desiredCount": 1,
+            "minCount": 1,
+            "maxCount": 2,
+            # Like staging's other log groups: test traffic, looked at within days.
+            "logRetentionDays": 14,
+        },
         "schedule": {"enabled": True, "mode": "stop"},
         "edge": {"cloudfront": False, "waf": False},
         "database": {
@@ -1045,7 +1080,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             "terminationProtection": True,
         },
         "monitoring": {"monthlyBudgetUsd": 373, "dashboard": True, "logRetentionDays": 90},
-        "datadog": {"enabled": True, "awsIntegration": True, "monitors": True},
+        "datadog": {"enabled": True, "awsIntegration": True, "monitors": True, "logs": True},
     },
 }
 

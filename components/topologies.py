@@ -20,6 +20,7 @@ from components.datadog import Datadog, DatadogArgs
 from components.dns import ValidatedCertificate, ValidatedCertificateArgs, alias_records
 from components.edge import Edge, EdgeArgs
 from components.kms import StackKey, StackKeyArgs
+from components.log_shipping import LogShipping, LogShippingArgs, LogSource
 from components.migrations import DatabaseAdminTask, DatabaseAdminTaskArgs
 from components.monitoring import DatabaseTargets, Monitoring, MonitoringArgs
 from components.network import Network, NetworkArgs
@@ -38,6 +39,11 @@ from components.settings import (
 from components.storage import Storage, StorageArgs
 
 EDGE_REGION = "us-east-1"
+# Every database line except those naming a password, in any of the cases PostgreSQL statements
+# are written in. Unquoted terms are matched case-sensitively and `-term` excludes
+# (docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html, "Matching terms
+# in unstructured log events").
+DATABASE_LOGS_PATTERN = "-PASSWORD -password -Password"
 # Memory of the burstable classes staging may pick, for the connection and memory alarms.
 DB_INSTANCE_MEMORY_GIB = {"db.t4g.micro": 1.0, "db.t4g.small": 2.0, "db.t4g.medium": 4.0, "db.t4g.large": 8.0}
 
@@ -410,12 +416,46 @@ def build_aws(settings: Settings) -> None:
                 name_prefix=prefix,
                 service_name="api",
                 env=settings.stack,
+                stack_tag=settings.stack,
                 region=region,
                 collect_us_east_1=behind_cloudfront,
                 alarm_email=settings.monitoring.alarm_email,
             ),
         )
         pulumi.export("datadogIntegrationRoleArn", datadog.integration_role_arn)
+    if settings.datadog.logs:
+        # The container and database logs go on to Datadog; CloudWatch keeps them all.
+        shipping = LogShipping(
+            settings.name("log-shipping"),
+            LogShippingArgs(
+                name_prefix=prefix,
+                region=region,
+                site=settings.datadog.site,
+                api_key=settings.datadog_api_key,
+                env=settings.stack,
+                kms_key_arn=key.key_arn,
+                sources={
+                    "api": LogSource(
+                        log_group_names=[compute.log_group_name],
+                        service="api",
+                        source="nodejs",
+                        filter_pattern=settings.datadog.api_logs_filter_pattern,
+                    ),
+                    "database": LogSource(
+                        log_group_names=database.log_group_names,
+                        service="postgresql",
+                        source="postgresql",
+                        # Bind parameters are never logged (components/database.py); a statement
+                        # that names a password (ALTER ROLE ... PASSWORD '...', which
+                        # log_statement=ddl logs) stays in CloudWatch.
+                        filter_pattern=DATABASE_LOGS_PATTERN,
+                    ),
+                },
+                log_retention_days=settings.monitoring.log_retention_days,
+                force_destroy_bucket=settings.storage.force_destroy_buckets,
+            ),
+        )
+        pulumi.export("datadogLogStreams", shipping.stream_arns)
 
     pulumi.export("url", url)
     pulumi.export("vpcId", network.vpc_id)
@@ -424,6 +464,7 @@ def build_aws(settings: Settings) -> None:
     pulumi.export("ecrRepositoryUrl", storage.repository_url)
     pulumi.export("clusterName", compute.cluster_name)
     pulumi.export("serviceName", compute.service_name)
+    pulumi.export("taskDefinitionArn", compute.task_definition_arn)
     pulumi.export("logGroup", compute.log_group_name)
     pulumi.export("databaseEndpoint", database.endpoint)
     pulumi.export("secretParameters", secrets.names)

@@ -56,6 +56,10 @@ PRICES = {
     "sentry_month": {"free": 0.0, "team": 26.0},
     "datadog_task_month": 1.0,  # infrastructure per Fargate task
     "datadog_apm_task_month": 2.0,  # APM per Fargate task
+    "firehose_ingest_gb": 0.036,  # Direct PUT, first 500 TB; CloudWatch sends batched records
+    "datadog_logs_ingest_gb": 0.10,  # Log Management ingestion
+    "datadog_logs_index_million": 1.70,  # indexed events, 15-day retention, annual plan
+    "secretsmanager_secret_month": 0.40,
     "vercel_month": {"hobby": 0.0, "pro": 20.0, "enterprise": 0.0},
     "render_month": {"starter": 7.0, "standard": 25.0, "pro": 85.0},
     "render_professional_workspace_month": 19.0,  # per member; Render autoscales only from this plan
@@ -68,6 +72,34 @@ TRAFFIC = {
     "commercial": {"requests_million": 5, "egress_gb": 50, "nat_gb": 30, "logs_gb": 8, "lcu": 1.0},
     "pre-commercial": {"requests_million": 1, "egress_gb": 20, "nat_gb": 0, "logs_gb": 0, "lcu": 0},
 }
+
+
+# What the log path to Datadog carries a month, per topology (assumptions, like TRAFFIC): the
+# API's container logs and the database's, of the CloudWatch volume above; the share of the API's
+# lines its filter pattern (warnings and errors) lets through; the average size of an event.
+LOG_SHIPPING = {
+    "staging": {"api_gb": 1.5, "database_gb": 0.1, "api_share": 0.05, "event_bytes": 400},
+    "commercial": {"api_gb": 5.0, "database_gb": 0.2, "api_share": 0.05, "event_bytes": 400},
+}
+
+
+def log_shipping_line(settings: Settings) -> CostLine:
+    """Firehose ingestion plus Datadog's ingestion and indexing of what the filters let through,
+    and the Secrets Manager secret Firehose reads the key from.
+    The S3 backup holds only failed deliveries (cents); subscription filters cost nothing."""
+    p, volume = PRICES, LOG_SHIPPING[settings.topology]
+    share = 1.0 if settings.datadog.api_logs_filter_pattern == "" else volume["api_share"]
+    gb = volume["api_gb"] * share + volume["database_gb"]
+    events_million = gb * 1e9 / volume["event_bytes"] / 1e6
+    return CostLine(
+        "Datadog logs via Firehose",
+        gb * (p["firehose_ingest_gb"] + p["datadog_logs_ingest_gb"])
+        + events_million * p["datadog_logs_index_million"]
+        + p["secretsmanager_secret_month"],
+        f"the API key's secret ${p['secretsmanager_secret_month']} + {gb:.2f} GB ({share:.0%} of {volume['api_gb']} GB API + {volume['database_gb']} GB database): "
+        f"Firehose ${p['firehose_ingest_gb']}/GB, Datadog ingest ${p['datadog_logs_ingest_gb']}/GB, "
+        f"{events_million:.2f} M events indexed 15 days at ${p['datadog_logs_index_million']}/M",
+    )
 
 
 @dataclass(frozen=True)
@@ -286,6 +318,8 @@ def _aws_lines(run: Run, settings: Settings) -> Iterable[CostLine]:
             f"{tasks} Fargate tasks infrastructure + APM"
             + (", AWS integration custom metrics allowance" if settings.datadog.aws_integration else ""),
         )
+    if settings.datadog.logs and _count(run, "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream"):
+        yield log_shipping_line(settings)
 
 
 def _atlas_lines(settings: Settings) -> Iterable[CostLine]:

@@ -88,6 +88,8 @@ class Captured:
     ignore_changes: tuple[str, ...] = ()
     dependencies: tuple[str, ...] = ()
     provider: str = ""
+    custom_timeouts: dict[str, str] = field(default_factory=dict)
+    """The customTimeouts resource option as the engine receives it (create/update/delete)."""
 
     @property
     def plain_inputs(self) -> dict[str, Any]:
@@ -211,6 +213,18 @@ class RecordingMocks(Mocks):
             # address's network interface, instance and addresses from DescribeAddresses.
             public_ip = self.eip_public_ips.get(str(inputs.get("allocationId")), "")
             return {"__id": f"eipassoc-{h}", "publicIp": public_ip, "privateIpAddress": "10.0.0.10"}
+        if typ == "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream":
+            # The resource id is the stream ARN, in Firehose's own service namespace
+            # (internal/service/firehose/delivery_stream.go: d.SetId(DeliveryStreamARN); the
+            # importer parses arn:PARTITION:firehose:REGION:ACCOUNTID:deliverystream/NAME).
+            arn = f"arn:aws:firehose:{region}:{acct}:deliverystream/{name}"
+            return {"__id": arn, "arn": arn, "destinationId": "destinationId-000000000001", "versionId": "1"}
+        if typ == "aws:secretsmanager/secret:Secret":
+            # Secrets Manager appends a hyphen and six random characters to the secret's name
+            # in its ARN (docs.aws.amazon.com/secretsmanager/latest/userguide/reference_iam-permissions.html,
+            # "Secrets Manager ARN"); the id is the ARN (internal/service/secretsmanager/secret.go).
+            arn = f"arn:aws:secretsmanager:{region}:{acct}:secret:{name}-{h[:6]}"
+            return {"__id": arn, "arn": arn}
         if typ == "aws:kms/key:Key":
             key_id = f"{h[:8]}-{h[8:12]}-4{h[12:15]}-8{h[15:18]}-{_fake_id(h, length=12)}"
             return {"__id": key_id, "keyId": key_id, "arn": f"arn:aws:kms:{region}:{acct}:key/{key_id}"}
@@ -696,6 +710,11 @@ class RecordingMonitor(MockMonitor):
             ignore_changes=tuple(request.ignoreChanges),
             dependencies=tuple(request.dependencies),
             provider=request.provider,
+            custom_timeouts={
+                key: getattr(request.customTimeouts, key)
+                for key in ("create", "update", "delete")
+                if request.HasField("customTimeouts") and getattr(request.customTimeouts, key)
+            },
         )
         return response
 

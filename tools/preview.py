@@ -36,6 +36,7 @@ KEY_PROPERTIES = (
     "scheduleExpression", "timezone", "scheduleExpressionTimezone", "priceClass", "httpVersion",
     "imageTagMutability", "metricName", "threshold", "providerName", "clusterType", "framework",
     "plan", "limitAmount", "cidrIpv4", "fromPort", "toPort", "referencedSecurityGroupId",
+    "waitForSteadyState", "destination", "logGroup", "filterPattern",
 )  # fmt: skip
 
 
