@@ -137,7 +137,9 @@ class LogShipping(pulumi.ComponentResource):
         args = self._args
         secret = aws.secretsmanager.Secret(
             f"{self._name}-datadog-api-key",
-            name=f"{args.name_prefix}/datadog-logs-api-key",
+            # A prefix, not a name: a deleted secret keeps its name for the recovery window (7-30
+            # days, DeleteSecret), so a replacement or a re-created stack would clash with it.
+            name_prefix=f"{args.name_prefix}/datadog-logs-api-key-",
             description="Datadog API key Firehose sends logs with (the datadog:apiKey stack secret)",
             kms_key_id=args.kms_key_arn,
             opts=self._child,
