@@ -18,17 +18,32 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
+from components.settings import NAMESPACE, SettingsError
+
 ROLE_TYPE = "aws:iam/role:Role"
 
 
-def boundary_arn(policy: str | None, *, project: str, stack: str) -> pulumi.Output[str]:
-    """The boundary's ARN: ``policy`` as given (ARN), a policy name in this account, or the
-    bootstrap's default name for the stack."""
+def boundary_arn(policy: str | None, *, project: str, stack: str) -> str:
+    """The boundary's ARN, checked to exist before any resource is registered: ``policy`` as
+    given (ARN), a policy name in this account, or the bootstrap's default name for the stack.
+    Without it every CreateRole would fail halfway through the first `pulumi up`, after the keys
+    and the network exist."""
     if policy and policy.startswith("arn:"):
-        return pulumi.Output.from_input(policy)
-    name = policy or f"{project}-github-{stack}-boundary"
-    account_id = aws.get_caller_identity_output().account_id
-    return pulumi.Output.concat("arn:aws:iam::", account_id, ":policy/", name)
+        arn = policy
+    else:
+        name = policy or f"{project}-github-{stack}-boundary"
+        arn = f"arn:aws:iam::{aws.get_caller_identity().account_id}:policy/{name}"
+    try:
+        aws.iam.get_policy(arn=arn)
+    except Exception as error:  # the provider's lookup error, reported as a config problem
+        raise SettingsError(
+            [
+                f"{NAMESPACE}:security.permissionsBoundary: no IAM policy {arn} in this account "
+                f"({error}); run the bootstrap for stack {stack!r} (bootstrap/) or name the "
+                "boundary policy its deploy role requires"
+            ]
+        ) from error
+    return arn
 
 
 def bound_every_role(arn: pulumi.Input[str]) -> None:

@@ -466,9 +466,13 @@ def test_bad_stack_config_fails_before_any_resource():
 
 def test_a_stack_may_name_its_boundary_and_a_bad_one_is_refused_before_any_resource():
     arn = "arn:aws:iam::210987654321:policy/custom-boundary"
-    program = run_stack("staging", {"platform:security": {"permissionsBoundary": arn}})
+    program = run_stack("staging", {"platform:security": {"permissionsBoundary": arn}}, iam_policies=[arn])
     assert {r.inputs.get("permissionsBoundary") for r in program.of_type("aws:iam/role:Role")} == {arn}
-    named = run_stack("staging", {"platform:security": {"permissionsBoundary": "team-boundary"}})
+    named = run_stack(
+        "staging",
+        {"platform:security": {"permissionsBoundary": "team-boundary"}},
+        iam_policies=[f"arn:aws:iam::{ACCOUNT}:policy/team-boundary"],
+    )
     assert {r.inputs.get("permissionsBoundary") for r in named.of_type("aws:iam/role:Role")} == {
         f"arn:aws:iam::{ACCOUNT}:policy/team-boundary"
     }

@@ -99,3 +99,12 @@ def test_staging_and_commercial_default_to_different_hosts() -> None:
     commercial = parse_settings({"topology": "commercial", **COMMERCIAL}, stack="c", region=REGION).dns
     assert staging.api_subdomain != commercial.api_subdomain
     assert staging.web_subdomain != commercial.web_subdomain
+
+
+def test_a_missing_permissions_boundary_is_refused_before_any_resource() -> None:
+    # Every role needs the boundary the deploy role requires (bootstrap/github_oidc.py); without
+    # the policy, CreateRole would fail halfway through the first up.
+    with pytest.raises(SettingsError, match=r"platform:security\.permissionsBoundary: no IAM policy"):
+        run_stack("staging", {"platform:security": {"permissionsBoundary": "not-the-bootstrap-policy"}})
+    run = last_run()
+    assert run is not None and run.resources == []

@@ -295,6 +295,7 @@ def run_stack(
     preview: bool = True,
     engine_config: bool | None = None,
     zone_records: Sequence[Mapping[str, Any]] = (),
+    iam_policies: Sequence[str] = (),
 ) -> Run:
     """Run ``program`` for ``stack`` under the recording mocks and return what it registered.
 
@@ -304,7 +305,8 @@ def run_stack(
     (:func:`apply_project_config`; a refusal raises :class:`StackConfigError`); it defaults to on
     for the project's own program and off for a test's component program, which, like Pulumi's
     unit tests, never passes through the engine. ``zone_records`` are the record sets the Route 53
-    zones hold already (see ``RecordingMocks.zone_records``). Raises whatever the program raises,
+    zones hold already (see ``RecordingMocks.zone_records``), ``iam_policies`` the customer-managed
+    policies the account holds besides the bootstrap's boundaries. Raises whatever the program raises,
     after the mocks have recorded what was registered up to then (see :func:`last_run`).
     """
     base = dict(config) if config is not None else stack_config(stack, root)
@@ -317,6 +319,7 @@ def run_stack(
 
     mocks = RecordingMocks(region)
     mocks.zone_records = [dict(record) for record in zone_records]
+    mocks.iam_policies = set(iam_policies)
     monitor = RecordingMonitor(mocks)
     collector = _WarningCollector()
     logger = logging.getLogger(f"platform.preview.{stack}")

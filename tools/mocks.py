@@ -127,6 +127,8 @@ class RecordingMocks(Mocks):
         # ListResourceRecordSets lists them: {"zoneId", "name" (with the trailing dot), "type",
         # "resourceRecords": [{"value"}], ...}. A fresh zone holds none of the program's names.
         self.zone_records: list[dict[str, Any]] = []
+        # Customer-managed IAM policy ARNs the account holds besides the bootstrap's boundaries.
+        self.iam_policies: set[str] = set()
 
     # -- resources -------------------------------------------------------------------------
 
@@ -642,6 +644,21 @@ class RecordingMocks(Mocks):
                     }
                 )
             return {"name": cname, "projectId": project, "connectionStrings": strings}, []
+        if token == "aws:iam/getPolicy:getPolicy":
+            # The offline account is one the bootstrap has run in: it holds the boundary policies
+            # bootstrap/github_oidc.py creates (<project>-github-<environment>-boundary) and no other
+            # customer policy but ``iam_policies``. internal/service/iam/policy_data_source.go: an
+            # unknown ARN is an error, which the engine returns as the invoke's error (a failure, under the Mocks API).
+            arn = str(inputs.get("arn", ""))
+            name = arn.rsplit("/", 1)[-1]
+            bootstrapped = (
+                arn.startswith(f"arn:aws:iam::{ACCOUNT_ID}:policy/")
+                and "-github-" in name
+                and name.endswith("-boundary")
+            )
+            if not bootstrapped and arn not in self.iam_policies:
+                return {}, [("arn", f"reading IAM Policy ({arn}): couldn't find resource")]
+            return {"arn": arn, "id": arn, "name": name, "path": "/", "policy": "{}"}, []
         if token == "sentry:index/getSentryTeam:getSentryTeam":
             # jianyuan/terraform-provider-sentry v0.11.2 sentry/data_source_sentry_team.go: the id
             # is the slug; internal_id is Sentry's numeric team id, as a string.
