@@ -73,6 +73,18 @@ POLICY_WRITES = [
     "iam:TagPolicy",
     "iam:UntagPolicy",
 ]
+# The pre-commercial backup job's writer is an IAM user (Render has no identity AWS can trust):
+# created, or given a policy, only with the environment's boundary, like the roles.
+BOUNDED_USER_WRITES = ["iam:CreateUser", "iam:PutUserPolicy", "iam:PutUserPermissionsBoundary"]
+USER_WRITES = [
+    "iam:DeleteUser",
+    "iam:TagUser",
+    "iam:UntagUser",
+    "iam:DeleteUserPolicy",
+    "iam:CreateAccessKey",
+    "iam:DeleteAccessKey",
+    "iam:UpdateAccessKey",
+]
 IAM_WRITES = [*BOUNDED_ROLE_WRITES, *ROLE_WRITES, "iam:DeleteRolePermissionsBoundary", *POLICY_WRITES]
 # Never attachable by a deploy role, whatever role it manages.
 BROAD_POLICIES = [
@@ -410,6 +422,19 @@ class GithubOidc(pulumi.ComponentResource):
             },
             {"Sid": "ManageTheStacksRoles", "Effect": "Allow", "Action": ROLE_WRITES, "Resource": own_roles},
             {
+                "Sid": "CreateOnlyBoundedUsers",
+                "Effect": "Allow",
+                "Action": BOUNDED_USER_WRITES,
+                "Resource": self._arn("user", self._managed(env)),
+                "Condition": {"StringEquals": {"iam:PermissionsBoundary": self.boundary_arns[env]}},
+            },
+            {
+                "Sid": "ManageTheStacksUsers",
+                "Effect": "Allow",
+                "Action": USER_WRITES,
+                "Resource": self._arn("user", self._managed(env)),
+            },
+            {
                 "Sid": "ManageTheStacksPolicies",
                 "Effect": "Allow",
                 "Action": POLICY_WRITES,
@@ -427,7 +452,7 @@ class GithubOidc(pulumi.ComponentResource):
             {
                 "Sid": "NeverRemoveABoundary",
                 "Effect": "Deny",
-                "Action": "iam:DeleteRolePermissionsBoundary",
+                "Action": ["iam:DeleteRolePermissionsBoundary", "iam:DeleteUserPermissionsBoundary"],
                 "Resource": "*",
             },
             {

@@ -16,6 +16,7 @@ from components.settings import ATLAS_DEDICATED_TIERS, AtlasSettings
 
 CLUSTER_NAME = "main"
 APP_USERNAME = "app"
+BACKUP_USERNAME = "backup"
 # Safe in a URI once percent-encoded, and in shells and .env files without quoting surprises.
 PASSWORD_SPECIALS = "!#$%&*()-_=+[]{}<>:?"
 _EVERYWHERE = ("0.0.0.0/0", "::/0")
@@ -68,6 +69,8 @@ class MongoAtlasArgs:
     """The VPC for ``settings.connectivity: peering`` (dedicated tiers only)."""
     protect: bool = False
     """Refuse to delete the project and the cluster (the engine's protect), for production data."""
+    backup_user: bool = False
+    """Also create the read-only ``backup`` user (Atlas' built-in ``backup`` role) for ``mongodump``."""
 
 
 def _as_cidr(value: str) -> str:
@@ -129,6 +132,20 @@ def _shared_region(tier: str, region: str) -> dict[str, object]:
     return {**config, "provider_name": "FLEX"}
 
 
+def _srv_uri(
+    srv: pulumi.Output[str], username: pulumi.Output[str], password: pulumi.Output[str], path: str
+) -> pulumi.Output[str]:
+    """``mongodb+srv://user:password@host/<path>`` as a Pulumi secret, both parts percent-encoded."""
+    return pulumi.Output.secret(
+        pulumi.Output.all(srv, username, password).apply(
+            lambda values: (
+                f"mongodb+srv://{quote(values[1], safe='')}:{quote(values[2], safe='')}"
+                f"@{_srv_host(values[0])}/{path}"
+            )
+        )
+    )
+
+
 def _srv_host(srv: str | None) -> str:
     if not srv:
         raise ValueError("MongoAtlas: Atlas returned no mongodb+srv connection string for the cluster")
@@ -165,6 +182,8 @@ class MongoAtlas(pulumi.ComponentResource):
         connection_uri: ``mongodb+srv://user:pass@host/db?retryWrites=true&w=majority`` (secret);
             the private-endpoint host over PrivateLink; the standard SRV host otherwise, which inside
             a peered VPC (DNS hostnames and resolution on) resolves to the nodes' private addresses.
+        backup_connection_uri: with ``backup_user``, the same host as the ``backup`` user, no
+            database in the path (secret); None otherwise.
     """
 
     def __init__(self, name: str, args: MongoAtlasArgs, opts: pulumi.ResourceOptions | None = None):
@@ -277,13 +296,11 @@ class MongoAtlas(pulumi.ComponentResource):
         else:
             srv = cluster.connection_strings.apply(lambda strings: strings.standard_srv)
 
-        self.connection_uri: pulumi.Output[str] = pulumi.Output.secret(
-            pulumi.Output.all(srv, user.username, password.result).apply(
-                lambda values: (
-                    f"mongodb+srv://{quote(values[1], safe='')}:{quote(values[2], safe='')}"
-                    f"@{_srv_host(values[0])}/{settings.database_name}?retryWrites=true&w=majority"
-                )
-            )
+        self.connection_uri: pulumi.Output[str] = _srv_uri(
+            srv, user.username, password.result, f"{settings.database_name}?retryWrites=true&w=majority"
+        )
+        self.backup_connection_uri: pulumi.Output[str] | None = (
+            self._backup_user(name, project, cluster, srv) if args.backup_user else None
         )
 
         self.register_outputs(
@@ -292,8 +309,44 @@ class MongoAtlas(pulumi.ComponentResource):
                 "cluster_name": self.cluster_name,
                 "username": self.username,
                 "connection_uri": self.connection_uri,
+                "backup_connection_uri": self.backup_connection_uri,
             }
         )
+
+    def _backup_user(
+        self,
+        name: str,
+        project: mongodbatlas.Project,
+        cluster: mongodbatlas.AdvancedCluster,
+        srv: pulumi.Output[str],
+    ) -> pulumi.Output[str]:
+        """A user that can read everything ``mongodump`` needs and write nothing: Atlas' built-in
+        ``backup`` role on ``admin`` (https://www.mongodb.com/docs/atlas/mongodb-users-roles-and-privileges/,
+        "Atlas built-in roles"; MongoDB's ``backup`` role grants find on every database and the
+        cluster reads of ``mongodump``, no insert/update/remove), scoped to this cluster."""
+        child = pulumi.ResourceOptions(parent=self)
+        password = random.RandomPassword(
+            f"{name}-backup-password",
+            length=32,
+            special=True,
+            override_special=PASSWORD_SPECIALS,
+            min_lower=1,
+            min_upper=1,
+            min_numeric=1,
+            opts=child,
+        )
+        user = mongodbatlas.DatabaseUser(
+            f"{name}-backup-user",
+            project_id=project.id,
+            username=BACKUP_USERNAME,
+            password=pulumi.Output.secret(password.result),
+            auth_database_name="admin",
+            roles=[{"role_name": "backup", "database_name": "admin"}],
+            scopes=[{"name": cluster.name, "type": "CLUSTER"}],
+            opts=child,
+        )
+        # No database in the path: mongodump then dumps every database the role can read.
+        return _srv_uri(srv, user.username, password.result, "?retryWrites=true&w=majority")
 
     def _access_list(
         self, name: str, project: mongodbatlas.Project, cidrs: Sequence[pulumi.Input[str]]

@@ -213,6 +213,52 @@ def _check_repository(value: str) -> str:
     return value
 
 
+# Render cron expressions: five fields (minute hour day-of-month month day-of-week), evaluated in
+# UTC (https://render.com/docs/cronjobs, "Schedule": "all day and time ranges use UTC"), with the
+# usual `*`, lists, ranges and steps, and month and weekday names.
+_CRON_FIELDS = (
+    ("minute", 0, 59),
+    ("hour", 0, 23),
+    ("day of month", 1, 31),
+    ("month", 1, 12),
+    ("day of week", 0, 7),
+)
+_CRON_NAMES = {
+    "month": ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"),
+    "day of week": ("sun", "mon", "tue", "wed", "thu", "fri", "sat"),
+}
+
+
+def _cron_value(text: str, field: str, low: int, high: int) -> int:
+    names = _CRON_NAMES.get(field, ())
+    if text.lower() in names:
+        return names.index(text.lower()) + (1 if field == "month" else 0)
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise ValueError(f"{field} {text!r} is not a number from {low} to {high}")
+    return int(text)
+
+
+def _check_cron(value: str) -> str:
+    parts = value.split()
+    if len(parts) != len(_CRON_FIELDS):
+        raise ValueError(
+            "must be a five-field cron expression in UTC (minute hour day-of-month month day-of-week), "
+            "such as '0 18 * * *' (03:00 in Tokyo)"
+        )
+    for part, (field, low, high) in zip(parts, _CRON_FIELDS, strict=True):
+        for item in part.split(","):
+            span, _, step = item.partition("/")
+            if step and (not step.isdigit() or int(step) == 0):
+                raise ValueError(f"{field} step {step!r} must be a positive number")
+            if span == "*":
+                continue
+            first, _, last = span.partition("-")
+            start = _cron_value(first, field, low, high)
+            if last and _cron_value(last, field, low, high) < start:
+                raise ValueError(f"{field} range {span!r} runs backwards")
+    return value
+
+
 # Connection strings carry passwords: their messages never quote the value, and _describe never
 # prints the input of a SecretStr field.
 POSTGRES_SCHEMES = ("postgresql", "postgres")
@@ -274,6 +320,7 @@ Email = Annotated[str, AfterValidator(_check_email)]
 DomainName = Annotated[str, AfterValidator(_check_domain)]
 ImageRef = Annotated[str, AfterValidator(_check_ecr_or_image)]
 Repository = Annotated[str, AfterValidator(_check_repository)]
+CronSchedule = Annotated[str, AfterValidator(_check_cron)]
 AtlasOrgId = Annotated[str, Field(pattern=r"^[0-9a-f]{24}$")]
 PostgresUrl = Annotated[SecretStr, AfterValidator(_check_postgres_url)]
 MongodbSrvUri = Annotated[SecretStr, AfterValidator(_check_mongodb_srv_uri)]
@@ -908,6 +955,34 @@ class SupabaseSettings(_Section):
     cut-over the commercial stack's API tasks (its ``compute.maxCount`` times their pool size)."""
 
 
+class BackupSettings(_Section):
+    """``platform:backup``: the daily dumps of Supabase and Atlas to an S3 bucket (pre-commercial)."""
+
+    enabled: bool = True
+    """Run the backup job (a Render cron job) and keep its S3 bucket. Needs ``aws:region`` (the
+    bucket's region) and AWS credentials for the stack, besides the Render ones."""
+    schedule: CronSchedule = "0 18 * * *"
+    """When the job runs, as a cron expression in **UTC** (Render evaluates schedules in UTC):
+    ``0 18 * * *`` is 03:00 in Tokyo, the API's quietest hour."""
+    retention_days: int = Field(35, ge=7, le=3650)
+    """Days each archive is locked (S3 Object Lock) and kept; the lifecycle rule deletes it the day
+    after. At least 7: a week of dailies, what Supabase Pro itself would keep."""
+    lock_mode: Literal["governance", "compliance"] = "governance"
+    """S3 Object Lock mode. ``governance``: nobody can delete or overwrite a locked archive unless
+    an administrator passes ``s3:BypassGovernanceRetention``; ``compliance``: nobody at all, the
+    account's root included, until the retention ends (a retention set too long cannot be undone)."""
+    postgres_read_only: bool = True
+    """Dump PostgreSQL as the read-only role ``platform_backup`` (created once with the SQL in
+    docs/backup.md); off: as the project's ``postgres`` owner, through its session URL."""
+    repository: Repository = "example/platform"
+    """GitHub repository holding this program (``tools/backup.py`` and ``backup/Dockerfile``), which
+    Render builds the job's image from. Render's GitHub app must have access to it."""
+    branch: str = "main"
+    """Branch Render builds the job from."""
+    plan: Literal[RENDER_PLANS] = "starter"  # type: ignore[valid-type]
+    """Render instance type of the job (billed per second of each run)."""
+
+
 SECTIONS: dict[str, type[_Section]] = {
     "network": NetworkSettings,
     "dns": DnsSettings,
@@ -925,13 +1000,14 @@ SECTIONS: dict[str, type[_Section]] = {
     "vercel": VercelSettings,
     "render": RenderSettings,
     "supabase": SupabaseSettings,
+    "backup": BackupSettings,
 }
 
 # Sections that only mean something on AWS, and those only for the managed platforms.
 AWS_SECTIONS = frozenset(
     {"network", "cutover", "security", "storage", "compute", "schedule", "edge", "database", "datadog"}
 )
-MANAGED_SECTIONS = frozenset({"vercel", "render", "supabase"})
+MANAGED_SECTIONS = frozenset({"vercel", "render", "supabase", "backup"})
 
 
 class Settings(BaseModel):
@@ -959,6 +1035,7 @@ class Settings(BaseModel):
     vercel: VercelSettings
     render: RenderSettings
     supabase: SupabaseSettings
+    backup: BackupSettings
     datadog_api_key: Any = None
     """The ``datadog:apiKey`` provider secret (an Output) when the Datadog agent runs on AWS."""
 
@@ -1411,7 +1488,8 @@ def _table_problems(settings: Settings) -> list[str]:
 
 
 def _pre_commercial_problems(settings: Settings) -> list[str]:
-    """The managed platforms: the Vercel team, the API's domain and the Supabase pooler's limits."""
+    """The managed platforms: the Vercel team, the API's domain, the Supabase pooler's limits and
+    the backups' AWS region."""
     key = f"{NAMESPACE}:"
     problems: list[str] = []
     if settings.vercel.team_id is None:
@@ -1424,6 +1502,12 @@ def _pre_commercial_problems(settings: Settings) -> list[str]:
         problems.append(
             f"{key}render.customDomain: true needs {key}dns.domain (the API would be served at "
             f"{settings.dns.api_subdomain}.<domain>); set the domain or turn customDomain off"
+        )
+    if settings.backup.enabled and settings.region is None:
+        problems.append(
+            f"aws:region: required when {key}backup.enabled is true: the backups go to an S3 bucket "
+            "in the team's AWS account (ap-northeast-1 keeps them in Tokyo, away from the Singapore "
+            f"databases); set it, or turn {key}backup.enabled off"
         )
     supabase, render = settings.supabase, settings.render
     if supabase.plan == "free" and supabase.compute_size != "nano":
@@ -1711,6 +1795,11 @@ def placeholders(settings: Settings) -> list[tuple[str, str]]:
                 "vercel.teamId",
                 vercel.team_id,
                 vercel.team_id is not None and set(vercel.team_id.split("_", 1)[1]) == {"0"},
+            ),
+            (
+                "backup.repository",
+                settings.backup.repository,
+                settings.backup.enabled and _is_example(settings.backup.repository),
             ),
             (
                 "supabase.organizationId",

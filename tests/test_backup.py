@@ -8,6 +8,8 @@ skips these tests; under CI (``CI`` set, as GitHub Actions does) they fail inste
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
 import socket
@@ -235,3 +237,90 @@ def test_mongo_dump_writes_its_config_privately_and_reports_a_missing_tool(tmp_p
     assert backup.main(["mongo-dump", "--out", str(tmp_path / "a.gz")]) == 1
     [(mode, text)] = seen
     assert mode == 0o600 and "secret" in text
+
+
+# -- the read-only role and the scheduled run --------------------------------------------------
+
+FAKE_AWS = """#!/bin/sh
+# Stands in for `aws s3 cp <file> s3://<bucket>/<key> ...`: copies into $FAKE_S3 and records argv
+# and whether the key arrived through the environment.
+set -e
+mkdir -p "$FAKE_S3/$(dirname "${4#s3://}")"
+cp "$3" "$FAKE_S3/${4#s3://}"
+echo "$* key=${AWS_ACCESS_KEY_ID:-none}" >> "$FAKE_S3/calls"
+"""
+
+
+def test_the_read_only_role_dumps_row_secured_tables_and_cannot_write(postgres, tmp_path, monkeypatch):
+    source, target = f"{postgres}/secured", f"{postgres}/secured_copy"
+    psql(f"{postgres}/postgres", "create database secured")
+    psql(f"{postgres}/postgres", "create database secured_copy")
+    # As on Supabase: row-level security on, a policy that shows nothing to other roles.
+    psql(
+        source,
+        SCHEMA + "alter table customers enable row level security;"
+        "create policy own on customers using (false);",
+    )
+    psql(f"{postgres}/postgres", backup.read_only_role_sql("r3ad-only'pw"))  # the documented SQL
+    reader = f"postgresql://{backup.READ_ONLY_ROLE}:r3ad-only'pw@{postgres.split('@', 1)[1]}/secured"
+    before = snapshot(source)
+
+    # The scheduled command, in-process, with a stand-in `aws` and Sentry capturing check-ins.
+    bin_dir, s3 = tmp_path / "bin", tmp_path / "s3"
+    bin_dir.mkdir()
+    (bin_dir / "aws").write_text(FAKE_AWS)
+    (bin_dir / "aws").chmod(0o755)
+    checkins: list[dict] = []
+    monkeypatch.setattr(
+        backup.urllib.request,
+        "urlopen",
+        lambda request, timeout: (
+            checkins.append({"url": request.full_url, **json.loads(request.data)}) or contextlib.nullcontext()
+        ),
+    )
+    for name, value in {
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "FAKE_S3": str(s3),
+        "BACKUP_TARGETS": "postgres",
+        "BACKUP_BUCKET": "bucket",
+        "BACKUP_PREFIX": "backups/",
+        "BACKUP_SCHEDULE": "0 18 * * *",
+        "DATABASE_URL": reader,
+        "AWS_ACCESS_KEY_ID": "AKIATEST",
+        "SENTRY_DSN": "https://publickey@o1.ingest.sentry.io/42",
+    }.items():
+        monkeypatch.setenv(name, value)
+    for name in [k for k in os.environ if k.startswith("PG")]:
+        monkeypatch.delenv(name)
+
+    assert backup.main(["run"]) == 0
+
+    [archive] = list((s3 / "bucket" / "backups").glob("*/postgres.dump"))
+    calls = (s3 / "calls").read_text()
+    assert "key=AKIATEST" in calls and "r3ad" not in calls and "AKIATEST " not in calls.split("key=")[0]
+    assert [c["status"] for c in checkins] == ["in_progress", "ok"]
+    assert checkins[0]["url"] == "https://o1.ingest.sentry.io/api/42/cron/database-backup/publickey/"
+    assert checkins[0]["monitor_config"]["schedule"] == {"type": "crontab", "value": "0 18 * * *"}
+    restored = run_backup_cli("postgres-restore", "--in", str(archive), TARGET_DATABASE_URL=target)
+    assert restored.returncode == 0, restored.stderr
+    assert snapshot(target) == before  # every row, row security notwithstanding
+    with pytest.raises(subprocess.CalledProcessError):
+        psql(reader, "insert into orders (customer_id, total) values (1, 5)")
+
+
+def test_a_failed_run_exits_non_zero_and_reports_an_error(postgres, monkeypatch):
+    checkins: list[str] = []
+    monkeypatch.setattr(
+        backup.urllib.request,
+        "urlopen",
+        lambda request, timeout: (
+            checkins.append(json.loads(request.data)["status"]) or contextlib.nullcontext()
+        ),
+    )
+    monkeypatch.setenv("BACKUP_TARGETS", "postgres")
+    monkeypatch.setenv("BACKUP_BUCKET", "bucket")
+    monkeypatch.setenv("DATABASE_URL", f"{postgres}/no_such_db")
+    monkeypatch.setenv("SENTRY_DSN", "https://publickey@o1.ingest.sentry.io/42")
+
+    assert backup.main(["run"]) == 1
+    assert checkins == ["in_progress", "error"]

@@ -479,3 +479,20 @@ def test_a_stack_may_name_its_boundary_and_a_bad_one_is_refused_before_any_resou
     with pytest.raises(SettingsError, match=r"platform:security\.permissionsBoundary: .*'not a policy'"):
         run_stack("staging", {"platform:security": {"permissionsBoundary": "not a policy"}})
     assert last_run().resources == []
+
+
+def test_the_deploy_role_creates_the_backup_writer_only_with_its_boundary(run):
+    # The pre-commercial backup job's IAM user (components/backup.py); the `iam:PermissionsBoundary`
+    # key holds the user's boundary on CreateUser and PutUserPolicy (IAM User Guide,
+    # access_policies_boundaries.html, "Delegating responsibility to others").
+    deploy = _principal(run, "github-prod-precommercial-deploy")
+    writer = f"arn:aws:iam::{ACCOUNT}:user/platform-prod-precommercial-backup-writer"
+    bounded = {"iam:PermissionsBoundary": _boundary(run, "prod-precommercial")}
+    assert deploy.allows("iam:CreateUser", writer, bounded)
+    assert deploy.allows("iam:PutUserPolicy", writer, bounded)
+    assert deploy.allows("iam:CreateAccessKey", writer)
+    assert not deploy.allows("iam:CreateUser", writer)
+    assert not deploy.allows("iam:CreateUser", writer, {"iam:PermissionsBoundary": _boundary(run, "staging")})
+    other = f"arn:aws:iam::{ACCOUNT}:user/platform-prod-commercial-x"
+    assert not deploy.allows("iam:CreateAccessKey", other)
+    assert deploy.decide(Request("iam:DeleteUserPermissionsBoundary", writer)) == "explicit deny"

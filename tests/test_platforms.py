@@ -23,10 +23,12 @@ ENV_VAR = "vercel:index/projectEnvironmentVariable:ProjectEnvironmentVariable"
 CUSTOM_DOMAIN = "render:services:CustomDomain"
 RENDER_ENV = "render:services:EnvVarsForService"
 SCALING = "pulumi-python:dynamic/render:Scaling"
+CRON_JOB = "render:services:CronJob"
 PROJECT_DOMAIN = "vercel:index/projectDomain:ProjectDomain"
 SUPABASE = "pulumi-python:dynamic/supabase:Project"
 RENDER_EGRESS = ["203.0.113.10/32", "203.0.113.11/32", "203.0.113.12/32"]
-STANDALONE = {"platform:topology": "pre-commercial"}
+# aws:region: the backup bucket's (platform:backup is on by default).
+STANDALONE = {"platform:topology": "pre-commercial", "aws:region": "ap-northeast-1"}
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +50,7 @@ def configured():
 
 def env_of(run) -> dict[str, str]:
     """The API's variables as the env-var resource (which owns them after creation) sets them."""
-    return {var["key"]: var["value"] for var in run.one(RENDER_ENV)["envVars"]}
+    return {var["key"]: var["value"] for var in run.one(RENDER_ENV, "api-env")["envVars"]}
 
 
 def vercel_vars(run) -> dict[str, Any]:
@@ -169,7 +171,8 @@ def test_the_committed_stack_exports_urls_and_dashboards(run):
     assert dashboards["atlas"].startswith(
         f"https://cloud.mongodb.com/v2/{run.one('mongodbatlas:index/project:Project').id}"
     )
-    assert set(dashboards) == {"vercel", "render", "supabase", "atlas"}
+    assert dashboards["backup"] == f"https://dashboard.render.com/cron/{run.one(CRON_JOB).id}"
+    assert set(dashboards) == {"vercel", "render", "supabase", "atlas", "backup"}
 
 
 def test_custom_domain_serves_the_web_and_is_the_api_cors_origin(configured):
@@ -267,7 +270,7 @@ def test_optional_services_off_leave_no_dangling_variables():
     assert not [r for r in off.resources if r.type.startswith(("sentry:", "mongodbatlas:"))]
     assert set(env_of(off)) == {"DATABASE_URL", "DATABASE_POOL_MAX", "NODE_ENV", "WEB_ORIGIN"}
     assert set(vercel_vars(off)) == {"NEXT_PUBLIC_API_URL"}
-    assert set(off.output("dashboards")) == {"vercel", "render", "supabase"}
+    assert set(off.output("dashboards")) == {"vercel", "render", "supabase", "backup"}
 
 
 # -- secrets --------------------------------------------------------------------------------
@@ -312,7 +315,7 @@ def test_secrets_reach_resources_only_as_secret_inputs(run):
         assert not leaked, f"{resource.name} has a secret in a plain input"
     assert isinstance(run.one(SUPABASE).inputs["db_pass"], Secret)
     assert isinstance(run.one(SERVICE).inputs["envVars"], Secret)
-    assert isinstance(run.one(RENDER_ENV).inputs["envVars"], Secret)
+    assert isinstance(run.one(RENDER_ENV, "api-env").inputs["envVars"], Secret)
 
 
 def test_the_serialized_supabase_provider_holds_no_secret_or_token(run, monkeypatch):
@@ -351,11 +354,11 @@ def test_render_sends_each_injected_secret_as_a_secret_value():
 
     assert not isinstance(plain_only.one(SERVICE).inputs["envVars"], Secret)
     assert isinstance(with_secret.one(SERVICE).inputs["envVars"], Secret)
-    assert not isinstance(plain_only.one(RENDER_ENV).inputs["envVars"], Secret)
+    assert not isinstance(plain_only.one(RENDER_ENV, "api-env").inputs["envVars"], Secret)
     # One secret around the whole list: the engine marks an output secret only when the input of
     # the same top-level name is (pulumi/pulumi pkg/resource/deploy/step_executor.go), and Render
     # answers the values in clear (render-openapi `envVarWithCursor`).
-    assert isinstance(with_secret.one(RENDER_ENV).inputs["envVars"], Secret)
+    assert isinstance(with_secret.one(RENDER_ENV, "api-env").inputs["envVars"], Secret)
 
 
 def test_render_refuses_plain_variables_that_would_shadow_a_secret():
@@ -480,7 +483,7 @@ def _render_env_run(**environment: str):
 
 
 def test_the_env_var_resource_belongs_to_the_service_and_comes_after_it(run):
-    service, env = run.one(SERVICE), run.one(RENDER_ENV)
+    service, env = run.one(SERVICE), run.one(RENDER_ENV, "api-env")
 
     assert env["serviceId"] == service.id
     assert service.urn in env.dependencies  # PUT /services/{serviceId}/env-vars needs the id
@@ -522,7 +525,9 @@ def test_changing_a_variable_changes_only_the_env_var_resource():
         k: service_after.plain_inputs[k] for k in diffed(service_after)
     }
     assert env_of(before)["LOG_LEVEL"] == "info" and env_of(after)["LOG_LEVEL"] == "debug"
-    assert before.one(RENDER_ENV)["serviceId"] == after.one(RENDER_ENV)["serviceId"]  # no replacement
+    assert (
+        before.one(RENDER_ENV, "api-env")["serviceId"] == after.one(RENDER_ENV, "api-env")["serviceId"]
+    )  # no replacement
 
 
 # -- scaling: the dynamic provider of components/platforms/render_scaling.py --------------------

@@ -322,8 +322,12 @@ def test_all_problems_are_reported_at_once() -> None:
 def test_aws_topologies_require_a_region() -> None:
     with pytest.raises(SettingsError, match="aws:region"):
         parse_settings({"topology": "staging"}, region=None)
+    # Pre-commercial needs one only for the backup bucket.
     pre_commercial = {"topology": "pre-commercial", "vercel": {"teamId": "team_abc123"}}
-    assert parse_settings(pre_commercial, region=None).region is None
+    with pytest.raises(SettingsError, match=r"aws:region: required when platform:backup.enabled is true"):
+        parse_settings(pre_commercial, region=None)
+    without_backups = {**pre_commercial, "backup": {"enabled": False}}
+    assert parse_settings(without_backups, region=None).region is None
 
 
 # -- cut-over phases and the pre-commercial data ---------------------------------------------------

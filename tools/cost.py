@@ -64,7 +64,15 @@ PRICES = {
     "render_month": {"starter": 7.0, "standard": 25.0, "pro": 85.0},
     "render_professional_workspace_month": 19.0,  # per member; Render autoscales only from this plan
     "supabase_month": {"free": 0.0, "pro": 25.0},
+    # Render cron jobs: billed per second of run time, $1/month minimum per cron job
+    # (https://render.com/pricing, "Cron jobs"); per minute by instance type.
+    "render_cron_minute": {"starter": 0.00016, "standard": 0.00077, "pro": 0.0015},
+    "render_cron_minimum_month": 1.0,
+    "s3_standard_gb_month": 0.025,  # ap-northeast-1, first 50 TB
 }
+# The backup job's assumed size: both databases' compressed archives per run, and minutes per run.
+BACKUP_ARCHIVE_GB = 0.2
+BACKUP_RUN_MINUTES = 10
 
 # Assumed monthly traffic per topology: what the cost estimate cannot read from the program.
 TRAFFIC = {
@@ -362,6 +370,25 @@ def _managed_lines(settings: Settings) -> Iterable[CostLine]:
     )
 
 
+def _backup_lines(settings: Settings) -> Iterable[CostLine]:
+    backup = settings.backup
+    if not backup.enabled:
+        return
+    runs = 30  # the default daily schedule
+    minutes = runs * BACKUP_RUN_MINUTES * PRICES["render_cron_minute"].get(backup.plan, 0.0)
+    yield CostLine(
+        f"Render cron job {backup.plan} (vendor)",
+        max(PRICES["render_cron_minimum_month"], minutes),
+        f"backups: {runs} runs of ~{BACKUP_RUN_MINUTES} min; $1 minimum per cron job",
+    )
+    kept_gb = (backup.retention_days + 2) * BACKUP_ARCHIVE_GB
+    yield CostLine(
+        "S3 backup bucket",
+        kept_gb * PRICES["s3_standard_gb_month"],
+        f"~{kept_gb:.1f} GB kept ({backup.retention_days} days locked + 2, {BACKUP_ARCHIVE_GB} GB a day)",
+    )
+
+
 def nat_comparison(settings: Settings) -> tuple[str, ...]:
     """What each way out of the private subnets would cost at this stack's assumed traffic."""
     p = PRICES
@@ -389,6 +416,7 @@ def estimate(run: Run, settings: Settings) -> Estimate:
         lines += _aws_lines(run, settings)
     else:
         lines += _managed_lines(settings)
+        lines += _backup_lines(settings)
     lines += _atlas_lines(settings)
     lines += _sentry_lines(settings)
     rounded = tuple(CostLine(line.item, round(line.monthly_usd, 2), line.basis) for line in lines)

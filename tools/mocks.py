@@ -495,6 +495,31 @@ class RecordingMocks(Mocks):
                 "slug": slug,
                 "suspended": "not_suspended",
             }
+        if typ == "render:services:CronJob":
+            # As the web service: Render's service object (openapi_generated.yml `cronJobOutput`,
+            # `cronJobDetailsOutput`: `env`, `buildPlan`, `plan`, `region` required), no `envVars`;
+            # cron job ids start with `crn-`.
+            asked = rpc.unwrap_rpc_secret(inputs.get("serviceDetails")) or {}
+            details = {**asked, "env": asked.get("runtime"), "buildPlan": "starter"}
+            return {
+                "__id": f"crn-{h[:20]}",
+                "__drop": ["envVars"],
+                "serviceDetails": details,
+                "dashboardUrl": f"https://dashboard.render.com/cron/crn-{h[:20]}",
+                "slug": inputs.get("name", logical),
+                "suspended": "not_suspended",
+            }
+        if typ == "aws:iam/user:User":
+            # internal/service/iam/user.go: the id is the user name; unique_id from CreateUser.
+            return {
+                "__id": name,
+                "arn": f"arn:aws:iam::{acct}:user/{name}",
+                "uniqueId": f"AIDA{h[:16].upper()}",
+            }
+        if typ == "aws:iam/accessKey:AccessKey":
+            # internal/service/iam/access_key.go: the id is the access key id; `secret` only from
+            # CreateAccessKey (the SDK marks it secret), status Active.
+            return {"__id": f"AKIA{h[:16].upper()}", "secret": f"{h}{h[:8]}", "status": "Active"}
         if typ == "render:services:EnvVarsForService":
             # PUT /services/{id}/env-vars answers a bare array of `envVarWithCursor`, values in
             # clear; the provider wraps it as `envVars` and, the array having no id, makes one

@@ -2,8 +2,10 @@
 
 Cost-effective managed services for the first users (the seed's $0-68/month): the web on Vercel
 Pro, the API on Render with autoscaling, PostgreSQL on Supabase's free plan and MongoDB on
-Atlas' free M0 tier, with Sentry for errors when enabled. Every secret travels as a Pulumi
-secret from the service that issues it to the one that uses it; the stack exports URLs only.
+Atlas' free M0 tier, with Sentry for errors when enabled, and (``platform:backup``) a daily
+Render cron job dumping both databases to an Object-Locked S3 bucket in the team's AWS account.
+Every secret travels as a Pulumi secret from the service that issues it to the one that uses it;
+the stack exports URLs and names only.
 """
 
 from __future__ import annotations
@@ -11,6 +13,9 @@ from __future__ import annotations
 import pulumi
 
 from components.atlas import MongoAtlas, MongoAtlasArgs
+from components.backup import BackupBucket, BackupBucketArgs
+from components.boundary import boundary_arn
+from components.platforms.backup_job import BackupJob, BackupJobArgs
 from components.platforms.render import RenderApi, RenderApiArgs
 from components.platforms.supabase import SupabaseProject, SupabaseProjectArgs
 from components.platforms.vercel import (
@@ -24,6 +29,8 @@ from components.sentry import SentryProjects, SentryProjectsArgs
 from components.settings import Settings
 
 SENTRY_PLATFORMS = {"api": "node-nestjs", "web": "javascript-nextjs"}
+# The backup job reports its runs to a cron monitor in a project of its own.
+BACKUP_SENTRY_PLATFORM = {"backup": "python"}
 
 
 def build_pre_commercial(settings: Settings) -> None:
@@ -35,7 +42,7 @@ def build_pre_commercial(settings: Settings) -> None:
             SentryProjectsArgs(
                 settings=settings.sentry,
                 name_prefix=settings.name(),
-                projects=SENTRY_PLATFORMS,
+                projects={**SENTRY_PLATFORMS, **(BACKUP_SENTRY_PLATFORM if settings.backup.enabled else {})},
                 alert_environment="production",
             ),
         )
@@ -52,6 +59,7 @@ def build_pre_commercial(settings: Settings) -> None:
     api_secrets: dict[str, pulumi.Input[str]] = {"DATABASE_URL": postgres.pooled_connection_string}
     dashboards: dict[str, pulumi.Input[str]] = {"supabase": postgres.dashboard_url}
 
+    mongo: MongoAtlas | None = None
     if settings.atlas.enabled:
         if not settings.render.outbound_cidrs:
             pulumi.log.warn(
@@ -66,6 +74,7 @@ def build_pre_commercial(settings: Settings) -> None:
                 project_name=settings.name(),
                 access_cidrs=settings.render.outbound_cidrs,
                 protect=True,  # the first users' data
+                backup_user=settings.backup.enabled,
             ),
         )
         api_secrets["MONGODB_URI"] = mongo.connection_uri
@@ -117,6 +126,45 @@ def build_pre_commercial(settings: Settings) -> None:
     # Vercel dashboard URLs are scoped by the team's slug, which the settings do not hold.
     dashboards["vercel"] = "https://vercel.com/dashboard"
 
+    if settings.backup.enabled:
+        dashboards["backup"] = _backups(settings, postgres, mongo, dsns.get("backup")).dashboard_url
+
     pulumi.export("web_url", web.url)
     pulumi.export("api_url", api.public_url)
     pulumi.export("dashboards", dashboards)
+
+
+def _backups(
+    settings: Settings,
+    postgres: SupabaseProject,
+    mongo: MongoAtlas | None,
+    sentry_dsn: pulumi.Output[str] | None,
+) -> BackupJob:
+    """The bucket in AWS and the Render cron job that fills it (docs/backup.md)."""
+    bucket = BackupBucket(
+        settings.name("backup"),
+        BackupBucketArgs(
+            settings=settings.backup,
+            name_prefix=settings.name(),
+            region=settings.aws_region,
+            permissions_boundary=boundary_arn(None, project=settings.project, stack=settings.stack),
+        ),
+    )
+    job = BackupJob(
+        settings.name("backup-job"),
+        BackupJobArgs(
+            settings=settings.backup,
+            render=settings.render,
+            bucket_name=bucket.bucket_name,
+            bucket_region=settings.aws_region,
+            aws_access_key_id=bucket.writer_access_key_id,
+            aws_secret_access_key=bucket.writer_secret_access_key,
+            postgres_session_url=postgres.session_connection_string,
+            mongodb_uri=mongo.backup_connection_uri if mongo is not None else None,
+            sentry_dsn=sentry_dsn,
+        ),
+    )
+    # The role's SQL holds its password, so it stays a secret output of the BackupJob component in
+    # the state (docs/backup.md reads it with `pulumi stack export --show-secrets`), not a stack output.
+    pulumi.export("backup_bucket", bucket.bucket_name)
+    return job
