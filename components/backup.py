@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.settings import BackupSettings
+from components.storage import deny_insecure_transport
 
 ARCHIVE_PREFIX = "backups/"
 """Key prefix of every archive; the job's credentials may write only under it."""
@@ -200,16 +201,7 @@ class BackupBucket(pulumi.ComponentResource):
             policy=pulumi.Output.json_dumps(
                 {
                     "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "DenyInsecureTransport",
-                            "Effect": "Deny",
-                            "Principal": "*",
-                            "Action": "s3:*",
-                            "Resource": [bucket.arn, pulumi.Output.concat(bucket.arn, "/*")],
-                            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                        }
-                    ],
+                    "Statement": [deny_insecure_transport(bucket)],
                 }
             ),
             region=self._region,

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.storage import deny_insecure_transport
+
 # Datadog's Firehose log intake per site: AWS CDK's DatadogEndpoint table
 # (aws-cdk-lib/aws-kinesisfirehose/lib/destinations/datadog.ts, LOGS_*) and Datadog's guide
 # docs.datadoghq.com/logs/guide/send-aws-services-logs-with-the-datadog-kinesis-firehose-destination/
@@ -220,16 +222,7 @@ class LogShipping(pulumi.ComponentResource):
             policy=pulumi.Output.json_dumps(
                 {
                     "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "DenyInsecureTransport",
-                            "Effect": "Deny",
-                            "Principal": "*",
-                            "Action": "s3:*",
-                            "Resource": [bucket.arn, pulumi.Output.concat(bucket.arn, "/*")],
-                            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                        }
-                    ],
+                    "Statement": [deny_insecure_transport(bucket)],
                 }
             ),
             region=args.region,

@@ -38,6 +38,19 @@ class StorageArgs:
 UNTAGGED_KEPT = 10
 
 
+def deny_insecure_transport(bucket: aws.s3.Bucket) -> dict:
+    """The statement every bucket policy of the stack starts with: requests over plain HTTP are
+    refused (S3 User Guide, "Enforce encryption in transit", aws:SecureTransport)."""
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket.arn, pulumi.Output.concat(bucket.arn, "/*")],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
 def _ecr_lifecycle_policy(keep_images: int) -> str:
     return json.dumps(
         {
@@ -185,14 +198,7 @@ class Storage(pulumi.ComponentResource):
                 {
                     "Version": "2012-10-17",
                     "Statement": [
-                        {
-                            "Sid": "DenyInsecureTransport",
-                            "Effect": "Deny",
-                            "Principal": "*",
-                            "Action": "s3:*",
-                            "Resource": [bucket.arn, pulumi.Output.concat(bucket.arn, "/*")],
-                            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                        },
+                        deny_insecure_transport(bucket),
                         {
                             "Sid": "ElbAccountDeliversAccessLogs",
                             "Effect": "Allow",
