@@ -105,13 +105,13 @@ def build_aws(settings: Settings) -> None:
     legacy_data = settings.cutover.legacy_data
 
     key = StackKey(
-        settings.name("key"),
+        "key",
         StackKeyArgs(settings=settings.security, name_prefix=prefix, region=region, protect=production),
     )
     # CloudFront's logs, WAF's logs and their alarms live in us-east-1, where the stack key is not.
     edge_key = (
         StackKey(
-            settings.name("edge-key"),
+            "edge-key",
             StackKeyArgs(
                 settings=settings.security,
                 name_prefix=f"{prefix}-edge",
@@ -125,7 +125,7 @@ def build_aws(settings: Settings) -> None:
         else None
     )
     network = Network(
-        settings.name("network"),
+        "network",
         NetworkArgs(
             settings=settings.network,
             name_prefix=prefix,
@@ -135,11 +135,9 @@ def build_aws(settings: Settings) -> None:
             kms_key_arn=key.key_arn,
         ),
     )
-    storage = Storage(
-        settings.name("storage"), StorageArgs(settings=settings.storage, name_prefix=prefix, region=region)
-    )
+    storage = Storage("storage", StorageArgs(settings=settings.storage, name_prefix=prefix, region=region))
     security = Security(
-        settings.name("security"),
+        "security",
         SecurityArgs(
             settings=settings.security,
             name_prefix=prefix,
@@ -162,7 +160,7 @@ def build_aws(settings: Settings) -> None:
         ),
     )
     database = Database(
-        settings.name("database"),
+        "database",
         DatabaseArgs(
             settings=settings.database,
             schedule=settings.schedule,
@@ -186,7 +184,7 @@ def build_aws(settings: Settings) -> None:
     if settings.atlas.enabled:
         connectivity = settings.atlas.connectivity
         atlas = MongoAtlas(
-            settings.name("atlas"),
+            "atlas",
             MongoAtlasArgs(
                 settings=settings.atlas,
                 project_name=prefix,
@@ -214,7 +212,7 @@ def build_aws(settings: Settings) -> None:
         secret_values["MONGODB_URI"] = atlas.connection_uri
     if settings.sentry.enabled:
         sentry = SentryProjects(
-            settings.name("sentry"),
+            "sentry",
             SentryProjectsArgs(
                 settings=settings.sentry,
                 name_prefix=prefix,
@@ -243,7 +241,7 @@ def build_aws(settings: Settings) -> None:
             secret_values[f"LEGACY_{name}"] = pulumi.Output.secret(url)
             api_parameters[name] = f"LEGACY_{name}"
     secrets = SecretParameters(
-        settings.name("secrets"),
+        "secrets",
         SecretParametersArgs(
             parameter_prefix=settings.parameter_prefix, kms_key_arn=key.key_arn, values=secret_values
         ),
@@ -252,7 +250,7 @@ def build_aws(settings: Settings) -> None:
     # Without a domain, Compute and Edge each warn about what is served over plain HTTP.
     alb_certificate = (
         ValidatedCertificate(
-            settings.name("alb-certificate"), ValidatedCertificateArgs(domain_name=api_host, zone_id=zone_id)
+            "alb-certificate", ValidatedCertificateArgs(domain_name=api_host, zone_id=zone_id)
         )
         if api_host and zone_id is not None
         else None
@@ -269,7 +267,7 @@ def build_aws(settings: Settings) -> None:
         else "@sha256:" not in settings.compute.image
     )
     compute = Compute(
-        settings.name("compute"),
+        "compute",
         ComputeArgs(
             settings=settings.compute,
             schedule=settings.schedule,
@@ -303,7 +301,7 @@ def build_aws(settings: Settings) -> None:
     )
 
     database_admin = DatabaseAdminTask(
-        settings.name("database-admin"),
+        "database-admin",
         DatabaseAdminTaskArgs(
             name_prefix=prefix,
             region=region,
@@ -328,7 +326,7 @@ def build_aws(settings: Settings) -> None:
     edge = None
     if behind_cloudfront:
         edge = Edge(
-            settings.name("edge"),
+            "edge",
             EdgeArgs(
                 settings=settings.edge,
                 name_prefix=prefix,
@@ -348,7 +346,7 @@ def build_aws(settings: Settings) -> None:
         if public_hosts:
             cutover = settings.cutover
             records = CutoverRecords(
-                settings.name("cutover"),
+                "cutover",
                 CutoverArgs(
                     settings=cutover,
                     zone_id=zone_id,
@@ -370,7 +368,7 @@ def build_aws(settings: Settings) -> None:
     else:
         if api_host and zone_id is not None:
             alias_records(
-                settings.name("api-record"),
+                "api-record",
                 zone_id=zone_id,
                 record_name=api_host,
                 target_dns_name=compute.alb_dns_name,
@@ -381,7 +379,7 @@ def build_aws(settings: Settings) -> None:
         url = pulumi.Output.concat(f"{scheme}://", api_host or compute.alb_dns_name)
 
     monitoring = Monitoring(
-        settings.name("monitoring"),
+        "monitoring",
         MonitoringArgs(
             settings=settings.monitoring,
             name_prefix=prefix,
@@ -410,7 +408,7 @@ def build_aws(settings: Settings) -> None:
     )
     if settings.datadog.enabled:
         datadog = Datadog(
-            settings.name("datadog"),
+            "datadog",
             DatadogArgs(
                 settings=settings.datadog,
                 name_prefix=prefix,
@@ -426,7 +424,7 @@ def build_aws(settings: Settings) -> None:
     if settings.datadog.logs:
         # The container and database logs go on to Datadog; CloudWatch keeps them all.
         shipping = LogShipping(
-            settings.name("log-shipping"),
+            "log-shipping",
             LogShippingArgs(
                 name_prefix=prefix,
                 region=region,
