@@ -455,7 +455,7 @@ def build_aws(settings: Settings) -> None:
         )
         pulumi.export("datadogLogStreams", shipping.stream_arns)
 
-    pulumi.export("url", url)
+    pulumi.export("apiUrl", url)
     pulumi.export("vpcId", network.vpc_id)
     pulumi.export("availabilityZones", network.availability_zones)
     pulumi.export("egressIps", network.egress_ips)

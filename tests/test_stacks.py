@@ -104,7 +104,7 @@ def test_an_update_with_real_values_goes_ahead() -> None:
         "platform:sentry": {"organization": "platform-jp"},
     }
     run = run_stack("prod-commercial", real, preview=False)
-    assert run.output("url") == "https://api.platform.jp"
+    assert run.output("apiUrl") == "https://api.platform.jp"
     assert not [w for w in run.warnings if "placeholder" in w]
 
 
@@ -160,3 +160,10 @@ def test_an_autonamed_name_over_the_providers_limit_fails_the_preview() -> None:
     # platform-<26 characters>-network-flow-logs-role-<7 hex> is 66 characters.
     with pytest.raises(Exception, match="exceeds maximum length of 64"):
         run_stack("staging-with-a-longer-name", config=stack_config("staging"))
+
+
+def test_stack_outputs_are_camel_case_and_name_the_api_alike(any_stack_run: Run) -> None:
+    # One casing across topologies, so a script reads `apiUrl` from any stack.
+    for name in any_stack_run.outputs:
+        assert re.fullmatch(r"[a-z][a-zA-Z0-9]*", name), name
+    assert any_stack_run.output("apiUrl").startswith("http")

@@ -274,9 +274,9 @@ def test_a_domain_turns_on_https_with_a_validated_certificate(staging: Run) -> N
     assert listeners[443]["sslPolicy"].startswith("ELBSecurityPolicy-TLS13")
     assert listeners[80]["defaultActions"][0]["type"] == "redirect"
     # Staging has its own name under the shared domain; api.<domain> is commercial's.
-    assert run.output("url") == "https://api-staging.example.com"
+    assert run.output("apiUrl") == "https://api-staging.example.com"
     assert run.of_type("aws:acm/certificateValidation:CertificateValidation")
-    assert staging.output("url").startswith("http://") and staging.warnings
+    assert staging.output("apiUrl").startswith("http://") and staging.warnings
 
 
 def test_commercial_serves_the_api_name_through_the_cutovers_records(commercial: Run) -> None:

@@ -129,8 +129,8 @@ def build_pre_commercial(settings: Settings) -> None:
     if settings.backup.enabled:
         dashboards["backup"] = _backups(settings, postgres, mongo, dsns.get("backup")).dashboard_url
 
-    pulumi.export("web_url", web.url)
-    pulumi.export("api_url", api.public_url)
+    pulumi.export("webUrl", web.url)
+    pulumi.export("apiUrl", api.public_url)
     pulumi.export("dashboards", dashboards)
 
 
@@ -166,5 +166,5 @@ def _backups(
     )
     # The role's SQL holds its password, so it stays a secret output of the BackupJob component in
     # the state (docs/backup.md reads it with `pulumi stack export --show-secrets`), not a stack output.
-    pulumi.export("backup_bucket", bucket.bucket_name)
+    pulumi.export("backupBucket", bucket.bucket_name)
     return job
