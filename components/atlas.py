@@ -12,6 +12,7 @@ import pulumi_aws as aws
 import pulumi_mongodbatlas as mongodbatlas
 import pulumi_random as random
 
+from components.outputs import publish
 from components.settings import ATLAS_DEDICATED_TIERS, AtlasSettings
 
 CLUSTER_NAME = "main"
@@ -174,17 +175,21 @@ class MongoAtlas(pulumi.ComponentResource):
     replacement, refused by Atlas since the new cluster has the old one's name.
 
     ``0.0.0.0/0`` is never in the access list. TLS is always on (``mongodb+srv`` implies it).
-
-    Outputs:
-        project_id: the Atlas project id.
-        cluster_name: name of the cluster.
-        username: the application user (``readWrite`` on ``settings.database_name`` only).
-        connection_uri: ``mongodb+srv://user:pass@host/db?retryWrites=true&w=majority`` (secret);
-            the private-endpoint host over PrivateLink; the standard SRV host otherwise, which inside
-            a peered VPC (DNS hostnames and resolution on) resolves to the nodes' private addresses.
-        backup_connection_uri: with ``backup_user``, the same host as the ``backup`` user, no
-            database in the path (secret); None otherwise.
     """
+
+    project_id: pulumi.Output[str]
+    """The Atlas project id."""
+    cluster_name: pulumi.Output[str]
+    """Name of the cluster."""
+    username: pulumi.Output[str]
+    """The application user (``readWrite`` on ``settings.database_name`` only)."""
+    connection_uri: pulumi.Output[str]
+    """``mongodb+srv://user:pass@host/db?retryWrites=true&w=majority`` (secret): the
+    private-endpoint host over PrivateLink; the standard SRV host otherwise, which inside a peered
+    VPC (DNS hostnames and resolution on) resolves to the nodes' private addresses."""
+    backup_connection_uri: pulumi.Output[str] | None
+    """With ``backup_user``, the same host as the ``backup`` user, no database in the path
+    (secret); None otherwise."""
 
     def __init__(self, name: str, args: MongoAtlasArgs, opts: pulumi.ResourceOptions | None = None):
         settings = args.settings
@@ -205,7 +210,6 @@ class MongoAtlas(pulumi.ComponentResource):
             with_default_alerts_settings=True,
             opts=protected,
         )
-        self.project_id: pulumi.Output[str] = project.id
 
         # Atlas places a dedicated cluster in the region's container when it creates it; the
         # container must exist by then to carry the configured block instead of a default one.
@@ -265,7 +269,6 @@ class MongoAtlas(pulumi.ComponentResource):
                     protected, pulumi.ResourceOptions(depends_on=[container] if container else [])
                 ),
             )
-        self.cluster_name: pulumi.Output[str] = cluster.name
 
         self._access_list(name, project, [*settings.access_cidrs, *args.access_cidrs])
 
@@ -289,7 +292,6 @@ class MongoAtlas(pulumi.ComponentResource):
             scopes=[{"name": cluster.name, "type": "CLUSTER"}],
             opts=child,
         )
-        self.username: pulumi.Output[str] = user.username
 
         if args.private_link is not None:
             srv = self._private_link_srv(name, project, cluster, args.private_link, settings.region)
@@ -298,21 +300,17 @@ class MongoAtlas(pulumi.ComponentResource):
         else:
             srv = cluster.connection_strings.apply(lambda strings: strings.standard_srv)
 
-        self.connection_uri: pulumi.Output[str] = _srv_uri(
-            srv, user.username, password.result, f"{settings.database_name}?retryWrites=true&w=majority"
-        )
-        self.backup_connection_uri: pulumi.Output[str] | None = (
-            self._backup_user(name, project, cluster, srv) if args.backup_user else None
-        )
-
-        self.register_outputs(
-            {
-                "project_id": self.project_id,
-                "cluster_name": self.cluster_name,
-                "username": self.username,
-                "connection_uri": self.connection_uri,
-                "backup_connection_uri": self.backup_connection_uri,
-            }
+        publish(
+            self,
+            project_id=project.id,
+            cluster_name=cluster.name,
+            username=user.username,
+            connection_uri=_srv_uri(
+                srv, user.username, password.result, f"{settings.database_name}?retryWrites=true&w=majority"
+            ),
+            backup_connection_uri=self._backup_user(name, project, cluster, srv)
+            if args.backup_user
+            else None,
         )
 
     def _backup_user(

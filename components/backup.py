@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.outputs import publish
 from components.settings import BackupSettings
 from components.storage import deny_insecure_transport
 
@@ -73,11 +74,17 @@ class BackupBucket(pulumi.ComponentResource):
     identity AWS could trust (no OIDC issuer for services); the key can only add archives, so a
     leak lets someone fill the bucket (bounded by its cost) but not read or remove a backup.
     Rotate it with ``pulumi up --replace <the access key's URN>``: the job's variables follow.
-
-    Outputs:
-        bucket_name, bucket_arn: the bucket.
-        writer_access_key_id, writer_secret_access_key: the job's key, both Pulumi secrets.
     """
+
+    bucket_name: pulumi.Output[str]
+    """The bucket's name, read from its TLS-only policy, so the job is configured only once the
+    bucket is complete."""
+    bucket_arn: pulumi.Output[str]
+    """The bucket's ARN."""
+    writer_access_key_id: pulumi.Output[str]
+    """The job's access key id (secret)."""
+    writer_secret_access_key: pulumi.Output[str]
+    """The job's secret access key (secret)."""
 
     def __init__(self, name: str, args: BackupBucketArgs, opts: pulumi.ResourceOptions | None = None):
         if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", args.name_prefix):
@@ -94,18 +101,12 @@ class BackupBucket(pulumi.ComponentResource):
         policy = self._deny_plain_http(bucket)
         key = self._writer(bucket, args)
 
-        # From the policy, so the job is configured only once the bucket is complete.
-        self.bucket_name: pulumi.Output[str] = policy.bucket
-        self.bucket_arn: pulumi.Output[str] = bucket.arn
-        self.writer_access_key_id: pulumi.Output[str] = pulumi.Output.secret(key.id)
-        self.writer_secret_access_key: pulumi.Output[str] = pulumi.Output.secret(key.secret)
-        self.register_outputs(
-            {
-                "bucket_name": self.bucket_name,
-                "bucket_arn": self.bucket_arn,
-                "writer_access_key_id": self.writer_access_key_id,
-                "writer_secret_access_key": self.writer_secret_access_key,
-            }
+        publish(
+            self,
+            bucket_name=policy.bucket,
+            bucket_arn=bucket.arn,
+            writer_access_key_id=pulumi.Output.secret(key.id),
+            writer_secret_access_key=pulumi.Output.secret(key.secret),
         )
 
     def _opts(self, **kwargs) -> pulumi.ResourceOptions:

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 import pulumi
 import pulumi_aws as aws
 
+from components.outputs import publish
 from components.schedule import local_now, service_hours
 from components.settings import ComputeSettings, ScheduleSettings
 
@@ -159,19 +160,36 @@ class ComputeArgs:
 
 
 class Compute(pulumi.ComponentResource):
-    """The API service: ECS cluster, Fargate service and task, ALB, autoscaling, business hours.
+    """The API service: ECS cluster, Fargate service and task, ALB, autoscaling, business hours."""
 
-    Outputs:
-        cluster_name, cluster_arn: the ECS cluster.
-        service_name: the ECS service.
-        alb_arn, alb_arn_suffix, alb_dns_name, alb_zone_id: the load balancer.
-        target_group_arn, target_group_arn_suffix: the tasks' target group.
-        listener_arn: the listener that forwards to the tasks (HTTPS:443 with a certificate).
-        listener_port: 443 with a certificate, else 80 (plain int).
-        log_group_name: the task log group.
-        task_definition_arn: the current task definition revision (what a finished deployment runs).
-        scalable_target_resource_id: ``service/<cluster>/<service>`` (Application Auto Scaling).
-    """
+    cluster_name: pulumi.Output[str]
+    """The ECS cluster's name."""
+    cluster_arn: pulumi.Output[str]
+    """The ECS cluster's ARN."""
+    service_name: pulumi.Output[str]
+    """The ECS service."""
+    alb_arn: pulumi.Output[str]
+    """The load balancer's ARN."""
+    alb_arn_suffix: pulumi.Output[str]
+    """Its ARN suffix (the ``LoadBalancer`` dimension of its metrics)."""
+    alb_dns_name: pulumi.Output[str]
+    """Its DNS name."""
+    alb_zone_id: pulumi.Output[str]
+    """Its hosted zone id, for alias records."""
+    target_group_arn: pulumi.Output[str]
+    """The tasks' target group."""
+    target_group_arn_suffix: pulumi.Output[str]
+    """Its ARN suffix (the ``TargetGroup`` dimension of its metrics)."""
+    listener_arn: pulumi.Output[str]
+    """The listener that forwards to the tasks (HTTPS:443 with a certificate)."""
+    listener_port: int
+    """443 with a certificate, else 80."""
+    log_group_name: pulumi.Output[str]
+    """The task log group."""
+    task_definition_arn: pulumi.Output[str]
+    """The current task definition revision (what a finished deployment runs)."""
+    scalable_target_resource_id: pulumi.Output[str]
+    """``service/<cluster>/<service>`` (Application Auto Scaling)."""
 
     def __init__(self, name: str, args: ComputeArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:compute:Compute", name, None, opts)
@@ -356,37 +374,22 @@ class Compute(pulumi.ComponentResource):
         scalable_target_resource_id = pulumi.Output.concat("service/", cluster.name, "/", service.name)
         self._autoscaling(name, args, scalable_target_resource_id, alb, target_group)
 
-        self.cluster_name: pulumi.Output[str] = cluster.name
-        self.cluster_arn: pulumi.Output[str] = cluster.arn
-        self.service_name: pulumi.Output[str] = service.name
-        self.alb_arn: pulumi.Output[str] = alb.arn
-        self.alb_arn_suffix: pulumi.Output[str] = alb.arn_suffix
-        self.alb_dns_name: pulumi.Output[str] = alb.dns_name
-        self.alb_zone_id: pulumi.Output[str] = alb.zone_id
-        self.target_group_arn: pulumi.Output[str] = target_group.arn
-        self.target_group_arn_suffix: pulumi.Output[str] = target_group.arn_suffix
-        self.listener_arn: pulumi.Output[str] = serving.arn
-        self.listener_port: int = listener_port
-        self.log_group_name: pulumi.Output[str] = log_group.name
-        self.task_definition_arn: pulumi.Output[str] = task_definition.arn
-        self.scalable_target_resource_id: pulumi.Output[str] = scalable_target_resource_id
-        self.register_outputs(
-            {
-                "cluster_name": self.cluster_name,
-                "cluster_arn": self.cluster_arn,
-                "service_name": self.service_name,
-                "alb_arn": self.alb_arn,
-                "alb_arn_suffix": self.alb_arn_suffix,
-                "alb_dns_name": self.alb_dns_name,
-                "alb_zone_id": self.alb_zone_id,
-                "target_group_arn": self.target_group_arn,
-                "target_group_arn_suffix": self.target_group_arn_suffix,
-                "listener_arn": self.listener_arn,
-                "listener_port": self.listener_port,
-                "log_group_name": self.log_group_name,
-                "task_definition_arn": self.task_definition_arn,
-                "scalable_target_resource_id": self.scalable_target_resource_id,
-            }
+        publish(
+            self,
+            cluster_name=cluster.name,
+            cluster_arn=cluster.arn,
+            service_name=service.name,
+            alb_arn=alb.arn,
+            alb_arn_suffix=alb.arn_suffix,
+            alb_dns_name=alb.dns_name,
+            alb_zone_id=alb.zone_id,
+            target_group_arn=target_group.arn,
+            target_group_arn_suffix=target_group.arn_suffix,
+            listener_arn=serving.arn,
+            listener_port=listener_port,
+            log_group_name=log_group.name,
+            task_definition_arn=task_definition.arn,
+            scalable_target_resource_id=scalable_target_resource_id,
         )
 
     def _autoscaling(

@@ -45,6 +45,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.outputs import publish
 from components.settings import CUTOVER_PHASES, CutoverHost, CutoverSettings
 
 WEIGHTED_TYPE = "CNAME"
@@ -87,47 +88,45 @@ class CutoverArgs:
 
 
 class CutoverRecords(pulumi.ComponentResource):
-    """The Route 53 records of each host for the settings' phase, and the phase marker.
+    """The Route 53 records of each host for the settings' phase, and the phase marker."""
 
-    Outputs:
-    - ``hosts``: per service, ``record`` (the public name), ``awsWeight`` and ``legacyWeight``
-      (plain ints summing to 100; ``None`` in ``done``, which has no weights)
-    - ``health_check_ids``: per service in the canary, its legacy host's health check
-    """
+    phase: str
+    """The phase the records are for."""
+    hosts: dict[str, dict[str, object]]
+    """Per service, ``record`` (the public name), ``awsWeight`` and ``legacyWeight`` (ints summing
+    to 100; ``None`` in ``done``, which has no weights)."""
+    health_check_ids: dict[str, pulumi.Output[str]]
+    """Per service in the canary, its legacy host's health check."""
 
     def __init__(self, name: str, args: CutoverArgs, opts: pulumi.ResourceOptions | None = None):
         _check(args)
         super().__init__("platform:cutover:CutoverRecords", name, None, opts)
-        self.phase: str = args.settings.phase
-        self.hosts: dict[str, dict[str, object]] = {}
-        self.health_check_ids: dict[str, pulumi.Output[str]] = {}
+        hosts: dict[str, dict[str, object]] = {}
+        health_check_ids: dict[str, pulumi.Output[str]] = {}
         for service, host in args.hosts.items():
-            records = self._host_records(f"{name}-{service}", args, service, host)
+            weights, records, health_check_id = self._host_records(f"{name}-{service}", args, host)
+            hosts[service] = {"record": host.record_name, **weights}
+            if health_check_id is not None:
+                health_check_ids[service] = health_check_id
             self._phase_record(f"{name}-{service}", args, host, records)
-        self.register_outputs({"hosts": self.hosts, "health_check_ids": self.health_check_ids})
+        publish(self, phase=args.settings.phase, hosts=hosts, health_check_ids=health_check_ids)
 
     def _host_records(
-        self, name: str, args: CutoverArgs, service: str, host: HostArgs
-    ) -> list[aws.route53.Record]:
-        if self.phase == "done":
-            self.hosts[service] = {"record": host.record_name, "awsWeight": None, "legacyWeight": None}
-            return self._alias_records(name, args, host)
+        self, name: str, args: CutoverArgs, host: HostArgs
+    ) -> tuple[dict[str, int | None], list[aws.route53.Record], pulumi.Output[str] | None]:
+        """The host's weights, its records and, in the canary, its legacy health check."""
+        if args.settings.phase == "done":
+            return {"awsWeight": None, "legacyWeight": None}, self._alias_records(name, args, host), None
         aws_weight = host.legacy.aws_weight if host.legacy else TOTAL_WEIGHT
-        self.hosts[service] = {
-            "record": host.record_name,
-            "awsWeight": aws_weight,
-            "legacyWeight": TOTAL_WEIGHT - aws_weight,
-        }
+        weights = {"awsWeight": aws_weight, "legacyWeight": TOTAL_WEIGHT - aws_weight}
         # No health check on the AWS side: an unhealthy-looking AWS record would hand its share to
         # the legacy host, which the migration is retiring; CloudWatch alarms watch AWS instead.
         aws_record = self._weighted(
             f"{name}-aws", args, host, AWS_SET_IDENTIFIER, args.distribution_domain_name, aws_weight
         )
         if host.legacy is None:
-            return [aws_record]
+            return weights, [aws_record], None
         health_check_id = self._legacy_health_check(name, host)
-        if health_check_id is not None:
-            self.health_check_ids[service] = health_check_id
         legacy_record = self._weighted(
             f"{name}-legacy",
             args,
@@ -140,7 +139,7 @@ class CutoverRecords(pulumi.ComponentResource):
             # with both records at full weight.
             depends_on=[aws_record],
         )
-        return [aws_record, legacy_record]
+        return weights, [aws_record, legacy_record], health_check_id
 
     def _weighted(
         self,
@@ -228,7 +227,7 @@ class CutoverRecords(pulumi.ComponentResource):
             zone_id=args.zone_id,
             name=phase_record_name(host.record_name),
             type="TXT",
-            records=[f"phase={self.phase}"],
+            records=[f"phase={args.settings.phase}"],
             ttl=PHASE_RECORD_TTL,
             allow_overwrite=False,
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(records)),

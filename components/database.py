@@ -9,12 +9,14 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
+from components.outputs import publish
 from components.postgres_tls import RDS_CA_BUNDLE, postgres_url
 from components.schedule import DatabaseHours, database_hours, local_now
 from components.settings import DatabaseSettings, ScheduleSettings
@@ -154,29 +156,48 @@ ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA {schema}
 
 
 class Database(pulumi.ComponentResource):
-    """The application's PostgreSQL database, private, encrypted and TLS-only.
+    """The application's PostgreSQL database, private, encrypted and TLS-only."""
 
-    Outputs:
-        identifier: the DB instance identifier (RDS) or the cluster identifier (Aurora).
-        arn: ARN of that instance or cluster.
-        endpoint: host name of the writer.
-        reader_endpoint: host name for read-only traffic (Aurora's reader endpoint; RDS: the endpoint).
-        port: 5432.
-        database_name: name of the application database (plain str).
-        username: master user name (plain str), for the admin task only.
-        password: master password (secret).
-        master_url: the master user's URL (secret), for the admin task only (role bootstrap and
-            schema migrations).
-        app_username: the API's role, ``app_api`` (plain str).
-        app_password_verifier: the SCRAM-SHA-256 secret of the API role's password (secret),
-            which the admin task sets (bootstrap_sql).
-        url: the API's URL, ``postgresql://app_api:pass@host:5432/db?sslmode=verify-full&
-            sslrootcert=certs/rds-global-bundle.pem`` (secret; components/postgres_tls.py).
-        engine: ``rds-postgres`` or ``aurora-serverless-v2`` (plain str).
-        instance_identifiers: DB instance identifiers (writer first), for CloudWatch alarms.
-        cluster_identifier: the Aurora cluster identifier, None for RDS.
-        log_group_names: the CloudWatch log groups PostgreSQL's logs are exported to.
-    """
+    identifier: pulumi.Output[str]
+    """The DB instance identifier (RDS) or the cluster identifier (Aurora)."""
+    arn: pulumi.Output[str]
+    """ARN of that instance or cluster."""
+    endpoint: pulumi.Output[str]
+    """Host name of the writer."""
+    reader_endpoint: pulumi.Output[str]
+    """Host name for read-only traffic (Aurora's reader endpoint; RDS: the endpoint)."""
+    port: pulumi.Output[int]
+    """5432."""
+    instance_identifiers: list[pulumi.Output[str]]
+    """DB instance identifiers (writer first), for CloudWatch alarms."""
+    cluster_identifier: pulumi.Output[str] | None
+    """The Aurora cluster identifier, None for RDS."""
+    log_group_names: list[pulumi.Output[str]]
+    """The CloudWatch log groups PostgreSQL's logs are exported to."""
+    database_name: str
+    """Name of the application database."""
+    username: str
+    """Master user name, for the admin task only."""
+    password: pulumi.Output[str]
+    """Master password (secret)."""
+    master_url: pulumi.Output[str]
+    """The master user's URL (secret), for the admin task only (role bootstrap and schema
+    migrations)."""
+    app_username: str
+    """The API's role, ``app_api``."""
+    app_password_verifier: pulumi.Output[str]
+    """The SCRAM-SHA-256 secret of the API role's password (secret), which the admin task sets
+    (bootstrap_sql)."""
+    url: pulumi.Output[str]
+    """The API's URL, ``postgresql://app_api:pass@host:5432/db?sslmode=verify-full&
+    sslrootcert=certs/rds-global-bundle.pem`` (secret; components/postgres_tls.py)."""
+    engine: str
+    """``rds-postgres`` or ``aurora-serverless-v2``."""
+    schedule_group_name: pulumi.Output[str] | None
+    """The EventBridge Scheduler group that stops and starts the database outside business
+    hours; None when it runs around the clock."""
+    dead_letter_queue_name: pulumi.Output[str] | None
+    """The queue a failed scheduled start or stop lands in; None without the schedule."""
 
     def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None):
         settings = args.settings
@@ -228,7 +249,7 @@ class Database(pulumi.ComponentResource):
             min_numeric=1,
             opts=self._child,
         )
-        self.password: pulumi.Output[str] = pulumi.Output.secret(master_password.result)
+        password = pulumi.Output.secret(master_password.result)
 
         self._subnet_group = aws.rds.SubnetGroup(
             f"{name}-subnets",
@@ -238,57 +259,38 @@ class Database(pulumi.ComponentResource):
             opts=self._child,
         )
 
-        self.engine: str = settings.engine
-        self.database_name: str = settings.database_name
-        self.username: str = settings.master_username
-        if self._aurora:
-            self._build_aurora(physical, windows)
-        else:
-            self._build_rds(physical, windows)
-
-        self.master_url: pulumi.Output[str] = self._url(self.username, self.password)
-        self._app_role()
-
-        self.schedule_group_name: pulumi.Output[str] | None = None
-        self.dead_letter_queue_name: pulumi.Output[str] | None = None
-        if self._hours is not None:
-            self._schedule_business_hours(physical, args.schedule, self._hours)
-
-        self.register_outputs(
-            {
-                "identifier": self.identifier,
-                "arn": self.arn,
-                "endpoint": self.endpoint,
-                "reader_endpoint": self.reader_endpoint,
-                "port": self.port,
-                "database_name": self.database_name,
-                "username": self.username,
-                "password": self.password,
-                "master_url": self.master_url,
-                "app_username": self.app_username,
-                "app_password_verifier": self.app_password_verifier,
-                "url": self.url,
-                "engine": self.engine,
-                "instance_identifiers": self.instance_identifiers,
-                "cluster_identifier": self.cluster_identifier,
-                "schedule_group_name": self.schedule_group_name,
-                "dead_letter_queue_name": self.dead_letter_queue_name,
-                "log_group_names": self.log_group_names,
-            }
+        build = self._build_aurora if self._aurora else self._build_rds
+        server = build(physical, windows, password)
+        schedule = (
+            self._schedule_business_hours(physical, args.schedule, self._hours, server)
+            if self._hours is not None
+            else {"schedule_group_name": None, "dead_letter_queue_name": None}
+        )
+        publish(
+            self,
+            **server,
+            **schedule,
+            **self._app_role(server),
+            database_name=settings.database_name,
+            username=settings.master_username,
+            password=password,
+            master_url=self._url(server, settings.master_username, password),
+            engine=settings.engine,
         )
 
     # -- shared pieces ---------------------------------------------------------------------
 
-    def _url(self, user: str, password: pulumi.Input[str]) -> pulumi.Output[str]:
+    def _url(self, server: dict[str, Any], user: str, password: pulumi.Input[str]) -> pulumi.Output[str]:
+        database_name = self._args.settings.database_name
         return pulumi.Output.secret(
-            pulumi.Output.all(self.endpoint, self.port, password).apply(
+            pulumi.Output.all(server["endpoint"], server["port"], password).apply(
                 lambda values: postgres_url(
-                    user, values[2], values[0], values[1], self.database_name, RDS_CA_BUNDLE
+                    user, values[2], values[0], values[1], database_name, RDS_CA_BUNDLE
                 )
             )
         )
 
-    def _app_role(self) -> None:
+    def _app_role(self, server: dict[str, Any]) -> dict[str, Any]:
         """The API's own login: a generated password, its SCRAM verifier and its URL.
 
         Pulumi cannot create the role itself: the database is private and the deployer has no
@@ -302,13 +304,15 @@ class Database(pulumi.ComponentResource):
             opts=self._child,
         )
         salt = random.RandomBytes(f"{self._name}-app-password-salt", length=16, opts=self._child)
-        self.app_username: str = APP_USERNAME
-        self.app_password_verifier: pulumi.Output[str] = pulumi.Output.secret(
-            pulumi.Output.all(password.result, salt.base64).apply(
-                lambda values: scram_sha256_verifier(values[0], base64.b64decode(values[1]))
-            )
-        )
-        self.url: pulumi.Output[str] = self._url(APP_USERNAME, pulumi.Output.secret(password.result))
+        return {
+            "app_username": APP_USERNAME,
+            "app_password_verifier": pulumi.Output.secret(
+                pulumi.Output.all(password.result, salt.base64).apply(
+                    lambda values: scram_sha256_verifier(values[0], base64.b64decode(values[1]))
+                )
+            ),
+            "url": self._url(server, APP_USERNAME, pulumi.Output.secret(password.result)),
+        }
 
     def _log_groups(
         self, kind: str, identifier: str, exports: Sequence[str]
@@ -324,7 +328,6 @@ class Database(pulumi.ComponentResource):
             )
             for export in exports
         ]
-        self.log_group_names: list[pulumi.Output[str]] = [group.name for group in groups]
         return groups
 
     def _parameters(self) -> list[dict[str, str]]:
@@ -366,7 +369,10 @@ class Database(pulumi.ComponentResource):
 
     # -- RDS -------------------------------------------------------------------------------
 
-    def _build_rds(self, identifier: str, windows: tuple[str, str] | None) -> None:
+    def _build_rds(
+        self, identifier: str, windows: tuple[str, str] | None, password: pulumi.Output[str]
+    ) -> dict[str, Any]:
+        """The instance and its pieces; returns the outputs that describe the server."""
         args, settings = self._args, self._args.settings
         exports = ["postgresql", "upgrade"]
         log_groups = self._log_groups("instance", identifier, exports)
@@ -392,7 +398,7 @@ class Database(pulumi.ComponentResource):
             kms_key_id=args.kms_key_arn,
             db_name=settings.database_name,
             username=settings.master_username,
-            password=self.password,
+            password=password,
             port=PORT,
             db_subnet_group_name=self._subnet_group.name,
             vpc_security_group_ids=[args.security_group_id],
@@ -418,17 +424,23 @@ class Database(pulumi.ComponentResource):
                 parent=self, protect=args.protect, depends_on=log_groups, ignore_changes=self._hold()
             ),
         )
-        self.identifier: pulumi.Output[str] = instance.identifier
-        self.arn: pulumi.Output[str] = instance.arn
-        self.endpoint: pulumi.Output[str] = instance.address
-        self.reader_endpoint: pulumi.Output[str] = instance.address
-        self.port: pulumi.Output[int] = instance.port
-        self.instance_identifiers: list[pulumi.Output[str]] = [instance.identifier]
-        self.cluster_identifier: pulumi.Output[str] | None = None
+        return {
+            "identifier": instance.identifier,
+            "arn": instance.arn,
+            "endpoint": instance.address,
+            "reader_endpoint": instance.address,
+            "port": instance.port,
+            "instance_identifiers": [instance.identifier],
+            "cluster_identifier": None,
+            "log_group_names": [group.name for group in log_groups],
+        }
 
     # -- Aurora Serverless v2 --------------------------------------------------------------
 
-    def _build_aurora(self, identifier: str, windows: tuple[str, str] | None) -> None:
+    def _build_aurora(
+        self, identifier: str, windows: tuple[str, str] | None, password: pulumi.Output[str]
+    ) -> dict[str, Any]:
+        """The cluster, its instances and their pieces; returns the outputs that describe the server."""
         args, settings = self._args, self._args.settings
         zones = list(args.availability_zones)
         exports = ["postgresql"]
@@ -449,7 +461,7 @@ class Database(pulumi.ComponentResource):
             engine_version=settings.engine_version,
             database_name=settings.database_name,
             master_username=settings.master_username,
-            master_password=self.password,
+            master_password=password,
             port=PORT,
             db_subnet_group_name=self._subnet_group.name,
             vpc_security_group_ids=[args.security_group_id],
@@ -508,19 +520,22 @@ class Database(pulumi.ComponentResource):
             )
             instances.append(instance)
 
-        self.identifier = cluster.cluster_identifier
-        self.arn = cluster.arn
-        self.endpoint = cluster.endpoint
-        self.reader_endpoint = cluster.reader_endpoint
-        self.port = cluster.port
-        self.instance_identifiers = [instance.identifier for instance in instances]
-        self.cluster_identifier = cluster.cluster_identifier
+        return {
+            "identifier": cluster.cluster_identifier,
+            "arn": cluster.arn,
+            "endpoint": cluster.endpoint,
+            "reader_endpoint": cluster.reader_endpoint,
+            "port": cluster.port,
+            "instance_identifiers": [instance.identifier for instance in instances],
+            "cluster_identifier": cluster.cluster_identifier,
+            "log_group_names": [group.name for group in log_groups],
+        }
 
     # -- business hours --------------------------------------------------------------------
 
     def _schedule_business_hours(
-        self, physical: str, schedule: ScheduleSettings, hours: DatabaseHours
-    ) -> None:
+        self, physical: str, schedule: ScheduleSettings, hours: DatabaseHours, server: dict[str, Any]
+    ) -> dict[str, Any]:
         """EventBridge Scheduler starts the database before the tasks and stops it after them.
 
         One start and one stop schedule per month of the horizon name that month's open days, so
@@ -532,8 +547,8 @@ class Database(pulumi.ComponentResource):
         noun, key = (
             ("DBCluster", "DbClusterIdentifier") if self._aurora else ("DBInstance", "DbInstanceIdentifier")
         )
-        account_id = self.arn.apply(lambda arn: arn.split(":")[4])
-        region = self.arn.apply(lambda arn: arn.split(":")[3])
+        account_id = server["arn"].apply(lambda arn: arn.split(":")[4])
+        region = server["arn"].apply(lambda arn: arn.split(":")[3])
 
         # Scheduler names the schedule GROUP as aws:SourceArn when it assumes the role (a schedule
         # or name-prefix ARN never matches), so the schedules get a group of their own.
@@ -581,7 +596,7 @@ class Database(pulumi.ComponentResource):
                         {
                             "Effect": "Allow",
                             "Action": [f"rds:Stop{noun}", f"rds:Start{noun}"],
-                            "Resource": self.arn,
+                            "Resource": server["arn"],
                         },
                         {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": dead_letters.arn},
                         {
@@ -601,7 +616,7 @@ class Database(pulumi.ComponentResource):
             ),
             opts=self._child,
         )
-        target_input = self.identifier.apply(lambda identifier: json.dumps({key: identifier}))
+        target_input = server["identifier"].apply(lambda identifier: json.dumps({key: identifier}))
         schedules = [("start", month, cron) for month, cron in hours.starts.items()]
         schedules += [("stop", month, cron) for month, cron in hours.stops.items()]
         for action, month, cron in schedules:
@@ -624,5 +639,4 @@ class Database(pulumi.ComponentResource):
                 },
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
             )
-        self.schedule_group_name = group.name
-        self.dead_letter_queue_name = dead_letters.name
+        return {"schedule_group_name": group.name, "dead_letter_queue_name": dead_letters.name}

@@ -8,6 +8,7 @@ from types import ModuleType
 import pulumi
 import pulumi_aws as aws
 
+from components.outputs import publish
 from components.settings import DatadogSettings
 
 # The AWS account Datadog assumes integration roles from, per site (Datadog's own CloudFormation
@@ -135,34 +136,32 @@ class Datadog(pulumi.ComponentResource):
 
     The Datadog provider must point at ``settings.site`` (``datadog:apiUrl``, e.g.
     ``https://api.ap1.datadoghq.com/``) with the API and application keys as secret config.
-
-    Outputs:
-        integration_role_arn: the role Datadog assumes (None when the integration is off).
-        external_id: the external id the role's trust policy requires (None when off).
-        monitor_ids: ``latency`` / ``error-rate`` -> Datadog monitor id (empty when off).
     """
+
+    integration_role_arn: pulumi.Output[str] | None
+    """The role Datadog assumes (None when the integration is off)."""
+    external_id: pulumi.Output[str] | None
+    """The external id the role's trust policy requires (None when off)."""
+    monitor_ids: dict[str, pulumi.Output[str]]
+    """``latency`` / ``error-rate`` -> Datadog monitor id (empty when off)."""
 
     def __init__(self, name: str, args: DatadogArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:datadog:Datadog", name, None, opts)
         self._name = name
         self._args = args
         settings = args.settings
-        self.integration_role_arn: pulumi.Output[str] | None = None
-        self.external_id: pulumi.Output[str] | None = None
-        self.monitor_ids: dict[str, pulumi.Output[str]] = {}
-        if settings.enabled and settings.aws_integration:
-            self._integration()
-        if settings.enabled and settings.monitors:
-            self._monitors()
-        self.register_outputs(
-            {
-                "integration_role_arn": self.integration_role_arn,
-                "external_id": self.external_id,
-                "monitor_ids": self.monitor_ids,
-            }
+        role_arn, external_id = (
+            self._integration() if settings.enabled and settings.aws_integration else (None, None)
+        )
+        publish(
+            self,
+            integration_role_arn=role_arn,
+            external_id=external_id,
+            monitor_ids=self._monitors() if settings.enabled and settings.monitors else {},
         )
 
-    def _integration(self) -> None:
+    def _integration(self) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
+        """The integration and the role it assumes; returns the role's ARN and the external id."""
         datadog = _datadog_sdk()
         args = self._args
         name = self._name
@@ -250,10 +249,10 @@ class Datadog(pulumi.ComponentResource):
             # Datadog checks the role on creation: it must exist with its permissions first.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[role, read_policy, security_audit]),
         )
-        self.integration_role_arn = role.arn
-        self.external_id = external_id.id
+        return role.arn, external_id.id
 
-    def _monitors(self) -> None:
+    def _monitors(self) -> dict[str, pulumi.Output[str]]:
+        """The latency and error-rate monitors, by key."""
         datadog = _datadog_sdk()
         args = self._args
         scope = f"service:{args.service_name},env:{args.env}"
@@ -273,6 +272,7 @@ class Datadog(pulumi.ComponentResource):
                 args.error_rate,
             ),
         }
+        ids = {}
         for key, (title, query, threshold) in queries.items():
             monitor = datadog.Monitor(
                 f"{self._name}-{key}",
@@ -287,4 +287,5 @@ class Datadog(pulumi.ComponentResource):
                 tags=tags,
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            self.monitor_ids[key] = monitor.id
+            ids[key] = monitor.id
+        return ids

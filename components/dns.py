@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.outputs import publish
+
 # Time to live of the ACM validation CNAMEs: short, so a re-issued certificate validates quickly.
 VALIDATION_RECORD_TTL = 60
 
@@ -29,12 +31,11 @@ class ValidatedCertificateArgs:
 
 
 class ValidatedCertificate(pulumi.ComponentResource):
-    """An ACM certificate validated by DNS, usable once its validation records have been seen.
+    """An ACM certificate validated by DNS, usable once its validation records have been seen."""
 
-    Outputs:
-    - ``certificate_arn``: the certificate's ARN, resolved only after ACM has issued it, so
-      listeners and distributions that take it never reference a pending certificate.
-    """
+    certificate_arn: pulumi.Output[str]
+    """The certificate's ARN, resolved only after ACM has issued it, so listeners and
+    distributions that take it never reference a pending certificate."""
 
     def __init__(self, name: str, args: ValidatedCertificateArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:dns:ValidatedCertificate", name, None, opts)
@@ -83,8 +84,7 @@ class ValidatedCertificate(pulumi.ComponentResource):
             opts=child,
         )
 
-        self.certificate_arn: pulumi.Output[str] = validation.certificate_arn
-        self.register_outputs({"certificate_arn": self.certificate_arn})
+        publish(self, certificate_arn=validation.certificate_arn)
 
 
 def _names_with_distinct_validation_records(names: Sequence[str]) -> list[str]:

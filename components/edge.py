@@ -14,6 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.dns import ValidatedCertificate, ValidatedCertificateArgs
+from components.outputs import publish
 from components.settings import LOG_RETENTION_DAYS, EdgeSettings
 
 CLOUDFRONT_REGION = "us-east-1"
@@ -87,19 +88,34 @@ class EdgeArgs:
 
 
 class Edge(pulumi.ComponentResource):
-    """CloudFront distribution for the API, its VPC origin, WAF and logs.
+    """CloudFront distribution for the API, its VPC origin, WAF and logs."""
 
-    Outputs:
-    - ``distribution_id``, ``distribution_arn``, ``distribution_domain_name`` (``d….cloudfront.net``),
-      ``distribution_hosted_zone_id``
-    - ``url``: ``https://<domain_name>``, or the ``cloudfront.net`` name without a domain
-    - ``certificate_arn``: the us-east-1 viewer certificate, ``None`` without a domain
-    - ``vpc_origin_id``
-    - ``access_log_group_name``: CloudWatch log group (us-east-1) of the access logs
-    - ``web_acl_arn``, ``web_acl_name``, ``web_acl_metric_name`` (the ``WebACL`` dimension of the
-      ``AWS/WAFV2`` metrics in us-east-1), ``rate_limit_metric_name`` (its ``Rule`` dimension),
-      ``waf_log_group_name``: all ``None`` when ``waf`` is off
-    """
+    distribution_id: pulumi.Output[str]
+    """The distribution's id."""
+    distribution_arn: pulumi.Output[str]
+    """Its ARN."""
+    distribution_domain_name: pulumi.Output[str]
+    """Its ``d….cloudfront.net`` name."""
+    distribution_hosted_zone_id: pulumi.Output[str]
+    """CloudFront's hosted zone id, for alias records."""
+    url: pulumi.Output[str]
+    """``https://<domain_name>``, or the ``cloudfront.net`` name without a domain."""
+    certificate_arn: pulumi.Output[str] | None
+    """The us-east-1 viewer certificate, ``None`` without a domain."""
+    vpc_origin_id: pulumi.Output[str]
+    """The VPC origin CloudFront reaches the ALB through."""
+    access_log_group_name: pulumi.Output[str]
+    """CloudWatch log group (us-east-1) of the access logs."""
+    web_acl_arn: pulumi.Output[str] | None
+    """The web ACL; this and the other WAF outputs are ``None`` when ``waf`` is off."""
+    web_acl_name: str | None
+    """The web ACL's name."""
+    web_acl_metric_name: str | None
+    """The ``WebACL`` dimension of the ``AWS/WAFV2`` metrics in us-east-1."""
+    rate_limit_metric_name: str | None
+    """The rate-limit rule's ``Rule`` dimension."""
+    waf_log_group_name: pulumi.Output[str] | None
+    """CloudWatch log group (us-east-1) of the WAF logs."""
 
     def __init__(self, name: str, args: EdgeArgs, opts: pulumi.ResourceOptions | None = None):
         _check(args)
@@ -150,11 +166,11 @@ class Edge(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[vpc_origin]),
         )
 
-        self.certificate_arn: pulumi.Output[str] | None = None
+        certificate_arn: pulumi.Output[str] | None = None
         if args.domain_name and settings.certificate_arn:
-            self.certificate_arn = pulumi.Output.from_input(settings.certificate_arn)
+            certificate_arn = pulumi.Output.from_input(settings.certificate_arn)
         elif args.domain_name:
-            self.certificate_arn = ValidatedCertificate(
+            certificate_arn = ValidatedCertificate(
                 f"{name}-viewer",
                 ValidatedCertificateArgs(
                     domain_name=args.domain_name,
@@ -172,12 +188,7 @@ class Edge(pulumi.ComponentResource):
                 resource=self,
             )
 
-        self.web_acl_arn: pulumi.Output[str] | None = None
-        self.web_acl_name: str | None = None
-        self.web_acl_metric_name: str | None = None
-        self.rate_limit_metric_name: str | None = None
-        self.waf_log_group_name: pulumi.Output[str] | None = None
-        web_acl = self._web_acl(name, args) if settings.waf else None
+        web_acl, acl_name = self._web_acl(name, args) if settings.waf else (None, None)
 
         distribution = aws.cloudfront.Distribution(
             f"{name}-distribution",
@@ -203,11 +214,11 @@ class Edge(pulumi.ComponentResource):
             },
             viewer_certificate=(
                 {
-                    "acm_certificate_arn": self.certificate_arn,
+                    "acm_certificate_arn": certificate_arn,
                     "ssl_support_method": "sni-only",
                     "minimum_protocol_version": "TLSv1.2_2021",
                 }
-                if self.certificate_arn is not None
+                if certificate_arn is not None
                 else {"cloudfront_default_certificate": True}
             ),
             restrictions={"geo_restriction": {"restriction_type": "none"}},
@@ -255,35 +266,26 @@ class Edge(pulumi.ComponentResource):
                 region=CLOUDFRONT_REGION,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[delivery_policy]),
             )
-            self.waf_log_group_name = waf_log_group.name
 
-        self.distribution_id: pulumi.Output[str] = distribution.id
-        self.distribution_arn: pulumi.Output[str] = distribution.arn
-        self.distribution_domain_name: pulumi.Output[str] = distribution.domain_name
-        self.distribution_hosted_zone_id: pulumi.Output[str] = distribution.hosted_zone_id
-        self.url: pulumi.Output[str] = (
-            pulumi.Output.from_input(f"https://{args.domain_name}")
-            if args.domain_name
-            else pulumi.Output.concat("https://", distribution.domain_name)
-        )
-        self.vpc_origin_id: pulumi.Output[str] = vpc_origin.id
-        self.access_log_group_name: pulumi.Output[str] = access_log_group.name
-        self.register_outputs(
-            {
-                "distribution_id": self.distribution_id,
-                "distribution_arn": self.distribution_arn,
-                "distribution_domain_name": self.distribution_domain_name,
-                "distribution_hosted_zone_id": self.distribution_hosted_zone_id,
-                "url": self.url,
-                "certificate_arn": self.certificate_arn,
-                "vpc_origin_id": self.vpc_origin_id,
-                "access_log_group_name": self.access_log_group_name,
-                "web_acl_arn": self.web_acl_arn,
-                "web_acl_name": self.web_acl_name,
-                "web_acl_metric_name": self.web_acl_metric_name,
-                "rate_limit_metric_name": self.rate_limit_metric_name,
-                "waf_log_group_name": self.waf_log_group_name,
-            }
+        publish(
+            self,
+            distribution_id=distribution.id,
+            distribution_arn=distribution.arn,
+            distribution_domain_name=distribution.domain_name,
+            distribution_hosted_zone_id=distribution.hosted_zone_id,
+            url=(
+                pulumi.Output.from_input(f"https://{args.domain_name}")
+                if args.domain_name
+                else pulumi.Output.concat("https://", distribution.domain_name)
+            ),
+            certificate_arn=certificate_arn,
+            vpc_origin_id=vpc_origin.id,
+            access_log_group_name=access_log_group.name,
+            web_acl_arn=web_acl.arn if web_acl else None,
+            web_acl_name=acl_name,
+            web_acl_metric_name=acl_name,
+            rate_limit_metric_name=f"{acl_name}-{RATE_LIMIT_RULE}" if acl_name else None,
+            waf_log_group_name=waf_log_group.name if waf_log_group else None,
         )
 
     # -- caching and headers ----------------------------------------------------------------
@@ -342,7 +344,8 @@ class Edge(pulumi.ComponentResource):
 
     # -- WAF --------------------------------------------------------------------------------
 
-    def _web_acl(self, name: str, args: EdgeArgs) -> aws.wafv2.WebAcl:
+    def _web_acl(self, name: str, args: EdgeArgs) -> tuple[aws.wafv2.WebAcl, str]:
+        """The CLOUDFRONT-scope web ACL and its name (also its metrics' ``WebACL`` dimension)."""
         settings = args.settings
         acl_name = f"{args.name_prefix}-edge"
 
@@ -399,12 +402,7 @@ class Edge(pulumi.ComponentResource):
             visibility_config=visibility(acl_name),
             opts=pulumi.ResourceOptions(parent=self),
         )
-
-        self.web_acl_arn = web_acl.arn
-        self.web_acl_name = acl_name
-        self.web_acl_metric_name = acl_name
-        self.rate_limit_metric_name = f"{acl_name}-{RATE_LIMIT_RULE}"
-        return web_acl
+        return web_acl, acl_name
 
     # -- logs -------------------------------------------------------------------------------
 

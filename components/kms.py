@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.outputs import publish
 from components.settings import SecuritySettings
 
 
@@ -29,12 +30,14 @@ class StackKeyArgs:
 
 
 class StackKey(pulumi.ComponentResource):
-    """A symmetric key with rotation, usable by this account's log groups, alarms and budgets.
+    """A symmetric key with rotation, usable by this account's log groups, alarms and budgets."""
 
-    Outputs:
-        key_arn, key_id: the key.
-        alias_name: ``alias/<name_prefix>`` (plain str).
-    """
+    key_arn: pulumi.Output[str]
+    """The key's ARN."""
+    key_id: pulumi.Output[str]
+    """The key's id."""
+    alias_name: str
+    """``alias/<name_prefix>``."""
 
     def __init__(self, name: str, args: StackKeyArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:kms:StackKey", name, None, opts)
@@ -114,14 +117,12 @@ class StackKey(pulumi.ComponentResource):
             region=region,
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
-        self.alias_name = f"alias/{args.name_prefix}"
+        alias_name = f"alias/{args.name_prefix}"
         aws.kms.Alias(
             f"{name}-alias",
-            name=self.alias_name,
+            name=alias_name,
             target_key_id=key.key_id,
             region=region,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.key_arn: pulumi.Output[str] = key.arn
-        self.key_id: pulumi.Output[str] = key.key_id
-        self.register_outputs({"key_arn": self.key_arn, "key_id": self.key_id, "alias_name": self.alias_name})
+        publish(self, key_arn=key.arn, key_id=key.key_id, alias_name=alias_name)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.outputs import publish
 from components.storage import deny_insecure_transport
 
 # Datadog's Firehose log intake per site: AWS CDK's DatadogEndpoint table
@@ -89,13 +90,14 @@ class LogShippingArgs:
 
 
 class LogShipping(pulumi.ComponentResource):
-    """Subscription filters -> Firehose -> Datadog, with an S3 backup of what Datadog refused.
+    """Subscription filters -> Firehose -> Datadog, with an S3 backup of what Datadog refused."""
 
-    Outputs:
-        stream_arns: source -> Firehose stream ARN.
-        secret_arn: the Secrets Manager secret Firehose reads the API key from.
-        backup_bucket_name: the bucket of failed deliveries.
-    """
+    stream_arns: dict[str, pulumi.Output[str]]
+    """Source -> Firehose stream ARN."""
+    secret_arn: pulumi.Output[str]
+    """The Secrets Manager secret Firehose reads the API key from."""
+    backup_bucket_name: pulumi.Output[str]
+    """The bucket of failed deliveries."""
 
     def __init__(self, name: str, args: LogShippingArgs, opts: pulumi.ResourceOptions | None = None):
         if args.site not in DATADOG_FIREHOSE_LOG_INTAKE:
@@ -120,15 +122,11 @@ class LogShipping(pulumi.ComponentResource):
         logs_role, logs_policy = self._subscription_role(streams)
         self._subscriptions(streams, logs_role, logs_policy)
 
-        self.stream_arns: dict[str, pulumi.Output[str]] = {s: stream.arn for s, stream in streams.items()}
-        self.secret_arn: pulumi.Output[str] = secret.arn
-        self.backup_bucket_name: pulumi.Output[str] = bucket.bucket
-        self.register_outputs(
-            {
-                "stream_arns": self.stream_arns,
-                "secret_arn": self.secret_arn,
-                "backup_bucket_name": self.backup_bucket_name,
-            }
+        publish(
+            self,
+            stream_arns={source: stream.arn for source, stream in streams.items()},
+            secret_arn=secret.arn,
+            backup_bucket_name=bucket.bucket,
         )
 
     # -- steps -----------------------------------------------------------------------------

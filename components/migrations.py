@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.outputs import publish
+
 CONTAINER_NAME = "db-admin"
 # A node one-liner small enough for the container command. It checks the verifier's shape,
 # then runs the role SQL and sets the password in one transaction; any error rolls back and
@@ -89,13 +91,14 @@ class DatabaseAdminTaskArgs:
 
 
 class DatabaseAdminTask(pulumi.ComponentResource):
-    """A one-off ECS task definition holding the master URL, for role bootstrap and migrations.
+    """A one-off ECS task definition holding the master URL, for role bootstrap and migrations."""
 
-    Outputs:
-        family: the task definition family, ``<prefix>-db-admin``.
-        task_definition_arn: its current revision.
-        run_task_command: the exact ``aws ecs run-task`` command that bootstraps the role.
-    """
+    family: str
+    """The task definition family, ``<prefix>-db-admin``."""
+    task_definition_arn: pulumi.Output[str]
+    """Its current revision."""
+    run_task_command: pulumi.Output[str]
+    """The exact ``aws ecs run-task`` command that bootstraps the role."""
 
     def __init__(self, name: str, args: DatabaseAdminTaskArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:migrations:DatabaseAdminTask", name, None, opts)
@@ -141,9 +144,7 @@ class DatabaseAdminTask(pulumi.ComponentResource):
             container_definitions=pulumi.Output.json_dumps([container]),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.family: str = family
-        self.task_definition_arn: pulumi.Output[str] = task_definition.arn
-        self.run_task_command: pulumi.Output[str] = pulumi.Output.all(
+        run_task_command = pulumi.Output.all(
             args.cluster_name, args.security_group_id, *args.subnet_ids
         ).apply(
             lambda values: (
@@ -154,10 +155,6 @@ class DatabaseAdminTask(pulumi.ComponentResource):
                 f"assignPublicIp={'ENABLED' if args.assign_public_ip else 'DISABLED'}}}'"
             )
         )
-        self.register_outputs(
-            {
-                "family": self.family,
-                "task_definition_arn": self.task_definition_arn,
-                "run_task_command": self.run_task_command,
-            }
+        publish(
+            self, family=family, task_definition_arn=task_definition.arn, run_task_command=run_task_command
         )

@@ -9,6 +9,7 @@ from typing import Any, Literal
 import pulumi
 import pulumi_aws as aws
 
+from components.outputs import publish
 from components.settings import MonitoringSettings
 
 # CloudFront publishes its metrics, and a CLOUDFRONT-scope web ACL its WAF metrics, only in
@@ -113,16 +114,19 @@ class _Alarm:
 
 class Monitoring(pulumi.ComponentResource):
     """CloudWatch alarms on the service, load balancer, database and edge, published to an
-    encrypted SNS topic (e-mailed when ``alarm_email`` is set); a dashboard; a cost budget.
+    encrypted SNS topic (e-mailed when ``alarm_email`` is set); a dashboard; a cost budget."""
 
-    Outputs:
-        alarm_topic_arn: the topic every regional alarm and the budget notify.
-        edge_alarm_topic_arn: the us-east-1 topic of the CloudFront/WAF alarms (None without a
-            distribution; the main topic when the stack itself runs in us-east-1).
-        alarm_names: alarm key (e.g. ``alb-target-5xx``) -> physical alarm name.
-        dashboard_name: the CloudWatch dashboard (None when ``dashboard`` is off).
-        budget_name: the AWS Budgets monthly cost budget.
-    """
+    alarm_topic_arn: pulumi.Output[str]
+    """The topic every regional alarm and the budget notify."""
+    edge_alarm_topic_arn: pulumi.Output[str] | None
+    """The us-east-1 topic of the CloudFront/WAF alarms (None without a distribution; the main
+    topic when the stack itself runs in us-east-1)."""
+    alarm_names: dict[str, pulumi.Output[str]]
+    """Alarm key (e.g. ``alb-target-5xx``) -> physical alarm name."""
+    dashboard_name: pulumi.Output[str] | None
+    """The CloudWatch dashboard (None when ``dashboard`` is off)."""
+    budget_name: pulumi.Output[str]
+    """The AWS Budgets monthly cost budget."""
 
     def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None):
         watches_edge = args.distribution_id is not None or args.web_acl_metric_name is not None
@@ -137,13 +141,11 @@ class Monitoring(pulumi.ComponentResource):
         topic = self._topic(
             f"{name}-alarms", f"{args.name_prefix}-alarms", args.kms_key_arn, None, account_id
         )
-        self.alarm_topic_arn: pulumi.Output[str] = topic.arn
+        alarm_names = {
+            alarm.key: self._metric_alarm(alarm, topic.arn, None) for alarm in self._regional_alarms()
+        }
 
-        self.alarm_names: dict[str, pulumi.Output[str]] = {}
-        for alarm in self._regional_alarms():
-            self._metric_alarm(alarm, topic.arn, None)
-
-        self.edge_alarm_topic_arn: pulumi.Output[str] | None = None
+        edge_topic_arn: pulumi.Output[str] | None = None
         edge_alarms = self._edge_alarms()
         if edge_alarms:
             if args.region == EDGE_REGION:
@@ -156,11 +158,10 @@ class Monitoring(pulumi.ComponentResource):
                     EDGE_REGION,
                     account_id,
                 ).arn
-            self.edge_alarm_topic_arn = edge_topic_arn
             for alarm in edge_alarms:
-                self._metric_alarm(alarm, edge_topic_arn, EDGE_REGION)
+                alarm_names[alarm.key] = self._metric_alarm(alarm, edge_topic_arn, EDGE_REGION)
 
-        self.dashboard_name: pulumi.Output[str] | None = None
+        dashboard_name: pulumi.Output[str] | None = None
         if settings.dashboard:
             dashboard = aws.cloudwatch.Dashboard(
                 f"{name}-dashboard",
@@ -168,19 +169,15 @@ class Monitoring(pulumi.ComponentResource):
                 dashboard_body=pulumi.Output.json_dumps({"widgets": self._widgets()}),
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            self.dashboard_name = dashboard.dashboard_name
+            dashboard_name = dashboard.dashboard_name
 
-        budget = self._budget(topic.arn)
-        self.budget_name: pulumi.Output[str] = budget.name
-
-        self.register_outputs(
-            {
-                "alarm_topic_arn": self.alarm_topic_arn,
-                "edge_alarm_topic_arn": self.edge_alarm_topic_arn,
-                "alarm_names": self.alarm_names,
-                "dashboard_name": self.dashboard_name,
-                "budget_name": self.budget_name,
-            }
+        publish(
+            self,
+            alarm_topic_arn=topic.arn,
+            edge_alarm_topic_arn=edge_topic_arn,
+            alarm_names=alarm_names,
+            dashboard_name=dashboard_name,
+            budget_name=self._budget(topic.arn).name,
         )
 
     # -- notification topics -------------------------------------------------------------------
@@ -504,7 +501,10 @@ class Monitoring(pulumi.ComponentResource):
             )
         return alarms
 
-    def _metric_alarm(self, alarm: _Alarm, topic_arn: pulumi.Input[str], region: str | None) -> None:
+    def _metric_alarm(
+        self, alarm: _Alarm, topic_arn: pulumi.Input[str], region: str | None
+    ) -> pulumi.Output[str]:
+        """The alarm, notifying ``topic_arn``; returns its name."""
         physical = f"{self._args.name_prefix}-{alarm.key}"
         resource = aws.cloudwatch.MetricAlarm(
             f"{self._name}-{alarm.key}",
@@ -526,7 +526,7 @@ class Monitoring(pulumi.ComponentResource):
             region=region,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.alarm_names[alarm.key] = resource.name
+        return resource.name
 
     # -- dashboard -------------------------------------------------------------------------------
 

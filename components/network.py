@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.cidr import plan_subnets
+from components.outputs import publish
 from components.settings import NetworkSettings
 
 # fck-nat's published AMIs (https://fck-nat.dev): a maintained NAT instance image.
@@ -44,15 +45,25 @@ class NetworkArgs:
 
 
 class Network(pulumi.ComponentResource):
-    """A VPC with public and private subnets over ``az_count`` AZs.
+    """A VPC with public and private subnets over ``az_count`` AZs."""
 
-    Outputs:
-    - ``vpc_id``, ``vpc_cidr`` (plain), ``availability_zones`` (plain)
-    - ``public_subnet_ids``, ``private_subnet_ids``, ``private_route_table_ids``
-    - ``egress_ips``: public addresses the private subnets leave through (NAT gateways' or NAT
-      instances' Elastic IPs); empty when ``nat`` is ``none``, where tasks use their own public IPs
-    - ``endpoint_security_group_id``: the interface endpoints' security group, or ``None``
-    """
+    vpc_id: pulumi.Output[str]
+    """The VPC."""
+    vpc_cidr: str
+    """Its address block (``network.cidr``)."""
+    availability_zones: list[str]
+    """The AZs the subnets are in, one public and one private subnet each."""
+    public_subnet_ids: list[pulumi.Output[str]]
+    """The public subnets, in AZ order."""
+    private_subnet_ids: list[pulumi.Output[str]]
+    """The private subnets, in AZ order."""
+    private_route_table_ids: list[pulumi.Output[str]]
+    """The private route tables: one per AZ when each AZ has its own way out, else one."""
+    egress_ips: list[pulumi.Output[str]]
+    """Public addresses the private subnets leave through (NAT gateways' or NAT instances'
+    Elastic IPs); empty when ``nat`` is ``none``, where tasks use their own public IPs."""
+    endpoint_security_group_id: pulumi.Output[str] | None
+    """The interface endpoints' security group, or ``None`` without interface endpoints."""
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:network:Network", name, None, opts)
@@ -220,21 +231,16 @@ class Network(pulumi.ComponentResource):
         if settings.flow_logs:
             self._flow_logs(name, args, vpc)
 
-        self.vpc_id = vpc.id
-        self.vpc_cidr = settings.cidr
-        self.availability_zones = zones
-        self.public_subnet_ids = [s.id for s in public_subnets]
-        self.private_subnet_ids = [s.id for s in private_subnets]
-        self.private_route_table_ids = [rt.id for rt in private_rts]
-        self.egress_ips = egress_ips
-        self.endpoint_security_group_id = endpoint_sg_id
-        self.register_outputs(
-            {
-                "vpcId": self.vpc_id,
-                "publicSubnetIds": self.public_subnet_ids,
-                "privateSubnetIds": self.private_subnet_ids,
-                "egressIps": self.egress_ips,
-            }
+        publish(
+            self,
+            vpc_id=vpc.id,
+            vpc_cidr=settings.cidr,
+            availability_zones=zones,
+            public_subnet_ids=[s.id for s in public_subnets],
+            private_subnet_ids=[s.id for s in private_subnets],
+            private_route_table_ids=[rt.id for rt in private_rts],
+            egress_ips=egress_ips,
+            endpoint_security_group_id=endpoint_sg_id,
         )
 
     def _nat_instances(

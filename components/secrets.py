@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.outputs import publish
+
 ENV_VAR_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
 PARAMETER_PREFIX = re.compile(r"^(/[A-Za-z0-9_.-]+)+$")
 
@@ -25,12 +27,12 @@ class SecretParametersArgs:
 
 
 class SecretParameters(pulumi.ComponentResource):
-    """SSM SecureString parameters ``<parameter_prefix>/<KEY>``, one per entry of ``values``.
+    """SSM SecureString parameters ``<parameter_prefix>/<KEY>``, one per entry of ``values``."""
 
-    Outputs:
-        arns: key -> parameter ARN (what an ECS container definition's ``secrets`` references).
-        names: key -> parameter name.
-    """
+    arns: dict[str, pulumi.Output[str]]
+    """Key -> parameter ARN (what an ECS container definition's ``secrets`` references)."""
+    names: dict[str, pulumi.Output[str]]
+    """Key -> parameter name."""
 
     def __init__(self, name: str, args: SecretParametersArgs, opts: pulumi.ResourceOptions | None = None):
         if not PARAMETER_PREFIX.fullmatch(args.parameter_prefix):
@@ -46,8 +48,8 @@ class SecretParameters(pulumi.ComponentResource):
             )
 
         super().__init__("platform:secrets:SecretParameters", name, None, opts)
-        self.arns: dict[str, pulumi.Output[str]] = {}
-        self.names: dict[str, pulumi.Output[str]] = {}
+        arns: dict[str, pulumi.Output[str]] = {}
+        names: dict[str, pulumi.Output[str]] = {}
         for key, value in sorted(args.values.items()):
             parameter = aws.ssm.Parameter(
                 f"{name}-{key.lower().replace('_', '-')}",
@@ -60,6 +62,6 @@ class SecretParameters(pulumi.ComponentResource):
                 tier="Standard",
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            self.arns[key] = parameter.arn
-            self.names[key] = parameter.name
-        self.register_outputs({"arns": self.arns, "names": self.names})
+            arns[key] = parameter.arn
+            names[key] = parameter.name
+        publish(self, arns=arns, names=names)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.outputs import publish
 from components.settings import SecuritySettings, in_rfc1918
 
 ANYWHERE_IPV4 = "0.0.0.0/0"
@@ -61,16 +62,26 @@ class SecurityArgs:
 class Security(pulumi.ComponentResource):
     """The stack's security groups and ECS IAM roles.
 
-    Outputs:
-        alb_security_group_id, task_security_group_id, database_security_group_id: the chain
-            ALB -> tasks (container port) -> database (database port), by SG reference only. The
-            tasks also reach the internet on 443, Atlas' 27017 on the internet or in the peered
-            ``atlas_cidr``, and ``legacy_database_port`` while the cut-over uses the
-            pre-commercial data.
-        execution_role_arn, execution_role_name: role the ECS agent uses to pull the image,
-            write the log group and read the stack's secrets.
-        task_role_arn, task_role_name: role the application runs as (no permissions).
+    The groups chain ALB -> tasks (container port) -> database (database port), by SG reference
+    only. The tasks also reach the internet on 443, Atlas' 27017 on the internet or in the peered
+    ``atlas_cidr``, and ``legacy_database_port`` while the cut-over uses the pre-commercial data.
     """
+
+    alb_security_group_id: pulumi.Output[str]
+    """The load balancer's group."""
+    task_security_group_id: pulumi.Output[str]
+    """The API tasks' group."""
+    database_security_group_id: pulumi.Output[str]
+    """The database's group."""
+    execution_role_arn: pulumi.Output[str]
+    """Role the ECS agent uses to pull the image, write the log group and read the stack's
+    secrets."""
+    execution_role_name: pulumi.Output[str]
+    """Its name."""
+    task_role_arn: pulumi.Output[str]
+    """Role the application runs as (no permissions)."""
+    task_role_name: pulumi.Output[str]
+    """Its name."""
 
     def __init__(self, name: str, args: SecurityArgs, opts: pulumi.ResourceOptions | None = None):
         too_long = [
@@ -262,21 +273,13 @@ class Security(pulumi.ComponentResource):
             opts=child,
         )
 
-        self.alb_security_group_id: pulumi.Output[str] = alb_sg.id
-        self.task_security_group_id: pulumi.Output[str] = task_sg.id
-        self.database_security_group_id: pulumi.Output[str] = database_sg.id
-        self.execution_role_arn: pulumi.Output[str] = execution_role.arn
-        self.execution_role_name: pulumi.Output[str] = execution_role.name
-        self.task_role_arn: pulumi.Output[str] = task_role.arn
-        self.task_role_name: pulumi.Output[str] = task_role.name
-        self.register_outputs(
-            {
-                "alb_security_group_id": self.alb_security_group_id,
-                "task_security_group_id": self.task_security_group_id,
-                "database_security_group_id": self.database_security_group_id,
-                "execution_role_arn": self.execution_role_arn,
-                "execution_role_name": self.execution_role_name,
-                "task_role_arn": self.task_role_arn,
-                "task_role_name": self.task_role_name,
-            }
+        publish(
+            self,
+            alb_security_group_id=alb_sg.id,
+            task_security_group_id=task_sg.id,
+            database_security_group_id=database_sg.id,
+            execution_role_arn=execution_role.arn,
+            execution_role_name=execution_role.name,
+            task_role_arn=task_role.arn,
+            task_role_name=task_role.name,
         )

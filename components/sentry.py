@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumiverse_sentry as sentry
 
+from components.outputs import publish
 from components.settings import SentrySettings
 
 # Sentry project slugs: lower-case letters, digits, "-" and "_", at most 50 characters.
@@ -47,19 +48,19 @@ _EMAIL_ACTION = "sentry.mail.actions.NotifyEmailAction"
 
 
 class SentryProjects(pulumi.ComponentResource):
-    """Sentry projects owned by the settings' team, each with a rate-limited client key.
+    """Sentry projects owned by the settings' team, each with a rate-limited client key."""
 
-    Outputs:
-        dsns: short name -> the key's public DSN, as a Pulumi secret (the DSN lets anyone send
-            events into the project, so it is kept out of plain outputs and logs).
-        project_slugs: short name -> project slug.
-    """
+    dsns: dict[str, pulumi.Output[str]]
+    """Short name -> the key's public DSN, as a Pulumi secret (the DSN lets anyone send events
+    into the project, so it is kept out of plain outputs and logs)."""
+    project_slugs: dict[str, pulumi.Output[str]]
+    """Short name -> project slug."""
 
     def __init__(self, name: str, args: SentryProjectsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:sentry:SentryProjects", name, None, opts)
         settings = args.settings
-        self.dsns: dict[str, pulumi.Output[str]] = {}
-        self.project_slugs: dict[str, pulumi.Output[str]] = {}
+        dsns: dict[str, pulumi.Output[str]] = {}
+        project_slugs: dict[str, pulumi.Output[str]] = {}
         if settings.enabled:
             for short, platform in args.projects.items():
                 slug = f"{args.name_prefix}-{short}"
@@ -87,11 +88,11 @@ class SentryProjects(pulumi.ComponentResource):
                         parent=self, additional_secret_outputs=["dsnPublic", "dsnCsp"]
                     ),
                 )
-                self.dsns[short] = pulumi.Output.secret(key.dsn_public)
-                self.project_slugs[short] = project.slug
+                dsns[short] = pulumi.Output.secret(key.dsn_public)
+                project_slugs[short] = project.slug
                 if settings.alerts:
                     self._alerts(f"{name}-{short}", slug, project, args)
-        self.register_outputs({"dsns": self.dsns, "project_slugs": self.project_slugs})
+        publish(self, dsns=dsns, project_slugs=project_slugs)
 
     def _alerts(self, name: str, slug: str, project: sentry.SentryProject, args: SentryProjectsArgs) -> None:
         """A new issue, a regression and an event spike, each e-mailed to the owning team.

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.outputs import publish
 from components.settings import StorageSettings
 
 ACCESS_LOG_PREFIX = "alb"
@@ -82,14 +83,22 @@ def _ecr_lifecycle_policy(keep_images: int) -> str:
 
 
 class Storage(pulumi.ComponentResource):
-    """ECR repository for the API image and the ALB access-log bucket.
+    """ECR repository for the API image and the ALB access-log bucket."""
 
-    Outputs:
-        repository_url, repository_arn, repository_name: the ECR repository ``<name_prefix>-api``.
-        access_log_bucket_name, access_log_bucket_arn: bucket ``<name_prefix>-alb-logs-<account>``;
-            the name resolves only once the bucket policy lets ELB deliver to it.
-        access_log_prefix: ``"alb"`` (plain str), the prefix the ALB must log under.
-    """
+    repository_url: pulumi.Output[str]
+    """URL of the ECR repository ``<name_prefix>-api``."""
+    repository_arn: pulumi.Output[str]
+    """ARN of the repository."""
+    repository_name: pulumi.Output[str]
+    """Name of the repository."""
+    access_log_bucket_name: pulumi.Output[str]
+    """Bucket ``<name_prefix>-alb-logs-<account>``, read from the bucket policy: whoever takes the
+    name (the ALB) is created only once ELB may write, as ELB checks its access to the bucket
+    when access logging is turned on."""
+    access_log_bucket_arn: pulumi.Output[str]
+    """ARN of the access-log bucket."""
+    access_log_prefix: str
+    """``"alb"``, the prefix the ALB must log under."""
 
     def __init__(self, name: str, args: StorageArgs, opts: pulumi.ResourceOptions | None = None):
         if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", args.name_prefix):
@@ -221,21 +230,12 @@ class Storage(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access_block]),
         )
 
-        self.repository_url: pulumi.Output[str] = repository.repository_url
-        self.repository_arn: pulumi.Output[str] = repository.arn
-        self.repository_name: pulumi.Output[str] = repository.name
-        # Read from the policy, so whoever takes the name (the ALB) is created only once ELB may
-        # write: ELB checks its access to the bucket when access logging is turned on.
-        self.access_log_bucket_name: pulumi.Output[str] = policy.bucket
-        self.access_log_bucket_arn: pulumi.Output[str] = bucket.arn
-        self.access_log_prefix = ACCESS_LOG_PREFIX
-        self.register_outputs(
-            {
-                "repository_url": self.repository_url,
-                "repository_arn": self.repository_arn,
-                "repository_name": self.repository_name,
-                "access_log_bucket_name": self.access_log_bucket_name,
-                "access_log_bucket_arn": self.access_log_bucket_arn,
-                "access_log_prefix": self.access_log_prefix,
-            }
+        publish(
+            self,
+            repository_url=repository.repository_url,
+            repository_arn=repository.arn,
+            repository_name=repository.name,
+            access_log_bucket_name=policy.bucket,
+            access_log_bucket_arn=bucket.arn,
+            access_log_prefix=ACCESS_LOG_PREFIX,
         )

@@ -10,6 +10,7 @@ import pulumi_random as random
 import pulumi_render as render
 
 from components.backup import ARCHIVE_PREFIX
+from components.outputs import publish
 from components.platforms.render import _env_vars
 from components.settings import BackupSettings, RenderSettings
 from tools.backup import READ_ONLY_ROLE, read_only_role_sql
@@ -68,32 +69,29 @@ class BackupJob(pulumi.ComponentResource):
     With ``settings.postgresReadOnly`` the job connects as ``platform_backup``, a role this
     component gives a generated password but cannot create (Supabase's Management API creates no
     database roles): ``postgres_role_sql`` is the one-off SQL to run as ``postgres``.
-
-    Outputs:
-        service_id: the cron job's id (``crn-...``).
-        dashboard_url: its page in the Render dashboard (runs, logs, Trigger Run).
-        postgres_role_sql: the SQL creating the read-only role with its password (secret), or None.
     """
+
+    service_id: pulumi.Output[str]
+    """The cron job's id (``crn-...``)."""
+    dashboard_url: pulumi.Output[str]
+    """Its page in the Render dashboard (runs, logs, Trigger Run)."""
+    postgres_role_sql: pulumi.Output[str] | None
+    """The SQL creating the read-only role with its password (secret), or None."""
 
     def __init__(self, name: str, args: BackupJobArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:render:BackupJob", name, None, opts)
-        database_url, self.postgres_role_sql = self._postgres(name, args)
+        database_url, postgres_role_sql = self._postgres(name, args)
         env_vars = _env_vars(*self._variables(args, database_url))
         job = self._job(name, args, env_vars)
         # PUT /services/{id}/env-vars: the whole set, updated in place (see RenderApi._env).
         render.services.EnvVarsForService(
             f"{name}-env", service_id=job.id, env_vars=env_vars, opts=pulumi.ResourceOptions(parent=self)
         )
-        self.service_id: pulumi.Output[str] = job.id
-        self.dashboard_url: pulumi.Output[str] = job.id.apply(
-            lambda service_id: f"https://dashboard.render.com/cron/{service_id}"
-        )
-        self.register_outputs(
-            {
-                "service_id": self.service_id,
-                "dashboard_url": self.dashboard_url,
-                "postgres_role_sql": self.postgres_role_sql,
-            }
+        publish(
+            self,
+            service_id=job.id,
+            dashboard_url=job.id.apply(lambda service_id: f"https://dashboard.render.com/cron/{service_id}"),
+            postgres_role_sql=postgres_role_sql,
         )
 
     def _postgres(

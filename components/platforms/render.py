@@ -9,6 +9,7 @@ from typing import Any
 import pulumi
 import pulumi_render as render
 
+from components.outputs import publish
 from components.platforms.render_scaling import RenderScaling
 from components.settings import RenderSettings
 
@@ -58,13 +59,16 @@ class RenderApi(pulumi.ComponentResource):
       of one instance (``webServiceDetailsPOST.numInstances``: "Defaults to 1") and the scaling
       resource, created next, sets the rest;
     * region is set when the service is created: Render's PATCH of ``serviceDetails`` has none.
-
-    Outputs:
-        service_id: the service id (``srv-...``).
-        url: the service's public ``https://<name>.onrender.com`` URL.
-        public_url: ``https://<custom_domain>`` when one is set, else ``url``: where clients call it.
-        dashboard_url: the service's page in the Render dashboard.
     """
+
+    service_id: pulumi.Output[str]
+    """The service id (``srv-...``)."""
+    url: pulumi.Output[str]
+    """The service's public ``https://<name>.onrender.com`` URL."""
+    public_url: pulumi.Output[str]
+    """``https://<custom_domain>`` when one is set, else ``url``: where clients call it."""
+    dashboard_url: pulumi.Output[str]
+    """The service's page in the Render dashboard."""
 
     def __init__(self, name: str, args: RenderApiArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:render:RenderApi", name, None, opts)
@@ -79,9 +83,8 @@ class RenderApi(pulumi.ComponentResource):
         service = self._service(name, settings, env_vars)
         self._env(name, service, env_vars)
         self._scaling(name, service, settings)
-        self.service_id: pulumi.Output[str] = service.id
-        self.url: pulumi.Output[str] = service.service_details.apply(lambda details: details.url)
-        self.public_url: pulumi.Output[str] = self.url
+        url = service.service_details.apply(lambda details: details.url)
+        public_url = url
         if args.custom_domain:
             domain = render.services.CustomDomain(
                 f"{name}-domain",
@@ -90,17 +93,15 @@ class RenderApi(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
             # From the resource, so whatever calls this URL is configured after Render knows the name.
-            self.public_url = domain.name.apply(lambda host: f"https://{host}")
-        self.dashboard_url: pulumi.Output[str] = service.id.apply(
-            lambda service_id: f"https://dashboard.render.com/web/{service_id}"
-        )
-        self.register_outputs(
-            {
-                "service_id": self.service_id,
-                "url": self.url,
-                "public_url": self.public_url,
-                "dashboard_url": self.dashboard_url,
-            }
+            public_url = domain.name.apply(lambda host: f"https://{host}")
+        publish(
+            self,
+            service_id=service.id,
+            url=url,
+            public_url=public_url,
+            dashboard_url=service.id.apply(
+                lambda service_id: f"https://dashboard.render.com/web/{service_id}"
+            ),
         )
 
     def _service(

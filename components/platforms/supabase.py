@@ -55,6 +55,7 @@ import pulumi
 import pulumi_random as random
 from pulumi import dynamic
 
+from components.outputs import publish
 from components.platforms.rest import ApiError, RestClient, body_message
 from components.postgres_tls import SUPABASE_CA_CERT, tls_query, with_verified_tls
 from components.settings import SupabaseSettings
@@ -455,19 +456,21 @@ class SupabaseProjectArgs:
 
 
 class SupabaseProject(pulumi.ComponentResource):
-    """A Supabase project with a generated database password, protected by default.
+    """A Supabase project with a generated database password, protected by default."""
 
-    Outputs:
-        ref: the project's reference id (``abcdefghijklmnopqrst``).
-        status: the project's status when last read (``ACTIVE_HEALTHY`` after creation).
-        pooled_connection_string: secret ``postgresql://`` URL to the Supavisor pooler in
-            ``settings.pool_mode`` with the password embedded and
-            ``sslmode=verify-full&sslrootcert=certs/supabase-prod-ca-2021.crt``
-            (components/postgres_tls.py; Supabase's direct host is IPv6-only on the free plan, so
-            IPv4-only platforms such as Render must use the pooler).
-        session_connection_string: the same on the session port 5432, for ``pg_dump`` (backups).
-        dashboard_url: the project's page in the Supabase dashboard.
-    """
+    ref: pulumi.Output[str]
+    """The project's reference id (``abcdefghijklmnopqrst``)."""
+    status: pulumi.Output[str]
+    """The project's status when last read (``ACTIVE_HEALTHY`` after creation)."""
+    pooled_connection_string: pulumi.Output[str]
+    """Secret ``postgresql://`` URL to the Supavisor pooler in ``settings.pool_mode`` with the
+    password embedded and ``sslmode=verify-full&sslrootcert=certs/supabase-prod-ca-2021.crt``
+    (components/postgres_tls.py; Supabase's direct host is IPv6-only on the free plan, so
+    IPv4-only platforms such as Render must use the pooler)."""
+    session_connection_string: pulumi.Output[str]
+    """The same on the session port 5432, for ``pg_dump`` (backups)."""
+    dashboard_url: pulumi.Output[str]
+    """The project's page in the Supabase dashboard."""
 
     def __init__(self, name: str, args: SupabaseProjectArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:supabase:SupabaseProject", name, None, opts)
@@ -494,25 +497,15 @@ class SupabaseProject(pulumi.ComponentResource):
                 protected, pulumi.ResourceOptions(additional_secret_outputs=SECRET_OUTPUTS)
             ),
         )
-        self.ref: pulumi.Output[str] = project.ref
-        self.status: pulumi.Output[str] = project.status
-        # Normalised here as well: a project created before the URL verified TLS keeps its old
-        # string in the state until the provider's next update (diff sees no input change).
-        self.pooled_connection_string: pulumi.Output[str] = pulumi.Output.secret(
-            project.pooled_connection_string.apply(lambda url: with_verified_tls(url, SUPABASE_CA_CERT))
-        )
-        self.session_connection_string: pulumi.Output[str] = pulumi.Output.secret(
-            project.session_connection_string
-        )
-        self.dashboard_url: pulumi.Output[str] = project.ref.apply(
-            lambda ref: f"https://supabase.com/dashboard/project/{ref}"
-        )
-        self.register_outputs(
-            {
-                "ref": self.ref,
-                "status": self.status,
-                "pooled_connection_string": self.pooled_connection_string,
-                "session_connection_string": self.session_connection_string,
-                "dashboard_url": self.dashboard_url,
-            }
+        publish(
+            self,
+            ref=project.ref,
+            status=project.status,
+            # Normalised here as well: a project created before the URL verified TLS keeps its old
+            # string in the state until the provider's next update (diff sees no input change).
+            pooled_connection_string=pulumi.Output.secret(
+                project.pooled_connection_string.apply(lambda url: with_verified_tls(url, SUPABASE_CA_CERT))
+            ),
+            session_connection_string=pulumi.Output.secret(project.session_connection_string),
+            dashboard_url=project.ref.apply(lambda ref: f"https://supabase.com/dashboard/project/{ref}"),
         )

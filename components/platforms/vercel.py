@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumiverse_vercel as vercel
 
+from components.outputs import publish
 from components.settings import DnsSettings, VercelSettings
 
 # Vercel function region next to each Render region: server-rendered pages call the API several
@@ -53,13 +54,15 @@ class VercelWeb(pulumi.ComponentResource):
     preview deployment (Vercel's Git integration must be installed on the repository). The
     project's environment is a separate component (:class:`VercelEnvironment`), so the API can be
     told the site's origin before the site is told the API's URL.
-
-    Outputs:
-        project_id: the Vercel project id (``prj_...``).
-        url: ``https://`` + the production domain, read from the project domain resource, so what
-            uses it waits until Vercel has accepted the name.
-        domain: the production domain (the custom one, or ``<project>.vercel.app``).
     """
+
+    project_id: pulumi.Output[str]
+    """The Vercel project id (``prj_...``)."""
+    url: pulumi.Output[str]
+    """``https://`` + the production domain, read from the project domain resource, so what uses
+    it waits until Vercel has accepted the name."""
+    domain: str
+    """The production domain (the custom one, or ``<project>.vercel.app``)."""
 
     def __init__(self, name: str, args: VercelWebArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:vercel:VercelWeb", name, None, opts)
@@ -88,15 +91,18 @@ class VercelWeb(pulumi.ComponentResource):
             **team,
             opts=child,
         )
-        self.domain = production_domain(settings, args.dns)
+        host = production_domain(settings, args.dns)
         # Without git_branch the domain follows every production deployment
         # (terraform-provider-vercel docs/resources/project_domain.md, "i-love.vercel.app").
         domain = vercel.ProjectDomain(
-            f"{name}-domain", project_id=project.id, domain=self.domain, **team, opts=child
+            f"{name}-domain", project_id=project.id, domain=host, **team, opts=child
         )
-        self.project_id: pulumi.Output[str] = project.id
-        self.url: pulumi.Output[str] = domain.domain.apply(lambda host: f"https://{host}")
-        self.register_outputs({"project_id": self.project_id, "url": self.url, "domain": self.domain})
+        publish(
+            self,
+            project_id=project.id,
+            url=domain.domain.apply(lambda accepted: f"https://{accepted}"),
+            domain=host,
+        )
 
 
 @dataclass(frozen=True)
@@ -144,7 +150,7 @@ class VercelEnvironment(pulumi.ComponentResource):
                 **team,
                 opts=child,
             )
-        self.register_outputs({})
+        publish(self)
 
 
 def _team(settings: VercelSettings) -> dict[str, str]:
