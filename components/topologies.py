@@ -11,18 +11,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_aws as aws
 
 from components.atlas import AtlasPeering, AtlasPrivateLink, MongoAtlas, MongoAtlasArgs
 from components.boundary import bound_every_role, boundary_arn
 from components.compute import Compute, ComputeArgs, DatadogSidecar
-from components.cutover import CutoverArgs, CutoverRecords, HostArgs, deployed_phase
-from components.database import Database, DatabaseArgs, bootstrap_sql
+from components.cutover import CutoverArgs, CutoverRecords, HostArgs
+from components.database import Database, DatabaseArgs
+from components.database_roles import bootstrap_sql
 from components.datadog import Datadog, DatadogArgs
 from components.dns import ValidatedCertificate, ValidatedCertificateArgs, alias_records
 from components.edge import Edge, EdgeArgs
 from components.kms import StackKey, StackKeyArgs
 from components.log_shipping import LogShipping, LogShippingArgs, LogSource
+from components.lookups import availability_zones, check_cutover_transition, public_zone_id
 from components.migrations import DatabaseAdminTask, DatabaseAdminTaskArgs
 from components.monitoring import DatabaseTargets, Monitoring, MonitoringArgs
 from components.network import Network, NetworkArgs
@@ -35,7 +36,6 @@ from components.settings import (
     NAMESPACE,
     Settings,
     SettingsError,
-    cutover_transition_problems,
     placeholders,
 )
 from components.storage import Storage, StorageArgs
@@ -48,43 +48,6 @@ EDGE_REGION = "us-east-1"
 DATABASE_LOGS_PATTERN = "-PASSWORD -password -Password"
 # Memory of the burstable classes staging may pick, for the connection and memory alarms.
 DB_INSTANCE_MEMORY_GIB = {"db.t4g.micro": 1.0, "db.t4g.small": 2.0, "db.t4g.medium": 4.0, "db.t4g.large": 8.0}
-
-
-def availability_zones(settings: Settings) -> list[str]:
-    """The region's AZs (no Local Zones), checked against ``network.azCount`` before any resource."""
-    found = aws.get_availability_zones(
-        state="available",
-        filters=[aws.GetAvailabilityZonesFilterArgs(name="opt-in-status", values=["opt-in-not-required"])],
-    )
-    names = sorted(found.names)
-    if len(names) < settings.network.az_count:
-        raise SettingsError(
-            [
-                f"{NAMESPACE}:network.azCount: {settings.network.az_count} is more than the "
-                f"{len(names)} zones {settings.region} offers ({', '.join(names)})"
-            ]
-        )
-    return names[: settings.network.az_count]
-
-
-def public_zone_id(domain: str) -> str:
-    """The Route 53 public zone of ``domain``, looked up before any resource is registered."""
-    try:
-        return aws.route53.get_zone(name=domain, private_zone=False).zone_id
-    except Exception as error:  # the provider's lookup error, reported as a config problem
-        raise SettingsError(
-            [
-                f"{NAMESPACE}:dns.domain: no public Route 53 hosted zone named {domain!r} in this account ({error})"
-            ]
-        ) from error
-
-
-def check_cutover_transition(settings: Settings, zone_id: str, hosts: dict[str, str]) -> None:
-    """Refuse a skipped phase or an unacknowledged step back, before any resource is registered:
-    the phase the zone records for the hosts is the persisted one (components/cutover.py)."""
-    problems = cutover_transition_problems(settings.cutover, deployed_phase(zone_id, list(hosts.values())))
-    if problems:
-        raise SettingsError(problems)
 
 
 @dataclass(frozen=True)
