@@ -121,11 +121,55 @@ class Compute(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ComputeArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:compute:Compute", name, None, opts)
-        settings = args.settings
         _check(args)
-        child = pulumi.ResourceOptions(parent=self)
+        self._name, self._args = name, args
         service_name = f"{args.name_prefix}-api"
+        cluster, capacity_providers = self._cluster()
+        log_group, task_definition = self._task(service_name)
+        alb, target_group, listeners, serving, listener_port = self._load_balancer()
+        service = self._service(
+            service_name, cluster, capacity_providers, task_definition, target_group, listeners
+        )
+        scalable_target_resource_id = pulumi.Output.concat("service/", cluster.name, "/", service.name)
+        self._autoscaling(name, args, scalable_target_resource_id, alb, target_group)
 
+        self.cluster_name: pulumi.Output[str] = cluster.name
+        self.cluster_arn: pulumi.Output[str] = cluster.arn
+        self.service_name: pulumi.Output[str] = service.name
+        self.alb_arn: pulumi.Output[str] = alb.arn
+        self.alb_arn_suffix: pulumi.Output[str] = alb.arn_suffix
+        self.alb_dns_name: pulumi.Output[str] = alb.dns_name
+        self.alb_zone_id: pulumi.Output[str] = alb.zone_id
+        self.target_group_arn: pulumi.Output[str] = target_group.arn
+        self.target_group_arn_suffix: pulumi.Output[str] = target_group.arn_suffix
+        self.listener_arn: pulumi.Output[str] = serving.arn
+        self.listener_port: int = listener_port
+        self.log_group_name: pulumi.Output[str] = log_group.name
+        self.task_definition_arn: pulumi.Output[str] = task_definition.arn
+        self.scalable_target_resource_id: pulumi.Output[str] = scalable_target_resource_id
+        self.register_outputs(
+            {
+                "cluster_name": self.cluster_name,
+                "cluster_arn": self.cluster_arn,
+                "service_name": self.service_name,
+                "alb_arn": self.alb_arn,
+                "alb_arn_suffix": self.alb_arn_suffix,
+                "alb_dns_name": self.alb_dns_name,
+                "alb_zone_id": self.alb_zone_id,
+                "target_group_arn": self.target_group_arn,
+                "target_group_arn_suffix": self.target_group_arn_suffix,
+                "listener_arn": self.listener_arn,
+                "listener_port": self.listener_port,
+                "log_group_name": self.log_group_name,
+                "task_definition_arn": self.task_definition_arn,
+                "scalable_target_resource_id": self.scalable_target_resource_id,
+            }
+        )
+
+    def _cluster(self) -> tuple[aws.ecs.Cluster, aws.ecs.ClusterCapacityProviders]:
+        """The cluster, with Fargate and Fargate Spot as its capacity providers."""
+        name, args, settings = self._name, self._args, self._args.settings
+        child = pulumi.ResourceOptions(parent=self)
         cluster = aws.ecs.Cluster(
             f"{name}-cluster",
             name=args.name_prefix,
@@ -144,7 +188,12 @@ class Compute(pulumi.ComponentResource):
             default_capacity_provider_strategies=[{"capacity_provider": "FARGATE", "weight": 1}],
             opts=child,
         )
+        return cluster, capacity_providers
 
+    def _task(self, service_name: str) -> tuple[aws.cloudwatch.LogGroup, aws.ecs.TaskDefinition]:
+        """The task's log group and its definition (the API, and the Datadog Agent when on)."""
+        name, args, settings = self._name, self._args, self._args.settings
+        child = pulumi.ResourceOptions(parent=self)
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
             name=args.log_group_name,
@@ -172,7 +221,15 @@ class Compute(pulumi.ComponentResource):
             container_definitions=pulumi.Output.json_dumps(container_definitions(args, log_group.name)),
             opts=child,
         )
+        return log_group, task_definition
 
+    def _load_balancer(
+        self,
+    ) -> tuple[aws.lb.LoadBalancer, aws.lb.TargetGroup, list[aws.lb.Listener], aws.lb.Listener, int]:
+        """The ALB, the tasks' target group and the listeners: HTTPS (and a redirect from HTTP)
+        with a certificate, plain HTTP without one; returns the one that forwards and its port."""
+        name, args, settings = self._name, self._args, self._args.settings
+        child = pulumi.ResourceOptions(parent=self)
         alb = aws.lb.LoadBalancer(
             f"{name}-alb",
             name=elb_name(args.name_prefix, "api"),
@@ -249,7 +306,19 @@ class Compute(pulumi.ComponentResource):
                 opts=child,
             )
             listeners, serving, listener_port = [http], http, 80
+        return alb, target_group, listeners, serving, listener_port
 
+    def _service(
+        self,
+        service_name: str,
+        cluster: aws.ecs.Cluster,
+        capacity_providers: aws.ecs.ClusterCapacityProviders,
+        task_definition: aws.ecs.TaskDefinition,
+        target_group: aws.lb.TargetGroup,
+        listeners: list[aws.lb.Listener],
+    ) -> aws.ecs.Service:
+        """The Fargate service: rolling deployments with a circuit breaker, awaited by `pulumi up`."""
+        name, args, settings = self._name, self._args, self._args.settings
         service = aws.ecs.Service(
             f"{name}-service",
             name=service_name,
@@ -298,42 +367,7 @@ class Compute(pulumi.ComponentResource):
                 ignore_changes=["desiredCount"],
             ),
         )
-
-        scalable_target_resource_id = pulumi.Output.concat("service/", cluster.name, "/", service.name)
-        self._autoscaling(name, args, scalable_target_resource_id, alb, target_group)
-
-        self.cluster_name: pulumi.Output[str] = cluster.name
-        self.cluster_arn: pulumi.Output[str] = cluster.arn
-        self.service_name: pulumi.Output[str] = service.name
-        self.alb_arn: pulumi.Output[str] = alb.arn
-        self.alb_arn_suffix: pulumi.Output[str] = alb.arn_suffix
-        self.alb_dns_name: pulumi.Output[str] = alb.dns_name
-        self.alb_zone_id: pulumi.Output[str] = alb.zone_id
-        self.target_group_arn: pulumi.Output[str] = target_group.arn
-        self.target_group_arn_suffix: pulumi.Output[str] = target_group.arn_suffix
-        self.listener_arn: pulumi.Output[str] = serving.arn
-        self.listener_port: int = listener_port
-        self.log_group_name: pulumi.Output[str] = log_group.name
-        self.task_definition_arn: pulumi.Output[str] = task_definition.arn
-        self.scalable_target_resource_id: pulumi.Output[str] = scalable_target_resource_id
-        self.register_outputs(
-            {
-                "cluster_name": self.cluster_name,
-                "cluster_arn": self.cluster_arn,
-                "service_name": self.service_name,
-                "alb_arn": self.alb_arn,
-                "alb_arn_suffix": self.alb_arn_suffix,
-                "alb_dns_name": self.alb_dns_name,
-                "alb_zone_id": self.alb_zone_id,
-                "target_group_arn": self.target_group_arn,
-                "target_group_arn_suffix": self.target_group_arn_suffix,
-                "listener_arn": self.listener_arn,
-                "listener_port": self.listener_port,
-                "log_group_name": self.log_group_name,
-                "task_definition_arn": self.task_definition_arn,
-                "scalable_target_resource_id": self.scalable_target_resource_id,
-            }
-        )
+        return service
 
     def _autoscaling(
         self,
