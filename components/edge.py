@@ -104,10 +104,54 @@ class Edge(pulumi.ComponentResource):
     def __init__(self, name: str, args: EdgeArgs, opts: pulumi.ResourceOptions | None = None):
         _check(args)
         super().__init__("platform:edge:Edge", name, None, opts)
-        settings = args.settings
+        self._name, self._args = name, args
+        vpc_origin, alb_ingress = self._origin()
+        self.certificate_arn: pulumi.Output[str] | None = self._viewer_certificate()
+        self.web_acl_arn: pulumi.Output[str] | None = None
+        self.web_acl_name: str | None = None
+        self.web_acl_metric_name: str | None = None
+        self.rate_limit_metric_name: str | None = None
+        self.waf_log_group_name: pulumi.Output[str] | None = None
+        web_acl = self._web_acl(name, args) if args.settings.waf else None
+
+        distribution = self._distribution(vpc_origin, alb_ingress, web_acl)
+        access_log_group = self._logs(distribution, web_acl)
+
+        self.distribution_id: pulumi.Output[str] = distribution.id
+        self.distribution_arn: pulumi.Output[str] = distribution.arn
+        self.distribution_domain_name: pulumi.Output[str] = distribution.domain_name
+        self.distribution_hosted_zone_id: pulumi.Output[str] = distribution.hosted_zone_id
+        self.url: pulumi.Output[str] = (
+            pulumi.Output.from_input(f"https://{args.domain_name}")
+            if args.domain_name
+            else pulumi.Output.concat("https://", distribution.domain_name)
+        )
+        self.vpc_origin_id: pulumi.Output[str] = vpc_origin.id
+        self.access_log_group_name: pulumi.Output[str] = access_log_group.name
+        self.register_outputs(
+            {
+                "distribution_id": self.distribution_id,
+                "distribution_arn": self.distribution_arn,
+                "distribution_domain_name": self.distribution_domain_name,
+                "distribution_hosted_zone_id": self.distribution_hosted_zone_id,
+                "url": self.url,
+                "certificate_arn": self.certificate_arn,
+                "vpc_origin_id": self.vpc_origin_id,
+                "access_log_group_name": self.access_log_group_name,
+                "web_acl_arn": self.web_acl_arn,
+                "web_acl_name": self.web_acl_name,
+                "web_acl_metric_name": self.web_acl_metric_name,
+                "rate_limit_metric_name": self.rate_limit_metric_name,
+                "waf_log_group_name": self.waf_log_group_name,
+            }
+        )
+
+    def _origin(self) -> tuple[aws.cloudfront.VpcOrigin, aws.vpc.SecurityGroupIngressRule]:
+        """The VPC origin on the internal ALB, and the ALB's one ingress rule: from the group AWS
+        gives the origin's network interfaces."""
+        name, args = self._name, self._args
         child = pulumi.ResourceOptions(parent=self)
         https_to_origin = args.alb_listener_port == 443
-
         vpc_origin = aws.cloudfront.VpcOrigin(
             f"{name}-vpc-origin",
             vpc_origin_endpoint_config={
@@ -149,12 +193,17 @@ class Edge(pulumi.ComponentResource):
             # Removed before the VPC origin, whose managed security group it references.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[vpc_origin]),
         )
+        return vpc_origin, alb_ingress
 
-        self.certificate_arn: pulumi.Output[str] | None = None
+    def _viewer_certificate(self) -> pulumi.Output[str] | None:
+        """The us-east-1 certificate of the API's name: the one configured, or one requested and
+        validated through Route 53; None without a domain (CloudFront's default, with a warning)."""
+        name, args, settings = self._name, self._args, self._args.settings
+        child = pulumi.ResourceOptions(parent=self)
         if args.domain_name and settings.certificate_arn:
-            self.certificate_arn = pulumi.Output.from_input(settings.certificate_arn)
-        elif args.domain_name:
-            self.certificate_arn = ValidatedCertificate(
+            return pulumi.Output.from_input(settings.certificate_arn)
+        if args.domain_name:
+            return ValidatedCertificate(
                 f"{name}-viewer",
                 ValidatedCertificateArgs(
                     domain_name=args.domain_name,
@@ -164,21 +213,23 @@ class Edge(pulumi.ComponentResource):
                 ),
                 opts=child,
             ).certificate_arn
-        else:
-            pulumi.log.warn(
-                "No domain: the distribution serves the default *.cloudfront.net certificate, so "
-                "viewers' TLS ends at a cloudfront.net name and the TLSv1.2_2021 minimum cannot be "
-                "enforced. Set platform:dns.domain for the API's own name and certificate.",
-                resource=self,
-            )
+        pulumi.log.warn(
+            "No domain: the distribution serves the default *.cloudfront.net certificate, so "
+            "viewers' TLS ends at a cloudfront.net name and the TLSv1.2_2021 minimum cannot be "
+            "enforced. Set platform:dns.domain for the API's own name and certificate.",
+            resource=self,
+        )
+        return None
 
-        self.web_acl_arn: pulumi.Output[str] | None = None
-        self.web_acl_name: str | None = None
-        self.web_acl_metric_name: str | None = None
-        self.rate_limit_metric_name: str | None = None
-        self.waf_log_group_name: pulumi.Output[str] | None = None
-        web_acl = self._web_acl(name, args) if settings.waf else None
-
+    def _distribution(
+        self,
+        vpc_origin: aws.cloudfront.VpcOrigin,
+        alb_ingress: aws.vpc.SecurityGroupIngressRule,
+        web_acl: aws.wafv2.WebAcl | None,
+    ) -> aws.cloudfront.Distribution:
+        """The distribution: HTTPS to viewers, the VPC origin behind, nothing cached unless asked."""
+        name, args, settings = self._name, self._args, self._args.settings
+        https_to_origin = args.alb_listener_port == 443
         distribution = aws.cloudfront.Distribution(
             f"{name}-distribution",
             enabled=True,
@@ -219,7 +270,14 @@ class Edge(pulumi.ComponentResource):
             # Serve only once the ALB admits CloudFront.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[alb_ingress]),
         )
+        return distribution
 
+    def _logs(
+        self, distribution: aws.cloudfront.Distribution, web_acl: aws.wafv2.WebAcl | None
+    ) -> aws.cloudwatch.LogGroup:
+        """Access logs, and the web ACL's logs, to CloudWatch Logs in us-east-1."""
+        name, args, settings = self._name, self._args, self._args.settings
+        child = pulumi.ResourceOptions(parent=self)
         access_log_group = aws.cloudwatch.LogGroup(
             f"{name}-access-logs",
             # The prefix AWS recommends for vended logs such as CloudFront's.
@@ -256,35 +314,7 @@ class Edge(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[delivery_policy]),
             )
             self.waf_log_group_name = waf_log_group.name
-
-        self.distribution_id: pulumi.Output[str] = distribution.id
-        self.distribution_arn: pulumi.Output[str] = distribution.arn
-        self.distribution_domain_name: pulumi.Output[str] = distribution.domain_name
-        self.distribution_hosted_zone_id: pulumi.Output[str] = distribution.hosted_zone_id
-        self.url: pulumi.Output[str] = (
-            pulumi.Output.from_input(f"https://{args.domain_name}")
-            if args.domain_name
-            else pulumi.Output.concat("https://", distribution.domain_name)
-        )
-        self.vpc_origin_id: pulumi.Output[str] = vpc_origin.id
-        self.access_log_group_name: pulumi.Output[str] = access_log_group.name
-        self.register_outputs(
-            {
-                "distribution_id": self.distribution_id,
-                "distribution_arn": self.distribution_arn,
-                "distribution_domain_name": self.distribution_domain_name,
-                "distribution_hosted_zone_id": self.distribution_hosted_zone_id,
-                "url": self.url,
-                "certificate_arn": self.certificate_arn,
-                "vpc_origin_id": self.vpc_origin_id,
-                "access_log_group_name": self.access_log_group_name,
-                "web_acl_arn": self.web_acl_arn,
-                "web_acl_name": self.web_acl_name,
-                "web_acl_metric_name": self.web_acl_metric_name,
-                "rate_limit_metric_name": self.rate_limit_metric_name,
-                "waf_log_group_name": self.waf_log_group_name,
-            }
-        )
+        return access_log_group
 
     # -- caching and headers ----------------------------------------------------------------
 
