@@ -7,9 +7,11 @@ import copy
 import json
 import typing
 from collections.abc import Collection, Mapping
+from pathlib import Path
 from typing import Any
 
 import pulumi
+import yaml
 from pydantic import SecretStr, ValidationError
 
 from components.settings.checks import cross_check_problems
@@ -23,97 +25,36 @@ from components.settings.fields import (
 )
 from components.settings.root import AWS_SECTIONS, MANAGED_SECTIONS, SECTIONS, Settings
 
-PRESETS: dict[str, dict[str, dict[str, Any]]] = {
-    "staging": {
-        # fck-nat keeps tasks in private subnets and gives Atlas' access list fixed addresses,
-        # for ~$17/month; ``none`` saves that but leaves the tasks' addresses unknown.
-        "network": {"azCount": 2, "nat": "instance", "interfaceEndpoints": [], "flowLogRetentionDays": 14},
-        # Its own host names under the shared domain: commercial serves api.<domain> and www.<domain>,
-        # and a second stack on the same names would fight over their records and certificates.
-        "dns": {"apiSubdomain": "api-staging", "webSubdomain": "staging"},
-        # Staging follows the API's main branch through a moving ``latest`` tag.
-        "storage": {"forceDestroyBuckets": True, "accessLogExpiryDays": 30, "ecrImmutableTags": False},
-        "compute": {
-            "cpu": 256,
-            "memory": 512,
-            "desiredCount": 1,
-            "minCount": 1,
-            "maxCount": 2,
-            # Like staging's other log groups: test traffic, looked at within days.
-            "logRetentionDays": 14,
-        },
-        "schedule": {"enabled": True, "mode": "stop"},
-        "edge": {"cloudfront": False, "waf": False},
-        "database": {
-            "engine": "rds-postgres",
-            "instanceClass": "db.t4g.micro",
-            "backupRetentionDays": 1,
-            "deletionProtection": False,
-            "skipFinalSnapshot": True,
-            "logRetentionDays": 14,
-        },
-        "atlas": {"tier": "M0"},
-        "monitoring": {"monthlyBudgetUsd": 70, "logRetentionDays": 14},
-        "datadog": {"enabled": False},
-    },
-    "pre-commercial": {
-        # Render's nearest region to Japan is Singapore; the databases sit beside the API, since
-        # one page makes many queries and each would otherwise cross to Tokyo and back (~70 ms).
-        "atlas": {"tier": "M0", "region": "AP_SOUTHEAST_1"},
-        "monitoring": {"monthlyBudgetUsd": 68},
-        "vercel": {"plan": "pro"},
-        "supabase": {"plan": "free", "protect": True, "region": "ap-southeast-1"},
-    },
-    "commercial": {
-        # fck-nat per AZ keeps egress alive when an AZ fails, for a sixth of per-AZ NAT gateways;
-        # interface endpoints would cost ~$184/month in 3 AZs (see the preview's comparison).
-        "network": {"azCount": 3, "nat": "instance", "interfaceEndpoints": [], "flowLogRetentionDays": 90},
-        "storage": {"forceDestroyBuckets": False, "accessLogExpiryDays": 365},
-        "compute": {
-            "cpu": 512,
-            "memory": 1024,
-            # Three tasks by day, two (the HA floor) at night, at weekends and on holidays.
-            "desiredCount": 3,
-            "minCount": 3,
-            "maxCount": 6,
-            "requestsPerTarget": 1000,
-            "containerInsights": True,
-            "albDeletionProtection": True,
-            "logRetentionDays": 90,
-        },
-        "schedule": {
-            "enabled": True,
-            "mode": "scale-down",
-            "start": "08:00",
-            "stop": "23:00",
-            "offHoursMinCount": 2,
-        },
-        "edge": {"cloudfront": True, "waf": True},
-        "database": {
-            "engine": "aurora-serverless-v2",
-            "engineVersion": "17.7",
-            "minCapacity": 0.5,
-            "maxCapacity": 4,
-            "readerInstances": 1,
-            "backupRetentionDays": 14,
-            "deletionProtection": True,
-            "skipFinalSnapshot": False,
-            "performanceInsights": True,
-            "iamAuth": True,
-            "logRetentionDays": 90,
-        },
-        "atlas": {
-            "tier": "M10",
-            # VPC peering: private like PrivateLink, without its ~$31/month of endpoint hours.
-            "connectivity": "peering",
-            "cloudBackup": True,
-            "pitRestore": True,
-            "terminationProtection": True,
-        },
-        "monitoring": {"monthlyBudgetUsd": 373, "dashboard": True, "logRetentionDays": 90},
-        "datadog": {"enabled": True, "awsIntegration": True, "monitors": True, "logs": True},
-    },
-}
+# The topology presets, one stack-file-shaped YAML file per topology at the repository's root:
+# presets/<topology>.yaml, found from this file, not the working directory.
+PRESETS_DIR = Path(__file__).resolve().parents[2] / "presets"
+
+
+def load_presets(directory: Path = PRESETS_DIR) -> dict[str, dict[str, dict[str, Any]]]:
+    """Each topology's preset as ``{section: {camelCaseKey: value}}``, read from
+    ``<directory>/<topology>.yaml``, which holds a stack file's ``config:`` block of
+    ``platform:<section>`` objects. The keys inside a section are checked when a stack is parsed."""
+    presets: dict[str, dict[str, dict[str, Any]]] = {}
+    for topology in TOPOLOGIES:
+        path = directory / f"{topology}.yaml"
+        document = yaml.safe_load(path.read_text())
+        if not isinstance(document, dict) or set(document) != {"config"}:
+            raise ValueError(f"{path}: must hold one `config:` block, as a stack file does")
+        sections: dict[str, dict[str, Any]] = {}
+        for key, values in (document["config"] or {}).items():
+            namespace, _, section = key.partition(":")
+            if namespace != NAMESPACE or section not in SECTIONS:
+                raise ValueError(
+                    f"{path}: {key} is not a section; allowed: {NAMESPACE}:<{'|'.join(SECTIONS)}>"
+                )
+            if not isinstance(values, dict):
+                raise ValueError(f"{path}: {key} must be an object of keys")
+            sections[section] = values
+        presets[topology] = sections
+    return presets
+
+
+PRESETS = load_presets()
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
