@@ -524,8 +524,6 @@ def _check(args: EdgeArgs) -> None:
         )
     if bool(args.domain_name) != (args.zone_id is not None):
         raise ValueError("domain_name and zone_id go together (certificate validation)")
-    if args.settings.certificate_arn and not args.domain_name:
-        raise ValueError("edge.certificateArn needs a domain_name for the distribution's alias")
     if args.access_log_retention_days not in LOG_RETENTION_DAYS:
         raise ValueError(
             f"access_log_retention_days {args.access_log_retention_days} is not a CloudWatch "

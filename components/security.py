@@ -13,9 +13,6 @@ ANYWHERE_IPV4 = "0.0.0.0/0"
 HTTPS_PORT = 443
 HTTP_PORT = 80
 ATLAS_PORT = 27017
-# IAM role names are limited to 64 characters.
-_ROLE_SUFFIXES = ("-ecs-execution", "-ecs-task")
-_MAX_ROLE_NAME = 64
 
 
 @dataclass(frozen=True)
@@ -299,12 +296,8 @@ class Security(pulumi.ComponentResource):
 
 
 def _check(args: SecurityArgs) -> None:
-    """Refuse names and rules AWS would reject halfway through an update."""
-    too_long = [
-        f"{args.name_prefix}{s}" for s in _ROLE_SUFFIXES if len(args.name_prefix + s) > _MAX_ROLE_NAME
-    ]
-    if too_long:
-        raise ValueError(f"IAM role names {too_long} exceed {_MAX_ROLE_NAME} characters")
+    """Refuse rules AWS would reject halfway through an update (programmer errors: the settings
+    refuse what a user could set)."""
     if args.legacy_database_port in (HTTPS_PORT, ATLAS_PORT):
         # EC2 refuses a second rule with the same protocol, port and peer.
         raise ValueError(f"legacy_database_port {args.legacy_database_port} is already open to the internet")

@@ -3,10 +3,12 @@ settings phase, naming the key, before any resource is registered."""
 
 from __future__ import annotations
 
+import string
+
 import pytest
 
-from components.settings import SettingsError, parse_settings
-from tools.harness import last_run, run_stack
+from components.settings import CROSS_CHECKS, SECTIONS, TOPOLOGIES, SettingsError, parse_settings
+from tools.harness import last_run, run_stack, stack_config
 
 REGION = "ap-northeast-1"
 COMMERCIAL = {"compute": {"imageTag": "1.0.0"}, "dns": {"domain": "example.com"}}
@@ -106,5 +108,122 @@ def test_a_missing_permissions_boundary_is_refused_before_any_resource() -> None
     # the policy, CreateRole would fail halfway through the first up.
     with pytest.raises(SettingsError, match=r"platform:security\.permissionsBoundary: no IAM policy"):
         run_stack("staging", {"platform:security": {"permissionsBoundary": "not-the-bootstrap-policy"}})
+    run = last_run()
+    assert run is not None and run.resources == []
+
+
+# -- the table itself ------------------------------------------------------------------------------
+
+
+def test_every_row_names_a_key_as_the_stack_file_writes_it() -> None:
+    for check in CROSS_CHECKS:
+        if check.key in ("aws:region", "stack"):
+            continue
+        namespace, _, path = check.key.partition(":")
+        section, _, rest = path.partition(".")
+        assert namespace == "platform" and section in SECTIONS, check.key
+        aliases = {field.alias for field in SECTIONS[section].model_fields.values()}
+        assert not rest or rest.split(".")[0] in aliases | {"<key>"}, check.key
+        assert check.checks and set(check.topologies) <= set(TOPOLOGIES), check.key
+    for check in CROSS_CHECKS:  # a message template names only the settings and the item
+        if isinstance(check.message, str):
+            fields = [field for _, field, _, _ in string.Formatter().parse(check.message) if field]
+            assert all(f == "item" or f.startswith("s.") for f in fields), (check.key, fields)
+
+
+# -- component refusals a user could reach, now refused in the settings phase ---------------------
+
+
+def test_a_certificate_without_a_domain_is_refused_in_staging_too() -> None:
+    arn = "arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"
+    problems = problems_of("staging", edge={"cloudfront": True, "certificateArn": arn})
+    assert problems == ["platform:edge.certificateArn: needs platform:dns.domain for the CloudFront aliases"]
+
+
+@pytest.mark.parametrize(
+    ("topology", "section", "cidr"),
+    [
+        ("staging", "atlas", "::/0"),
+        ("pre-commercial", "render", "0.0.0.0/0"),
+        ("pre-commercial", "render", "::/0"),
+    ],
+)
+def test_an_atlas_access_list_of_the_whole_internet_is_refused(
+    topology: str, section: str, cidr: str
+) -> None:
+    key = "accessCidrs" if section == "atlas" else "outboundCidrs"
+    base = {"vercel": {"teamId": "team_abc123"}} if topology == "pre-commercial" else {}
+    [problem] = problems_of(topology, **base, **{section: {key: [cidr, "203.0.113.10/32"]}})
+    assert problem.startswith(f"platform:{section}.{key}: {cidr} would open")
+
+
+def test_render_addresses_of_the_whole_internet_fail_before_any_resource() -> None:
+    # Before, the Atlas component refused them after Sentry and Supabase were registered.
+    with pytest.raises(SettingsError, match=r"platform:render\.outboundCidrs: 0\.0\.0\.0/0"):
+        run_stack("prod-precommercial", {"platform:render": {"outboundCidrs": ["0.0.0.0/0"]}})
+    run = last_run()
+    assert run is not None and run.resources == []
+
+
+# The stack's name goes into physical names. Limits from the services' documentation: S3 bucket
+# names are 3-63 characters of lower-case letters, digits, dots and hyphens (S3 User Guide,
+# "General purpose bucket naming rules"); IAM role names at most 64 characters (CreateRole,
+# RoleName); Sentry project slugs 1-50 lower-case letters, digits, '-' or '_'. The ALB log
+# bucket is "platform-<stack>-alb-logs-<12-digit account>": 9 + len(stack) + 10 + 12 <= 63, so a
+# stack name may have 32 characters; the backup bucket "platform-<stack>-backups-<account>":
+# 9 + len + 9 + 12 <= 63, 33 characters; the execution role "platform-<stack>-ecs-execution":
+# 9 + len + 14 <= 64, 41; the web's Sentry slug "platform-<stack>-web": 9 + len + 4 <= 50, 37.
+def stack_problems(topology: str, stack: str, **sections: object) -> list[str]:
+    base = {**(COMMERCIAL if topology == "commercial" else {}), **sections}
+    try:
+        parse_settings({"topology": topology, **base}, stack=stack, region=REGION)
+    except SettingsError as error:
+        return [p for p in error.problems if p.startswith("stack: ")]
+    return []
+
+
+@pytest.mark.parametrize(
+    ("topology", "longest"),
+    [("staging", 32), ("commercial", 32), ("pre-commercial", 33)],
+)
+def test_a_stack_name_too_long_for_its_bucket_is_refused(topology: str, longest: int) -> None:
+    sections = {"vercel": {"teamId": "team_abc123"}} if topology == "pre-commercial" else {}
+    assert stack_problems(topology, "s" * longest, **sections) == []
+    [problem] = stack_problems(topology, "s" * (longest + 1), **sections)
+    assert problem.startswith(f"stack: '{'s' * (longest + 1)}' makes the S3 bucket name platform-")
+    assert "63 characters" in problem
+
+
+@pytest.mark.parametrize("stack", ["Staging", "staging_2", "staging.2"])
+def test_a_stack_name_s3_refuses_is_refused(stack: str) -> None:
+    problems = stack_problems("staging", stack)
+    assert any(
+        p.startswith(f"stack: {stack!r} makes the S3 bucket name platform-{stack}-alb-logs-")
+        for p in problems
+    )
+    if stack != "staging_2":  # Sentry slugs allow '_'
+        assert any("Sentry project slug" in p for p in problems)
+
+
+def test_a_stack_name_too_long_for_an_iam_role_is_refused() -> None:
+    assert not any("IAM role" in p for p in stack_problems("staging", "s" * 41))
+    assert any(
+        p.startswith(f"stack: '{'s' * 42}' is too long: the IAM role name platform-{'s' * 42}-ecs-execution")
+        for p in stack_problems("staging", "s" * 42)
+    )
+
+
+def test_a_stack_name_too_long_for_a_sentry_slug_is_refused() -> None:
+    # Pre-commercial without backups has no bucket; its Sentry projects are the API's and the web's.
+    sections = {"vercel": {"teamId": "team_abc123"}, "backup": {"enabled": False}}
+    assert stack_problems("pre-commercial", "s" * 37, **sections) == []
+    [problem] = stack_problems("pre-commercial", "s" * 38, **sections)
+    assert problem.startswith(f"stack: '{'s' * 38}' makes the Sentry project slug 'platform-{'s' * 38}-api'")
+    assert stack_problems("pre-commercial", "s" * 38, **sections, sentry={"enabled": False}) == []
+
+
+def test_a_bad_stack_name_fails_before_any_resource() -> None:
+    with pytest.raises(SettingsError, match=r"stack: 'Staging' makes the S3 bucket name"):
+        run_stack("Staging", config=stack_config("staging"))
     run = last_run()
     assert run is not None and run.resources == []

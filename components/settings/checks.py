@@ -1,363 +1,492 @@
-"""Rules across sections, run on validated settings before any resource is registered."""
+"""Rules across sections: one table, ``CROSS_CHECKS``, run on validated settings before any
+resource is registered. Each row names the key it reports as written in the stack file
+(``platform:database.minCapacity``, ``aws:region``; ``stack`` for the stack's name), the
+topologies it applies to, the condition that refuses the settings, and the message: what is wrong
+and what is allowed. A problem a user can cause from config is a row here or a field or section
+validator; the components only assert things about their own arguments. The README lists the table
+(``tools/config_reference.py --write``). ``cutover_transition_problems`` is the one rule outside
+it: it needs the phase the stack's Route 53 zone records, looked up at run time.
+"""
 
 from __future__ import annotations
 
 import ipaddress
-import urllib.parse
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from components.settings.cutover import CUTOVER_HOSTS, CUTOVER_PHASES, CUTOVER_STEPS, CutoverSettings
+from components.settings.derived import (
+    MAX_BUCKET_NAME,
+    MAX_ROLE_NAME,
+    RENAME,
+    atlas_region_as_aws,
+    bad_bucket_name,
+    bad_sentry_slug,
+    cutover_needs,
+    long_role_name,
+    peered,
+    pooler,
+    public_subnet_prefix,
+    whole_internet,
+)
 from components.settings.fields import (
+    ALB_SUBNET_MAX_PREFIX,
     ATLAS_DEDICATED_TIERS,
+    AWS_TOPOLOGIES,
     NAMESPACE,
     RDS_POSTGRES_INSTANCE_FAMILIES,
-    SUPABASE_POOLER_LIMITS,
+    TASK_INTERNET_PORTS,
+    TOPOLOGIES,
     is_rds_postgres_class,
 )
 from components.settings.root import Settings
 
-
-def _cross_checks(settings: Settings) -> list[str]:
-    """Rules that span sections or depend on the topology."""
-    problems: list[str] = []
-    topology = settings.topology
-    key = f"{NAMESPACE}:"
-    if topology == "commercial":
-        if settings.network.az_count < 2:
-            problems.append(
-                f"{key}network.azCount: commercial needs at least 2 AZs (got {settings.network.az_count})"
-            )
-        if settings.network.nat == "none":
-            problems.append(
-                f"{key}network.nat: commercial keeps tasks in private subnets; 'none' is not allowed"
-            )
-        if settings.database.engine != "aurora-serverless-v2":
-            problems.append(
-                f"{key}database.engine: commercial runs 'aurora-serverless-v2' (got {settings.database.engine!r})"
-            )
-        if settings.database.min_capacity == 0:
-            problems.append(
-                f"{key}database.minCapacity: 0 (auto-pause) is not allowed for commercial: the first "
-                "request after a pause waits ~15 s; use 0.5 or more"
-            )
-        if settings.database.reader_instances < 1:
-            problems.append(
-                f"{key}database.readerInstances: commercial needs a reader in a second AZ (got 0)"
-            )
-        if not settings.database.deletion_protection or settings.database.skip_final_snapshot:
-            problems.append(
-                f"{key}database: commercial data must keep deletionProtection on and skipFinalSnapshot off"
-            )
-        if settings.database.backup_retention_days < 7:
-            problems.append(
-                f"{key}database.backupRetentionDays: commercial keeps at least 7 days "
-                f"(got {settings.database.backup_retention_days})"
-            )
-        if settings.compute.min_count < 2:
-            problems.append(
-                f"{key}compute.minCount: commercial needs at least 2 tasks for HA (got {settings.compute.min_count})"
-            )
-        if settings.schedule.enabled and settings.schedule.mode == "stop":
-            problems.append(f"{key}schedule.mode: commercial runs 24/7; use 'scale-down', not 'stop'")
-        if settings.schedule.enabled and settings.schedule.off_hours_min_count < 2:
-            problems.append(
-                f"{key}schedule.offHoursMinCount: commercial keeps at least 2 tasks at night for HA "
-                f"(got {settings.schedule.off_hours_min_count})"
-            )
-        if settings.atlas.enabled and settings.atlas.tier not in ATLAS_DEDICATED_TIERS:
-            problems.append(
-                f"{key}atlas.tier: commercial needs a dedicated tier M10 or larger (got {settings.atlas.tier!r})"
-            )
-        if not settings.dns.domain:
-            problems.append(
-                f"{key}dns.domain: commercial serves its own domain over HTTPS end to end (CloudFront's "
-                "default certificate still allows TLSv1 and the ALB would be reached over plain HTTP); "
-                "set it to an existing Route 53 public zone"
-            )
-        if settings.edge.cloudfront and settings.edge.certificate_arn and not settings.dns.domain:
-            problems.append(f"{key}edge.certificateArn: needs {key}dns.domain for the CloudFront aliases")
-    moving_tag = settings.compute.image is None and settings.compute.image_tag == "latest"
-    if settings.on_aws and settings.storage.ecr_immutable_tags and moving_tag:
-        problems.append(
-            f"{key}compute.imageTag: 'latest' cannot be pushed twice to an immutable ECR repository; "
-            f"pin a release tag (e.g. the git SHA) or set {key}storage.ecrImmutableTags to false"
-        )
-    problems.extend(_cutover_problems(settings))
-    atlas = settings.atlas
-    if (
-        settings.on_aws
-        and settings.network.nat == "none"
-        and atlas.enabled
-        and atlas.connectivity == "public"
-        and not atlas.access_cidrs
-    ):
-        problems.append(
-            f"{key}atlas.accessCidrs: with {key}network.nat 'none' the tasks' public addresses change with "
-            "every task, so Atlas' access list cannot name them; use nat 'instance' (fixed addresses), "
-            "connectivity 'private-link' (dedicated tiers) or list accessCidrs"
-        )
-    if (
-        settings.on_aws
-        and atlas.enabled
-        and atlas.connectivity == "peering"
-        and settings.network.nat == "none"
-    ):
-        problems.append(
-            f"{key}atlas.connectivity: 'peering' routes Atlas' block from the private subnets only, but with "
-            f"{key}network.nat 'none' the tasks run in the public ones; use a NAT ('instance', 'single', "
-            "'per-az') or connectivity 'private-link'"
-        )
-    if settings.on_aws and atlas.enabled and atlas.connectivity == "peering":
-        atlas_block, vpc_block = (
-            ipaddress.IPv4Network(atlas.peering_cidr),
-            ipaddress.IPv4Network(settings.network.cidr),
-        )
-        if atlas_block.overlaps(vpc_block):
-            problems.append(
-                f"{key}atlas.peeringCidr: {atlas.peering_cidr} overlaps {key}network.cidr "
-                f"{settings.network.cidr}; peered networks need disjoint ranges, so choose an Atlas block "
-                "outside the VPC's"
-            )
-    if topology == "pre-commercial":
-        problems.extend(_pre_commercial_problems(settings))
-        if settings.vercel.plan == "hobby":
-            problems.append(
-                f"{key}vercel.plan: 'hobby' forbids commercial use (Vercel's fair-use terms); "
-                "pre-commercial serves real users, so use 'pro' or 'enterprise'"
-            )
-        if settings.atlas.enabled and settings.atlas.tier not in ("M0", "FLEX"):
-            problems.append(
-                f"{key}atlas.tier: pre-commercial uses the free M0 or FLEX tier (got {settings.atlas.tier!r})"
-            )
-    scale_down = settings.on_aws and settings.schedule.enabled and settings.schedule.mode == "scale-down"
-    if scale_down and settings.schedule.off_hours_min_count > settings.compute.min_count:
-        problems.append(
-            f"{key}schedule.offHoursMinCount: {settings.schedule.off_hours_min_count} is above "
-            f"{key}compute.minCount {settings.compute.min_count}, the daytime floor; the off-hours "
-            "floor must not be higher (equal: no schedule is needed and none is made)"
-        )
-    return problems
+COMMERCIAL = ("commercial",)
+PRE_COMMERCIAL = ("pre-commercial",)
 
 
 @dataclass(frozen=True)
 class CrossCheck:
-    """One rule over the validated sections: where ``refuses`` holds, ``platform:<key>`` is
-    reported with ``message``. Every row runs before any resource is registered."""
+    """One rule over the validated settings: where ``refuses`` holds, ``key`` is reported with
+    ``message``."""
 
     key: str
-    refuses: Callable[[Settings], bool]
-    message: Callable[[Settings], str]
+    """The key as written in the stack file (``platform:<section>.<key>``, ``aws:region``), or
+    ``stack`` for the stack's name; a ``<...>`` part stands for each item of ``each``."""
+    checks: str
+    """The rule in a phrase, what the settings must hold (the README lists it)."""
+    refuses: Callable[..., bool]
+    """``refuses(settings)``; with ``each``, ``refuses(settings, item)`` for every item."""
+    message: str | Callable[..., str]
+    """What is wrong and what is allowed: a ``str.format`` template of ``s`` (the settings) and
+    ``item``, or a function called as ``refuses`` is."""
+    topologies: tuple[str, ...] = TOPOLOGIES
+    each: Callable[[Settings], Iterable[str]] | None = None
+    """The items (host names, keys) a row checks one by one, each reported under its own key."""
+
+    def problems(self, settings: Settings) -> list[str]:
+        if settings.topology not in self.topologies:
+            return []
+        if self.each is None:
+            return [f"{self.key}: {self._message(settings)}"] if self.refuses(settings) else []
+        return [
+            f"{re.sub(r'<[^>]+>', item, self.key)}: {self._message(settings, item)}"
+            for item in self.each(settings)
+            if self.refuses(settings, item)
+        ]
+
+    def _message(self, settings: Settings, *item: str) -> str:
+        if isinstance(self.message, str):
+            return self.message.format(s=settings, item=item[0] if item else None)
+        return self.message(settings, *item)
 
 
-def _atlas_region_as_aws(settings: Settings) -> str:
-    """Atlas names AWS regions in upper snake case (``AP_NORTHEAST_1`` is ``ap-northeast-1``)."""
-    return settings.atlas.region.lower().replace("_", "-")
+def cross_check_problems(settings: Settings) -> list[str]:
+    """Every row's problems with ``settings``, in the table's order."""
+    return [problem for check in CROSS_CHECKS for problem in check.problems(settings)]
 
 
-def _joins_atlas_to_the_vpc(settings: Settings) -> bool:
-    return settings.on_aws and settings.atlas.enabled and settings.atlas.connectivity != "public"
+# Messages more than one row uses.
+_REQUIRED_IN_CANARY = (
+    "required in phase 'canary' (both sides must write to the same databases); set it as a secret: "
+    "`pulumi config set --path --secret platform:cutover.{item} <connection string>`"
+)
+
+_INTERNET_PORTS = ", ".join(map(str, TASK_INTERNET_PORTS))
 
 
-def _public_subnet_prefix(settings: Settings) -> int:
-    from components.cidr import plan_subnets
-
-    return ipaddress.IPv4Network(
-        plan_subnets(settings.network.cidr, settings.network.az_count).public[0]
-    ).prefixlen
-
-
-# An Application Load Balancer's subnets need "at least a /27 bitmask and at least 8 free IP
-# addresses" (Elastic Load Balancing, "Subnets for your Application Load Balancer").
-ALB_SUBNET_MAX_PREFIX = 27
-
-
-# Ports the tasks may already reach on the internet, where EC2 refuses a second rule with the
-# same protocol, port and peer: HTTPS, and MongoDB while Atlas is reached over the internet.
-_TASK_INTERNET_PORTS = (443, 27017)
+# ---------------------------------------------------------------------------------------------
+# The table, in the order problems are reported
 
 CROSS_CHECKS: tuple[CrossCheck, ...] = (
+    # Commercial: highly available, its data protected, its own domain over HTTPS.
     CrossCheck(
-        "atlas.region",
-        lambda s: _joins_atlas_to_the_vpc(s) and _atlas_region_as_aws(s) != s.region,
+        "platform:network.nat",
+        "not 'none': the tasks stay in private subnets",
+        lambda s: s.network.nat == "none",
+        "commercial keeps tasks in private subnets; 'none' is not allowed",
+        COMMERCIAL,
+    ),
+    CrossCheck(
+        "platform:database.engine",
+        "'aurora-serverless-v2'",
+        lambda s: s.database.engine != "aurora-serverless-v2",
+        "commercial runs 'aurora-serverless-v2' (got {s.database.engine!r})",
+        COMMERCIAL,
+    ),
+    CrossCheck(
+        "platform:database.minCapacity",
+        "not 0 (auto-pause)",
+        lambda s: s.database.min_capacity == 0,
+        "0 (auto-pause) is not allowed for commercial: the first request after a pause waits ~15 s; "
+        "use 0.5 or more",
+        COMMERCIAL,
+    ),
+    CrossCheck(
+        "platform:database.readerInstances",
+        "at least 1 reader",
+        lambda s: s.database.reader_instances < 1,
+        "commercial needs a reader in a second AZ (got 0)",
+        COMMERCIAL,
+    ),
+    CrossCheck(
+        "platform:database",
+        "deletionProtection on and skipFinalSnapshot off",
+        lambda s: not s.database.deletion_protection or s.database.skip_final_snapshot,
+        "commercial data must keep deletionProtection on and skipFinalSnapshot off",
+        COMMERCIAL,
+    ),
+    CrossCheck(
+        "platform:database.backupRetentionDays",
+        "at least 7 days",
+        lambda s: s.database.backup_retention_days < 7,
+        "commercial keeps at least 7 days (got {s.database.backup_retention_days})",
+        COMMERCIAL,
+    ),
+    CrossCheck(
+        "platform:compute.minCount",
+        "at least 2 tasks",
+        lambda s: s.compute.min_count < 2,
+        "commercial needs at least 2 tasks for HA (got {s.compute.min_count})",
+        COMMERCIAL,
+    ),
+    CrossCheck(
+        "platform:schedule.mode",
+        "not 'stop': commercial runs around the clock",
+        lambda s: s.schedule.enabled and s.schedule.mode == "stop",
+        "commercial runs 24/7; use 'scale-down', not 'stop'",
+        COMMERCIAL,
+    ),
+    CrossCheck(
+        "platform:schedule.offHoursMinCount",
+        "at least 2 tasks at night",
+        lambda s: s.schedule.enabled and s.schedule.off_hours_min_count < 2,
+        "commercial keeps at least 2 tasks at night for HA (got {s.schedule.off_hours_min_count})",
+        COMMERCIAL,
+    ),
+    CrossCheck(
+        "platform:atlas.tier",
+        "a dedicated tier (M10 or larger)",
+        lambda s: s.atlas.enabled and s.atlas.tier not in ATLAS_DEDICATED_TIERS,
+        "commercial needs a dedicated tier M10 or larger (got {s.atlas.tier!r})",
+        COMMERCIAL,
+    ),
+    CrossCheck(
+        "platform:dns.domain",
+        "set: commercial serves HTTPS end to end on its own domain",
+        lambda s: not s.dns.domain,
+        "commercial serves its own domain over HTTPS end to end (CloudFront's default certificate "
+        "still allows TLSv1 and the ALB would be reached over plain HTTP); set it to an existing "
+        "Route 53 public zone",
+        COMMERCIAL,
+    ),
+    # AWS: the edge, the image, the cut-over.
+    CrossCheck(
+        "platform:edge.certificateArn",
+        "needs platform:dns.domain (the CloudFront aliases)",
+        lambda s: s.edge.cloudfront and bool(s.edge.certificate_arn) and not s.dns.domain,
+        "needs platform:dns.domain for the CloudFront aliases",
+        AWS_TOPOLOGIES,
+    ),
+    CrossCheck(
+        "platform:compute.imageTag",
+        "not 'latest' in an immutable ECR repository",
+        lambda s: (
+            s.storage.ecr_immutable_tags and s.compute.image is None and s.compute.image_tag == "latest"
+        ),
+        "'latest' cannot be pushed twice to an immutable ECR repository; pin a release tag (e.g. the "
+        "git SHA) or set platform:storage.ecrImmutableTags to false",
+        AWS_TOPOLOGIES,
+    ),
+    CrossCheck(
+        "platform:cutover.hosts.<host>",
+        f"only the names the cut-over moves ({', '.join(CUTOVER_HOSTS)})",
+        lambda s, host: host not in CUTOVER_HOSTS,
+        f"not a name the cut-over moves; allowed: {list(CUTOVER_HOSTS)}",
+        AWS_TOPOLOGIES,
+        each=lambda s: sorted(s.cutover.hosts),
+    ),
+    CrossCheck(
+        "platform:cutover.phase",
+        "outside phase 'off': platform:dns.domain and platform:edge.cloudfront (the names CloudFront serves)",
+        lambda s: s.cutover.phase != "off" and bool(cutover_needs(s)),
+        lambda s: f"{s.cutover.phase!r} needs {', '.join(cutover_needs(s))} (the names CloudFront serves)",
+        AWS_TOPOLOGIES,
+    ),
+    CrossCheck(
+        "platform:cutover.hosts.<host>",
+        "phase 'canary': set for every name the cut-over moves",
+        lambda s, host: s.cutover.legacy_data and host not in s.cutover.hosts,
+        "required in phase 'canary': legacyHost (the pre-commercial host) and awsWeight (0-100)",
+        AWS_TOPOLOGIES,
+        each=lambda s: CUTOVER_HOSTS,
+    ),
+    CrossCheck(
+        "platform:cutover.hosts.<host>.legacyHost",
+        "phase 'canary': not the cut-over's own name",
+        lambda s, host: (
+            s.cutover.legacy_data
+            and host in s.cutover.hosts
+            and s.cutover.hosts[host].legacy_host == f"{s.dns.api_subdomain}.{s.dns.domain}"
+        ),
+        lambda s, host: (
+            f"{s.cutover.hosts[host].legacy_host} is the cut-over's own name; use the pre-commercial "
+            "service's host (e.g. platform-api.onrender.com)"
+        ),
+        AWS_TOPOLOGIES,
+        each=lambda s: CUTOVER_HOSTS,
+    ),
+    CrossCheck(
+        "platform:cutover.legacyMongodbUri",
+        "phase 'canary': not set while platform:atlas.enabled is false",
+        lambda s: s.cutover.legacy_data and not s.atlas.enabled and s.cutover.legacy_mongodb_uri is not None,
+        "platform:atlas.enabled is false, so the API gets no MongoDB on AWS; remove it",
+        AWS_TOPOLOGIES,
+    ),
+    CrossCheck(
+        "platform:cutover.<key>",
+        "phase 'canary': legacyDatabaseUrl, and legacyMongodbUri while platform:atlas.enabled (secrets)",
+        lambda s, key: s.cutover.legacy_data and key not in s.cutover.canary_keys_set,
+        _REQUIRED_IN_CANARY,
+        AWS_TOPOLOGIES,
+        each=lambda s: ["legacyDatabaseUrl", *(["legacyMongodbUri"] if s.atlas.enabled else [])],
+    ),
+    CrossCheck(
+        "platform:cutover.legacyDatabasePort",
+        "phase 'canary': the port legacyDatabaseUrl connects to",
+        lambda s: (
+            s.cutover.legacy_data
+            and s.cutover.legacy_database_url_port not in (None, s.cutover.legacy_database_port)
+        ),
+        lambda s: (
+            f"legacyDatabaseUrl connects to port {s.cutover.legacy_database_url_port}, but the tasks may only reach "
+            f"port {s.cutover.legacy_database_port}; make them agree"
+        ),
+        AWS_TOPOLOGIES,
+    ),
+    CrossCheck(
+        "platform:cutover.<key>",
+        "outside phase 'canary': none of hosts, legacyDatabaseUrl, legacyMongodbUri, legacyDatabasePort",
+        lambda s, key: not s.cutover.legacy_data,
+        "only phase 'canary' uses it (phase is {s.cutover.phase!r}); remove it",
+        AWS_TOPOLOGIES,
+        each=lambda s: s.cutover.canary_keys_set,
+    ),
+    CrossCheck(
+        "platform:cutover.ttlSeconds",
+        "not set in phase 'done' (alias records have no TTL)",
+        lambda s: s.cutover.phase == "done" and "ttl_seconds" in s.cutover.model_fields_set,
+        "phase 'done' serves alias records, which have no TTL; remove it",
+        AWS_TOPOLOGIES,
+    ),
+    # AWS: how the tasks reach Atlas.
+    CrossCheck(
+        "platform:atlas.accessCidrs",
+        "set when platform:network.nat is 'none' and Atlas is public (the tasks' addresses change)",
+        lambda s: (
+            s.network.nat == "none"
+            and s.atlas.enabled
+            and s.atlas.connectivity == "public"
+            and not s.atlas.access_cidrs
+        ),
+        "with platform:network.nat 'none' the tasks' public addresses change with every task, so "
+        "Atlas' access list cannot name them; use nat 'instance' (fixed addresses), connectivity "
+        "'private-link' (dedicated tiers) or list accessCidrs",
+        AWS_TOPOLOGIES,
+    ),
+    CrossCheck(
+        "platform:atlas.connectivity",
+        "not 'peering' when platform:network.nat is 'none' (tasks in public subnets)",
+        lambda s: peered(s) and s.network.nat == "none",
+        "'peering' routes Atlas' block from the private subnets only, but with platform:network.nat "
+        "'none' the tasks run in the public ones; use a NAT ('instance', 'single', 'per-az') or "
+        "connectivity 'private-link'",
+        AWS_TOPOLOGIES,
+    ),
+    CrossCheck(
+        "platform:atlas.peeringCidr",
+        "apart from platform:network.cidr when peered",
+        lambda s: (
+            peered(s)
+            and ipaddress.IPv4Network(s.atlas.peering_cidr).overlaps(ipaddress.IPv4Network(s.network.cidr))
+        ),
+        "{s.atlas.peering_cidr} overlaps platform:network.cidr {s.network.cidr}; peered networks "
+        "need disjoint ranges, so choose an Atlas block outside the VPC's",
+        AWS_TOPOLOGIES,
+    ),
+    # Pre-commercial: the managed platforms and the backups.
+    CrossCheck(
+        "platform:vercel.teamId",
+        "set (without a team the project lands on the Hobby plan)",
+        lambda s: s.vercel.team_id is None,
+        "required for pre-commercial: without it Vercel creates the project in the token's personal "
+        "scope, which is the Hobby plan (Pro is a team plan); set the team's id (team_..., Vercel > "
+        "Team Settings > General)",
+        PRE_COMMERCIAL,
+    ),
+    CrossCheck(
+        "platform:render.customDomain",
+        "needs platform:dns.domain",
+        lambda s: s.render.custom_domain and not s.dns.domain,
+        "true needs platform:dns.domain (the API would be served at {s.dns.api_subdomain}.<domain>); "
+        "set the domain or turn customDomain off",
+        PRE_COMMERCIAL,
+    ),
+    CrossCheck(
+        "aws:region",
+        "set while platform:backup.enabled (the backup bucket's region)",
+        lambda s: s.backup.enabled and s.region is None,
+        "required when platform:backup.enabled is true: the backups go to an S3 bucket in the team's "
+        "AWS account (ap-northeast-1 keeps them in Tokyo, away from the Singapore databases); set "
+        "it, or turn platform:backup.enabled off",
+        PRE_COMMERCIAL,
+    ),
+    CrossCheck(
+        "platform:supabase.computeSize",
+        "'nano' on the free plan",
+        lambda s: s.supabase.plan == "free" and s.supabase.compute_size != "nano",
+        "the free plan runs on 'nano' only (got {s.supabase.compute_size!r}); use 'nano' or plan 'pro'",
+        PRE_COMMERCIAL,
+    ),
+    CrossCheck(
+        "platform:supabase.poolMode",
+        "render.maxInstances x connectionsPerInstance + otherClients within the pooler's limit",
+        lambda s: pooler(s)[1] > pooler(s)[0],
+        lambda s: (
+            f"{s.render.max_instances} API instances (render.maxInstances) x "
+            f"{s.supabase.connections_per_instance} connections (supabase.connectionsPerInstance) + "
+            f"{s.supabase.other_clients} other clients (supabase.otherClients) = {pooler(s)[1]}, but "
+            f"on {s.supabase.compute_size!r} compute {pooler(s)[2]}; use poolMode 'transaction', "
+            "fewer connections per instance or a larger supabase.computeSize"
+        ),
+        PRE_COMMERCIAL,
+    ),
+    CrossCheck(
+        "platform:vercel.plan",
+        "not 'hobby' (no commercial use)",
+        lambda s: s.vercel.plan == "hobby",
+        "'hobby' forbids commercial use (Vercel's fair-use terms); pre-commercial serves real users, "
+        "so use 'pro' or 'enterprise'",
+        PRE_COMMERCIAL,
+    ),
+    CrossCheck(
+        "platform:atlas.tier",
+        "M0 or FLEX",
+        lambda s: s.atlas.enabled and s.atlas.tier not in ("M0", "FLEX"),
+        "pre-commercial uses the free M0 or FLEX tier (got {s.atlas.tier!r})",
+        PRE_COMMERCIAL,
+    ),
+    # AWS: sizes, regions and ports the services would refuse halfway through an update.
+    CrossCheck(
+        "platform:schedule.offHoursMinCount",
+        "in 'scale-down' mode, not above platform:compute.minCount",
+        lambda s: (
+            s.schedule.enabled
+            and s.schedule.mode == "scale-down"
+            and s.schedule.off_hours_min_count > s.compute.min_count
+        ),
+        "{s.schedule.off_hours_min_count} is above platform:compute.minCount {s.compute.min_count}, "
+        "the daytime floor; the off-hours floor must not be higher (equal: no schedule is needed and "
+        "none is made)",
+        AWS_TOPOLOGIES,
+    ),
+    CrossCheck(
+        "platform:atlas.region",
+        "aws:region when Atlas joins the VPC (peering, PrivateLink)",
+        lambda s: s.atlas.enabled and s.atlas.connectivity != "public" and atlas_region_as_aws(s) != s.region,
         lambda s: (
             f"{s.atlas.region!r} is not the stack's aws:region {s.region!r}: connectivity "
             f"{s.atlas.connectivity!r} joins the cluster to this stack's VPC, which Atlas allows only "
-            f"in the VPC's own region; use {s.region.upper().replace('-', '_')!r} or connectivity 'public'"
+            f"in the VPC's own region; use {s.region.upper().replace('-', '_')!r} or "
+            "connectivity 'public'"
         ),
+        AWS_TOPOLOGIES,
     ),
     CrossCheck(
-        "network.cidr",
-        lambda s: s.on_aws and _public_subnet_prefix(s) > ALB_SUBNET_MAX_PREFIX,
+        "platform:network.cidr",
+        f"leaves public subnets of /{ALB_SUBNET_MAX_PREFIX} or larger (the load balancer's minimum)",
+        lambda s: public_subnet_prefix(s) > ALB_SUBNET_MAX_PREFIX,
         lambda s: (
-            f"{s.network.cidr} leaves public subnets of /{_public_subnet_prefix(s)}, but the load "
+            f"{s.network.cidr} leaves public subnets of /{public_subnet_prefix(s)}, but the load "
             f"balancer's subnets need /{ALB_SUBNET_MAX_PREFIX} or larger; use a /"
             f"{ALB_SUBNET_MAX_PREFIX - 4} or larger block"
         ),
+        AWS_TOPOLOGIES,
     ),
     CrossCheck(
-        "database.instanceClass",
+        "platform:database.instanceClass",
+        "an RDS for PostgreSQL instance class (engine 'rds-postgres')",
         lambda s: (
-            s.on_aws
-            and s.database.engine == "rds-postgres"
-            and not is_rds_postgres_class(s.database.instance_class)
+            s.database.engine == "rds-postgres" and not is_rds_postgres_class(s.database.instance_class)
         ),
+        "{s.database.instance_class!r} is not an RDS for PostgreSQL instance class; families: "
+        f"{', '.join(f'db.{f}' for f in RDS_POSTGRES_INSTANCE_FAMILIES)} (e.g. db.t4g.micro, db.m7g.large)",
+        AWS_TOPOLOGIES,
+    ),
+    CrossCheck(
+        "platform:cutover.legacyDatabasePort",
+        f"phase 'canary': not a port the tasks already reach ({_INTERNET_PORTS})",
+        lambda s: s.cutover.legacy_data and s.cutover.legacy_database_port in TASK_INTERNET_PORTS,
+        "{s.cutover.legacy_database_port} is a port the tasks already reach on the internet "
+        f"({_INTERNET_PORTS}); EC2 refuses the duplicate rule",
+        AWS_TOPOLOGIES,
+    ),
+    # Atlas' access list never admits the whole internet (components/atlas.py refuses it too).
+    CrossCheck(
+        "platform:atlas.accessCidrs",
+        "no block of prefix length 0 (the whole internet)",
+        lambda s: s.atlas.enabled and bool(whole_internet(s.atlas.access_cidrs)),
         lambda s: (
-            f"{s.database.instance_class!r} is not an RDS for PostgreSQL instance class; families: "
-            f"{', '.join(f'db.{f}' for f in RDS_POSTGRES_INSTANCE_FAMILIES)} (e.g. db.t4g.micro, db.m7g.large)"
+            f"{whole_internet(s.atlas.access_cidrs)[0]} would open the cluster to the whole internet; "
+            "list only the addresses that need it"
         ),
     ),
     CrossCheck(
-        "cutover.legacyDatabasePort",
+        "platform:render.outboundCidrs",
+        "no block of prefix length 0 (they go into Atlas' access list)",
+        lambda s: s.atlas.enabled and bool(whole_internet(s.render.outbound_cidrs)),
         lambda s: (
-            s.on_aws and s.cutover.legacy_data and s.cutover.legacy_database_port in _TASK_INTERNET_PORTS
+            f"{whole_internet(s.render.outbound_cidrs)[0]} would open the Atlas cluster to the whole "
+            "internet (these addresses go into its access list); list the outbound IPs Render shows "
+            f"for {s.render.region}"
         ),
+        PRE_COMMERCIAL,
+    ),
+    # The stack's name is part of physical names that AWS and Sentry limit (derived.py).
+    CrossCheck(
+        "stack",
+        f"S3 bucket names made from it: at most {MAX_BUCKET_NAME} lower-case letters, digits and '-'",
+        lambda s: bad_bucket_name(s) is not None,
         lambda s: (
-            f"{s.cutover.legacy_database_port} is a port the tasks already reach on the internet "
-            f"({', '.join(map(str, _TASK_INTERNET_PORTS))}); EC2 refuses the duplicate rule"
+            f"{s.stack!r} makes the S3 bucket name {bad_bucket_name(s)}, but S3 takes at most "
+            f"{MAX_BUCKET_NAME} characters, lower-case letters, digits and '-' only; {RENAME}"
+        ),
+    ),
+    CrossCheck(
+        "stack",
+        f"IAM role names made from it: at most {MAX_ROLE_NAME} characters",
+        lambda s: long_role_name(s) is not None,
+        lambda s: (
+            f"{s.stack!r} is too long: the IAM role name {long_role_name(s)} exceeds {MAX_ROLE_NAME} "
+            f"characters; {RENAME}"
+        ),
+        AWS_TOPOLOGIES,
+    ),
+    CrossCheck(
+        "stack",
+        "Sentry project slugs made from it: 1-50 lower-case letters, digits, '-' or '_'",
+        lambda s: bad_sentry_slug(s) is not None,
+        lambda s: (
+            f"{s.stack!r} makes the Sentry project slug {bad_sentry_slug(s)!r}, but slugs are 1-50 "
+            f"lower-case letters, digits, '-' or '_'; {RENAME}"
         ),
     ),
 )
 
 
-def _table_problems(settings: Settings) -> list[str]:
-    return [
-        f"{NAMESPACE}:{check.key}: {check.message(settings)}"
-        for check in CROSS_CHECKS
-        if check.refuses(settings)
-    ]
-
-
-def _pre_commercial_problems(settings: Settings) -> list[str]:
-    """The managed platforms: the Vercel team, the API's domain, the Supabase pooler's limits and
-    the backups' AWS region."""
-    key = f"{NAMESPACE}:"
-    problems: list[str] = []
-    if settings.vercel.team_id is None:
-        problems.append(
-            f"{key}vercel.teamId: required for pre-commercial: without it Vercel creates the project in "
-            "the token's personal scope, which is the Hobby plan (Pro is a team plan); set the team's "
-            "id (team_..., Vercel > Team Settings > General)"
-        )
-    if settings.render.custom_domain and not settings.dns.domain:
-        problems.append(
-            f"{key}render.customDomain: true needs {key}dns.domain (the API would be served at "
-            f"{settings.dns.api_subdomain}.<domain>); set the domain or turn customDomain off"
-        )
-    if settings.backup.enabled and settings.region is None:
-        problems.append(
-            f"aws:region: required when {key}backup.enabled is true: the backups go to an S3 bucket "
-            "in the team's AWS account (ap-northeast-1 keeps them in Tokyo, away from the Singapore "
-            f"databases); set it, or turn {key}backup.enabled off"
-        )
-    supabase, render = settings.supabase, settings.render
-    if supabase.plan == "free" and supabase.compute_size != "nano":
-        problems.append(
-            f"{key}supabase.computeSize: the free plan runs on 'nano' only (got {supabase.compute_size!r}); "
-            "use 'nano' or plan 'pro'"
-        )
-    pool_size, max_clients = SUPABASE_POOLER_LIMITS[supabase.compute_size]
-    limit = pool_size if supabase.pool_mode == "session" else max_clients
-    clients = render.max_instances * supabase.connections_per_instance + supabase.other_clients
-    if clients > limit:
-        what = (
-            f"session mode admits only the pool size, {pool_size} clients"
-            if supabase.pool_mode == "session"
-            else f"transaction mode admits {max_clients} clients"
-        )
-        problems.append(
-            f"{key}supabase.poolMode: {render.max_instances} API instances (render.maxInstances) x "
-            f"{supabase.connections_per_instance} connections (supabase.connectionsPerInstance) + "
-            f"{supabase.other_clients} other clients (supabase.otherClients) = {clients}, but on "
-            f"{supabase.compute_size!r} compute {what}; use poolMode 'transaction', fewer connections "
-            "per instance or a larger supabase.computeSize"
-        )
-    return problems
-
-
-def _cutover_problems(settings: Settings) -> list[str]:
-    """``platform:cutover``: each key only in the phases that use it, so that no combination serves
-    users from two databases (the canary runs both sides on the pre-commercial data)."""
-    cutover, key = settings.cutover, f"{NAMESPACE}:cutover"
-    phase = cutover.phase
-    problems = [
-        f"{key}.hosts.{name}: not a name the cut-over moves; allowed: {list(CUTOVER_HOSTS)}"
-        for name in sorted(set(cutover.hosts) - set(CUTOVER_HOSTS))
-    ]
-    if phase != "off":
-        missing = [
-            name
-            for name, ok in (
-                (f"{NAMESPACE}:dns.domain", settings.dns.domain),
-                (f"{NAMESPACE}:edge.cloudfront", settings.edge.cloudfront),
-            )
-            if not ok
-        ]
-        if missing:
-            problems.append(
-                f"{key}.phase: {phase!r} needs {', '.join(missing)} (the names CloudFront serves)"
-            )
-    if phase == "canary":
-        own_names = {f"{settings.dns.api_subdomain}.{settings.dns.domain}"}
-        for name in CUTOVER_HOSTS:
-            host = cutover.hosts.get(name)
-            if host is None:
-                problems.append(
-                    f"{key}.hosts.{name}: required in phase 'canary': legacyHost (the pre-commercial "
-                    "host) and awsWeight (0-100)"
-                )
-            elif host.legacy_host in own_names:
-                problems.append(
-                    f"{key}.hosts.{name}.legacyHost: {host.legacy_host} is the cut-over's own name; "
-                    "use the pre-commercial service's host (e.g. platform-api.onrender.com)"
-                )
-        problems.extend(_legacy_data_problems(settings))
-        return problems
-    # Outside the canary nothing splits a name and the API uses this stack's own databases.
-    canary_only = [
-        ("hosts", bool(cutover.hosts)),
-        ("legacyDatabaseUrl", cutover.legacy_database_url is not None),
-        ("legacyMongodbUri", cutover.legacy_mongodb_uri is not None),
-        ("legacyDatabasePort", "legacy_database_port" in cutover.model_fields_set),
-    ]
-    problems.extend(
-        f"{key}.{name}: only phase 'canary' uses it (phase is {phase!r}); remove it"
-        for name, present in canary_only
-        if present
-    )
-    if phase == "done" and "ttl_seconds" in cutover.model_fields_set:
-        problems.append(f"{key}.ttlSeconds: phase 'done' serves alias records, which have no TTL; remove it")
-    return problems
-
-
-def _legacy_data_problems(settings: Settings) -> list[str]:
-    """Phase ``canary``: the API on AWS uses the pre-commercial databases."""
-    cutover, key = settings.cutover, f"{NAMESPACE}:cutover"
-    problems: list[str] = []
-    needed = [("legacyDatabaseUrl", cutover.legacy_database_url)]
-    if settings.atlas.enabled:
-        needed.append(("legacyMongodbUri", cutover.legacy_mongodb_uri))
-    elif cutover.legacy_mongodb_uri is not None:
-        problems.append(
-            f"{key}.legacyMongodbUri: {NAMESPACE}:atlas.enabled is false, so the API gets no MongoDB "
-            "on AWS; remove it"
-        )
-    for name, value in needed:
-        if value is None:
-            problems.append(
-                f"{key}.{name}: required in phase 'canary' (both sides must write to the same "
-                f"databases); set it as a secret: `pulumi config set --path --secret {key}.{name} "
-                "<connection string>`"
-            )
-    if cutover.legacy_database_url is not None:
-        parts = urllib.parse.urlsplit(cutover.legacy_database_url.get_secret_value())
-        port = parts.port or 5432  # libpq's default
-        if port != cutover.legacy_database_port:
-            problems.append(
-                f"{key}.legacyDatabasePort: legacyDatabaseUrl connects to port {port}, but the tasks "
-                f"may only reach port {cutover.legacy_database_port}; make them agree"
-            )
-    return problems
+# ---------------------------------------------------------------------------------------------
+# The one rule that needs a run-time fact
 
 
 def cutover_transition_problems(cutover: CutoverSettings, deployed: str | None) -> list[str]:
@@ -396,8 +525,3 @@ def cutover_transition_problems(cutover: CutoverSettings, deployed: str | None) 
             f"{risk}. To do it anyway, also set {key}.rollbackFrom to {deployed!r}"
         ]
     return []
-
-
-def cross_check_problems(settings: Settings) -> list[str]:
-    """Every cross-section problem of ``settings``, each naming its key."""
-    return _cross_checks(settings) + _table_problems(settings)

@@ -7,6 +7,7 @@ pre-commercial databases' URLs, with a phase vocabulary that components/cutover.
 
 from __future__ import annotations
 
+import urllib.parse
 from typing import Literal
 
 from pydantic import Field
@@ -72,6 +73,23 @@ class CutoverSettings(Section):
     def legacy_data(self) -> bool:
         """Whether the API on AWS uses the pre-commercial databases (the canary's overlap)."""
         return self.phase == "canary"
+
+    @property
+    def canary_keys_set(self) -> list[str]:
+        """The keys only phase ``canary`` uses that the stack file sets, as written there."""
+        present = {
+            "hosts": bool(self.hosts),
+            "legacyDatabaseUrl": self.legacy_database_url is not None,
+            "legacyMongodbUri": self.legacy_mongodb_uri is not None,
+            "legacyDatabasePort": "legacy_database_port" in self.model_fields_set,
+        }
+        return [key for key, set_ in present.items() if set_]
+
+    @property
+    def legacy_database_url_port(self) -> int | None:
+        """The port ``legacyDatabaseUrl`` connects to (libpq's default 5432), if it is set."""
+        url = self.legacy_database_url
+        return None if url is None else urllib.parse.urlsplit(url.get_secret_value()).port or 5432
 
 
 # Steps forward a stack may take in one `pulumi up` (docs/migration.md). Any other step forward

@@ -99,6 +99,15 @@ def is_rds_postgres_class(instance_class: str) -> bool:
     return size in RDS_POSTGRES_INSTANCE_FAMILIES.get(family, ())
 
 
+# An Application Load Balancer's subnets need "at least a /27 bitmask and at least 8 free IP
+# addresses" (Elastic Load Balancing, "Subnets for your Application Load Balancer").
+ALB_SUBNET_MAX_PREFIX = 27
+
+# Ports the tasks may already reach on the internet, where EC2 refuses a second rule with the
+# same protocol, port and peer: HTTPS, and MongoDB while Atlas is reached over the internet.
+TASK_INTERNET_PORTS = (443, 27017)
+
+
 class SettingsError(pulumi.RunError):
     """Invalid stack configuration; raised before any resource is registered."""
 
