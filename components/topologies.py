@@ -1,6 +1,6 @@
 """The three topologies: which components each stack builds, and how they are wired.
 
-Staging and commercial build the same AWS components; their presets (components/settings.py)
+Staging and commercial build the same AWS components; their presets (presets/<topology>.yaml)
 size them and switch features on. Data flows one way: network -> storage -> security ->
 database and Atlas -> secrets -> compute -> edge -> monitoring. Pre-commercial builds the
 managed platforms instead (components/platforms/topology.py).

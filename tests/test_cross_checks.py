@@ -227,3 +227,100 @@ def test_a_bad_stack_name_fails_before_any_resource() -> None:
         run_stack("Staging", config=stack_config("staging"))
     run = last_run()
     assert run is not None and run.resources == []
+
+
+# -- the topology rules, one case each -------------------------------------------------------------
+
+_URL_ON_443 = "postgresql://postgres.abcdefghijklmnopqrst:pw@pooler.example.com:443/postgres?sslmode=require"
+_CANARY = {
+    "phase": "canary",
+    "hosts": {"api": {"legacyHost": "platform-api.onrender.com"}},
+    "legacyDatabaseUrl": _URL_ON_443,
+    "legacyMongodbUri": "mongodb+srv://app:pw@platform.abcde.mongodb.net/app",
+    "legacyDatabasePort": 443,
+}
+
+
+@pytest.mark.parametrize(
+    ("topology", "sections", "expected"),
+    [
+        # Commercial is highly available in every tier, and its data protected (the seed's design).
+        (
+            "commercial",
+            {"network": {"nat": "none"}},
+            "platform:network.nat: commercial keeps tasks in private subnets; 'none' is not allowed",
+        ),
+        (
+            "commercial",
+            {"database": {"engine": "rds-postgres"}},
+            "platform:database.engine: commercial runs 'aurora-serverless-v2' (got 'rds-postgres')",
+        ),
+        (
+            "commercial",
+            {"database": {"readerInstances": 0}},
+            "platform:database.readerInstances: commercial needs a reader in a second AZ (got 0)",
+        ),
+        (
+            "commercial",
+            {"database": {"skipFinalSnapshot": True}},
+            "platform:database: commercial data must keep deletionProtection on and skipFinalSnapshot off",
+        ),
+        (
+            "commercial",
+            {"database": {"deletionProtection": False}},
+            "platform:database: commercial data must keep deletionProtection on and skipFinalSnapshot off",
+        ),
+        (
+            "commercial",
+            {"database": {"backupRetentionDays": 3}},
+            "platform:database.backupRetentionDays: commercial keeps at least 7 days (got 3)",
+        ),
+        (
+            "commercial",
+            {"compute": {"minCount": 1}},
+            "platform:compute.minCount: commercial needs at least 2 tasks for HA (got 1)",
+        ),
+        (
+            "commercial",
+            {"schedule": {"mode": "stop"}},
+            "platform:schedule.mode: commercial runs 24/7; use 'scale-down', not 'stop'",
+        ),
+        (
+            "commercial",
+            {"schedule": {"offHoursMinCount": 1}},
+            "platform:schedule.offHoursMinCount: commercial keeps at least 2 tasks at night for HA (got 1)",
+        ),
+        (
+            "commercial",
+            {"atlas": {"tier": "M0", "connectivity": "public", "cloudBackup": False, "pitRestore": False}},
+            "platform:atlas.tier: commercial needs a dedicated tier M10 or larger (got 'M0')",
+        ),
+        # The night floor may not exceed the day's (commercial: 3 tasks by day).
+        (
+            "commercial",
+            {"schedule": {"offHoursMinCount": 4}},
+            "platform:schedule.offHoursMinCount: 4 is above platform:compute.minCount 3, the daytime floor",
+        ),
+        # EC2 refuses a second egress rule for 443, which the tasks already have.
+        (
+            "commercial",
+            {"cutover": _CANARY},
+            "platform:cutover.legacyDatabasePort: 443 is a port the tasks already reach on the internet (443, 27017); EC2 refuses the duplicate rule",
+        ),
+        # Without NAT the tasks' public addresses change with every task.
+        (
+            "staging",
+            {"network": {"nat": "none"}},
+            "platform:atlas.accessCidrs: with platform:network.nat 'none' the tasks' public addresses change",
+        ),
+        # Pre-commercial stays on Atlas' free tiers.
+        (
+            "pre-commercial",
+            {"vercel": {"teamId": "team_abc123"}, "atlas": {"tier": "M10"}},
+            "platform:atlas.tier: pre-commercial uses the free M0 or FLEX tier (got 'M10')",
+        ),
+    ],
+)
+def test_each_topology_rule_refuses_what_it_says(topology: str, sections: dict, expected: str) -> None:
+    problems = problems_of(topology, **sections)
+    assert any(p.startswith(expected) for p in problems), problems

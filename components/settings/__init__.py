@@ -15,8 +15,10 @@ the stack file, the bad value and what is allowed, before a single resource is r
 
 The package, by concern: ``fields`` (vocabulary, domain tables, field types), the section models
 by domain (``aws``, ``cutover``, ``data``, ``observability``, ``managed``), ``root`` (the
-``Settings`` model), ``checks`` (the rules across sections) and ``loader`` (the only reader of
-``pulumi.Config``). Import from here, not from the modules.
+``Settings`` model), ``checks`` (``CROSS_CHECKS``, the one table of rules across sections, and
+``derived``, what its rows look at) and ``loader`` (the only reader of ``pulumi.Config``; it lays
+the stack's config over the topology's preset, presets/<topology>.yaml). Import from here, not
+from the modules.
 """
 
 from components.settings.aws import (
