@@ -193,6 +193,8 @@ class MongoAtlas(pulumi.ComponentResource):
             if isinstance(cidr, str):
                 _as_cidr(cidr)  # refuses the whole internet before anything is registered
         super().__init__("platform:atlas:MongoAtlas", name, None, opts)
+        # The Name tag of the AWS side of a private path, unique per stack like the project name.
+        self._aws_label = f"{args.project_name}-{name}-atlas"
         child = pulumi.ResourceOptions(parent=self)
         protected = pulumi.ResourceOptions(parent=self, protect=args.protect)
 
@@ -390,7 +392,7 @@ class MongoAtlas(pulumi.ComponentResource):
             vpc_id=link.vpc_id,
             description="Atlas PrivateLink endpoint: MongoDB from the API tasks",
             region=link.region,
-            tags={"Name": f"{name}-atlas-endpoint"},
+            tags={"Name": f"{self._aws_label}-endpoint"},
             opts=child,
         )
         aws.vpc.SecurityGroupIngressRule(
@@ -432,7 +434,7 @@ class MongoAtlas(pulumi.ComponentResource):
             # Atlas publishes the private host names itself; AWS private DNS is not used.
             private_dns_enabled=False,
             region=link.region,
-            tags={"Name": f"{name}-atlas"},
+            tags={"Name": self._aws_label},
             opts=child,
         )
         service = mongodbatlas.PrivateLinkEndpointService(
@@ -496,7 +498,7 @@ class MongoAtlas(pulumi.ComponentResource):
             vpc_peering_connection_id=connection.connection_id,
             auto_accept=True,
             region=peering.region,
-            tags={"Name": f"{name}-atlas"},
+            tags={"Name": self._aws_label},
             opts=child,
         )
         routes = [

@@ -70,7 +70,7 @@ def build_aws(settings: Settings) -> None:
     key, edge_key = _keys(settings)
     network = _network(settings, place, key)
     storage = Storage(
-        settings.name("storage"),
+        "storage",
         StorageArgs(settings=settings.storage, name_prefix=settings.name(), region=settings.aws_region),
     )
     security = _security(settings, network, storage, key)
@@ -85,7 +85,7 @@ def build_aws(settings: Settings) -> None:
     monitoring = _monitoring(settings, database, compute, key, edge, edge_key)
     _datadog(settings, database, compute, key)
 
-    pulumi.export("url", url)
+    pulumi.export("apiUrl", url)
     pulumi.export("vpcId", network.vpc_id)
     pulumi.export("availabilityZones", network.availability_zones)
     pulumi.export("egressIps", network.egress_ips)
@@ -118,13 +118,13 @@ def _keys(settings: Settings) -> tuple[StackKey, StackKey | None]:
     """The stack's KMS key, and its us-east-1 twin for CloudFront's and WAF's logs and alarms."""
     prefix, region, production = settings.name(), settings.aws_region, settings.topology == "commercial"
     key = StackKey(
-        settings.name("key"),
+        "key",
         StackKeyArgs(settings=settings.security, name_prefix=prefix, region=region, protect=production),
     )
     if not settings.edge.cloudfront or region == EDGE_REGION:
         return key, None
     edge_key = StackKey(
-        settings.name("edge-key"),
+        "edge-key",
         StackKeyArgs(
             settings=settings.security,
             name_prefix=f"{prefix}-edge",
@@ -139,7 +139,7 @@ def _keys(settings: Settings) -> tuple[StackKey, StackKey | None]:
 
 def _network(settings: Settings, place: _Placement, key: StackKey) -> Network:
     return Network(
-        settings.name("network"),
+        "network",
         NetworkArgs(
             settings=settings.network,
             name_prefix=settings.name(),
@@ -161,7 +161,7 @@ def _security(settings: Settings, network: Network, storage: Storage, key: Stack
     legacy_data = settings.cutover.legacy_data
     atlas = settings.atlas
     return Security(
-        settings.name("security"),
+        "security",
         SecurityArgs(
             settings=settings.security,
             name_prefix=settings.name(),
@@ -186,7 +186,7 @@ def _database(
     settings: Settings, place: _Placement, network: Network, security: Security, key: StackKey
 ) -> Database:
     return Database(
-        settings.name("database"),
+        "database",
         DatabaseArgs(
             settings=settings.database,
             schedule=settings.schedule,
@@ -204,7 +204,7 @@ def _atlas(settings: Settings, network: Network, security: Security) -> MongoAtl
     """The Atlas project and cluster, reached the way ``atlas.connectivity`` says."""
     connectivity, region = settings.atlas.connectivity, settings.aws_region
     return MongoAtlas(
-        settings.name("atlas"),
+        "atlas",
         MongoAtlasArgs(
             settings=settings.atlas,
             project_name=settings.name(),
@@ -250,7 +250,7 @@ def _secrets(
         secret_values["MONGODB_URI"] = _atlas(settings, network, security).connection_uri
     if settings.sentry.enabled:
         sentry = SentryProjects(
-            settings.name("sentry"),
+            "sentry",
             SentryProjectsArgs(
                 settings=settings.sentry,
                 name_prefix=settings.name(),
@@ -278,7 +278,7 @@ def _secrets(
             secret_values[f"LEGACY_{name}"] = pulumi.Output.secret(url)
             api_parameters[name] = f"LEGACY_{name}"
     secrets = SecretParameters(
-        settings.name("secrets"),
+        "secrets",
         SecretParametersArgs(
             parameter_prefix=settings.parameter_prefix, kms_key_arn=key.key_arn, values=secret_values
         ),
@@ -314,14 +314,14 @@ def _compute(
     # Without a domain, Compute and Edge each warn about what is served over plain HTTP.
     alb_certificate = (
         ValidatedCertificate(
-            settings.name("alb-certificate"),
+            "alb-certificate",
             ValidatedCertificateArgs(domain_name=place.api_host, zone_id=place.zone_id),
         )
         if place.api_host and place.zone_id is not None
         else None
     )
     return Compute(
-        settings.name("compute"),
+        "compute",
         ComputeArgs(
             settings=settings.compute,
             schedule=settings.schedule,
@@ -367,7 +367,7 @@ def _database_admin(
     """The one-off task that creates the API's role (the API's image, the master URL)."""
     no_nat = settings.network.nat == "none"
     return DatabaseAdminTask(
-        settings.name("database-admin"),
+        "database-admin",
         DatabaseAdminTaskArgs(
             name_prefix=settings.name(),
             region=settings.aws_region,
@@ -402,7 +402,7 @@ def _front_door(
     if not settings.edge.cloudfront:
         if place.api_host and place.zone_id is not None:
             alias_records(
-                settings.name("api-record"),
+                "api-record",
                 zone_id=place.zone_id,
                 record_name=place.api_host,
                 target_dns_name=compute.alb_dns_name,
@@ -412,7 +412,7 @@ def _front_door(
         scheme = "https" if compute.listener_port == 443 else "http"
         return None, pulumi.Output.concat(f"{scheme}://", place.api_host or compute.alb_dns_name)
     edge = Edge(
-        settings.name("edge"),
+        "edge",
         EdgeArgs(
             settings=settings.edge,
             name_prefix=settings.name(),
@@ -438,7 +438,7 @@ def _cutover(settings: Settings, place: _Placement, edge: Edge) -> None:
     """The Route 53 records of the public names, in the phase ``cutover.phase`` says."""
     cutover = settings.cutover
     records = CutoverRecords(
-        settings.name("cutover"),
+        "cutover",
         CutoverArgs(
             settings=cutover,
             zone_id=place.zone_id,
@@ -469,7 +469,7 @@ def _monitoring(
     """Alarms on what the API, the database and the edge expose, the dashboard and the budget."""
     db = settings.database
     return Monitoring(
-        settings.name("monitoring"),
+        "monitoring",
         MonitoringArgs(
             settings=settings.monitoring,
             name_prefix=settings.name(),
@@ -502,7 +502,7 @@ def _datadog(settings: Settings, database: Database, compute: Compute, key: Stac
     """Datadog's account integration and monitors, and the log path from CloudWatch to it."""
     if settings.datadog.enabled:
         datadog = Datadog(
-            settings.name("datadog"),
+            "datadog",
             DatadogArgs(
                 settings=settings.datadog,
                 name_prefix=settings.name(),
@@ -519,7 +519,7 @@ def _datadog(settings: Settings, database: Database, compute: Compute, key: Stac
         return
     # The container and database logs go on to Datadog; CloudWatch keeps them all.
     shipping = LogShipping(
-        settings.name("log-shipping"),
+        "log-shipping",
         LogShippingArgs(
             name_prefix=settings.name(),
             region=settings.aws_region,

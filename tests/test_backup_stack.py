@@ -118,7 +118,7 @@ def test_the_jobs_credentials_are_secrets_and_read_only_where_the_service_allows
     assert env["SENTRY_DSN"].startswith("https://")
     # The backup project's DSN, not the API's.
     dsn = {r.name: r.outputs["dsnPublic"] for r in run.of_type("sentry:index/sentryKey:SentryKey")}
-    assert env["SENTRY_DSN"] == dsn["platform-prod-precommercial-sentry-backup-key"]
+    assert env["SENTRY_DSN"] == dsn["sentry-backup-key"]
     exported = json.dumps(reveal(run.outputs))
     assert key.outputs["secret"] not in exported and "platform_backup" not in exported
 

@@ -35,7 +35,7 @@ def test_pulumi_yaml_declares_and_describes_every_key() -> None:
     # What the declarations do to a stack is tested against the engine's rules in
     # test_engine_config.py; here: nothing is undeclared or undocumented.
     declared = yaml.safe_load(PROJECT_FILE.read_text())["config"]
-    assert set(declared) == {"topology", *SECTIONS}
+    assert set(declared) == {"pulumi:autonaming", "topology", *SECTIONS}
     assert all(entry["description"] for entry in declared.values())
     for section, model in SECTIONS.items():
         for name, field in model.model_fields.items():
@@ -47,3 +47,11 @@ def test_project_runs_python_from_the_locked_environment() -> None:
     assert project["name"] == "platform"
     assert project["runtime"]["name"] == "python"
     assert project["runtime"]["options"]["toolchain"] == "uv"
+
+
+def test_pulumi_yaml_sets_a_per_stack_autonaming_pattern() -> None:
+    # The logical names carry no stack, so the physical names of unnamed resources must get it
+    # from the pattern; random digits keep create-before-replace (a pattern without them makes
+    # the engine delete before replacing: pulumi/pulumi pkg/resource/autonaming/strategy.go).
+    setting = yaml.safe_load(PROJECT_FILE.read_text())["config"]["pulumi:autonaming"]
+    assert setting["value"] == {"pattern": "${project}-${stack}-${name}-${hex(7)}"}

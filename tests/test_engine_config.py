@@ -139,3 +139,52 @@ def test_engine_project_validation() -> None:
     bad_default = {**ENGINE_PROJECT, "config": {"x": {"type": "object", "default": "nope"}}}
     with pytest.raises(StackConfigError, match="default value specified for configuration key 'x'"):
         apply_project_config("dev", {}, bad_default)
+
+
+def test_engine_namespaced_project_config_should_not_be_explicitly_typed() -> None:
+    # engine test: TestNamespacedProjectConfigShouldNotBeExplicitlyTyped
+    project = {
+        **ENGINE_PROJECT,
+        "config": {"aws:region": {"type": "string", "value": {"region": "us-west-1"}}},
+    }
+    with pytest.raises(
+        StackConfigError,
+        match="Configuration key 'aws:region' is not namespaced by the project and should not define a type",
+    ):
+        apply_project_config("dev", {}, project)
+
+
+def test_engine_namespaced_project_config_should_not_provide_default() -> None:
+    # engine test: TestNamespacedProjectConfigShouldNotBeProvideDefault
+    project = {**ENGINE_PROJECT, "config": {"aws:region": {"default": "us-west-1"}}}
+    with pytest.raises(StackConfigError) as refused:
+        apply_project_config("dev", {}, project)
+    assert (
+        "Configuration key 'aws:region' is not namespaced by the project and should not define a default value"
+        in str(refused.value)
+    )
+    assert "Did you mean to use the 'value' attribute instead of 'default'?" in str(refused.value)
+
+
+AUTONAMING = {"pattern": "${project}-${stack}-${name}-${hex(7)}"}
+
+
+def test_project_autonaming_reaches_every_stack_that_sets_none() -> None:
+    # pulumi:autonaming is not in the project's namespace, so Pulumi.yaml wraps it in `value`
+    # (Pulumi docs, "Configuring Auto-Naming"); mergeConfig gives the value to a stack that does
+    # not set the key, and a stack's own setting wins.
+    project = {**ENGINE_PROJECT, "config": {"pulumi:autonaming": {"value": AUTONAMING}}}
+    assert apply_project_config("dev", {}, project)["pulumi:autonaming"] == AUTONAMING
+    own = {"pulumi:autonaming": {"mode": "verbatim"}}
+    assert apply_project_config("dev", own, project)["pulumi:autonaming"] == {"mode": "verbatim"}
+
+
+def test_project_autonaming_outside_a_value_is_refused() -> None:
+    # The project schema's configTypeDeclaration allows no other attribute
+    # (sdk/go/common/workspace/project.json, additionalProperties: false).
+    project = {**ENGINE_PROJECT, "config": {"pulumi:autonaming": AUTONAMING}}
+    with pytest.raises(StackConfigError, match="'pattern' not allowed"):
+        apply_project_config("dev", {}, project)
+    described_only = {**ENGINE_PROJECT, "config": {"pulumi:autonaming": {"description": "names"}}}
+    with pytest.raises(StackConfigError, match="is namespaced and must provide an attribute 'value'"):
+        apply_project_config("dev", {}, described_only)

@@ -104,7 +104,7 @@ def test_database_lines_that_name_a_password_stay_in_cloudwatch(commercial: Run)
 
 
 def test_subscription_role_trusts_cloudwatch_logs_of_this_account_only(commercial: Run) -> None:
-    role = commercial.named("platform-prod-commercial-log-shipping-subscription-role")
+    role = commercial.named("log-shipping-subscription-role")
     statement = json.loads(role["assumeRolePolicy"])["Statement"][0]
     assert statement["Principal"] == {"Service": "logs.amazonaws.com"}
     assert (
@@ -112,7 +112,7 @@ def test_subscription_role_trusts_cloudwatch_logs_of_this_account_only(commercia
     )
     # Every role the program makes carries the stack's boundary (components/boundary.py).
     for name in ("subscription-role", "firehose-role"):
-        bounded = commercial.named(f"platform-prod-commercial-log-shipping-{name}")
+        bounded = commercial.named(f"log-shipping-{name}")
         assert bounded["permissionsBoundary"].endswith(":policy/platform-github-prod-commercial-boundary")
 
 

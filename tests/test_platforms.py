@@ -110,7 +110,7 @@ def test_vercel_calls_the_render_service_and_reports_to_the_web_sentry_project(r
     web_key = run.one("sentry:index/sentryKey:SentryKey", "-web-")
 
     api_url = service.outputs["serviceDetails"]["url"]
-    assert variables["NEXT_PUBLIC_API_URL"]["value"] == api_url == run.output("api_url")
+    assert variables["NEXT_PUBLIC_API_URL"]["value"] == api_url == run.output("apiUrl")
     assert variables["SENTRY_DSN"]["value"] == web_key.outputs["dsnPublic"]
     project_id = run.one("vercel:index/project:Project").id
     assert {v["projectId"] for v in variables.values()} == {project_id}
@@ -158,12 +158,12 @@ def test_without_a_domain_the_project_claims_its_vercel_app_name_and_the_api_tru
     assert domain["domain"] == "platform-web.vercel.app"
     assert domain["projectId"] == project.id and domain["teamId"] == project["teamId"]
     assert env_of(run)["WEB_ORIGIN"] == "https://platform-web.vercel.app"
-    assert run.output("web_url") == "https://platform-web.vercel.app"
+    assert run.output("webUrl") == "https://platform-web.vercel.app"
 
 
 def test_the_committed_stack_exports_urls_and_dashboards(run):
-    assert run.output("web_url") == "https://platform-web.vercel.app"
-    assert run.output("api_url") == "https://platform-api.onrender.com"
+    assert run.output("webUrl") == "https://platform-web.vercel.app"
+    assert run.output("apiUrl") == "https://platform-api.onrender.com"
     dashboards = run.output("dashboards")
     ref = run.one(SUPABASE).outputs["ref"]
     assert dashboards["supabase"] == f"https://supabase.com/dashboard/project/{ref}"
@@ -179,7 +179,7 @@ def test_custom_domain_serves_the_web_and_is_the_api_cors_origin(configured):
     [domain] = configured.of_type(PROJECT_DOMAIN)
 
     assert domain["domain"] == "www.example.com"
-    assert configured.output("web_url") == "https://www.example.com"
+    assert configured.output("webUrl") == "https://www.example.com"
     assert env_of(configured)["WEB_ORIGIN"] == "https://www.example.com"
 
 
@@ -191,7 +191,7 @@ def test_with_a_domain_render_serves_the_api_name_and_the_web_calls_it(configure
     assert domain["name"] == "api.example.com" and domain["serviceId"] == service.id
     assert configured.component_of(domain).type == "platform:render:RenderApi"
     assert vercel_vars(configured)["NEXT_PUBLIC_API_URL"]["value"] == "https://api.example.com"
-    assert configured.output("api_url") == "https://api.example.com"
+    assert configured.output("apiUrl") == "https://api.example.com"
 
 
 def test_a_domain_alone_moves_the_web_but_leaves_the_api_on_onrender():
@@ -202,7 +202,7 @@ def test_a_domain_alone_moves_the_web_but_leaves_the_api_on_onrender():
     assert run.of_type(CUSTOM_DOMAIN) == []
     assert [d["domain"] for d in run.of_type(PROJECT_DOMAIN)] == ["www.example.com"]
     onrender = run.one(SERVICE).outputs["serviceDetails"]["url"]
-    assert vercel_vars(run)["NEXT_PUBLIC_API_URL"]["value"] == onrender == run.output("api_url")
+    assert vercel_vars(run)["NEXT_PUBLIC_API_URL"]["value"] == onrender == run.output("apiUrl")
 
 
 def test_the_api_domain_needs_a_domain():

@@ -1,12 +1,14 @@
 """Every committed stack file, evaluated whole under the mocks."""
 
+import re
+
 import pytest
 import yaml
 
 from components.settings import SettingsError
 from tests.conftest import committed_run
-from tools.harness import ROOT_DIR, Run, last_run, run_stack, stack_names
-from tools.mocks import Secret
+from tools.harness import ROOT_DIR, Run, last_run, run_stack, stack_config, stack_names
+from tools.mocks import Secret, reveal
 
 AWS_STACKS = ("staging", "prod-commercial")
 
@@ -102,5 +104,66 @@ def test_an_update_with_real_values_goes_ahead() -> None:
         "platform:sentry": {"organization": "platform-jp"},
     }
     run = run_stack("prod-commercial", real, preview=False)
-    assert run.output("url") == "https://api.platform.jp"
+    assert run.output("apiUrl") == "https://api.platform.jp"
     assert not [w for w in run.warnings if "placeholder" in w]
+
+
+# Properties that hold a resource's own physical name, and the types whose name only has to be
+# unique inside a parent resource that itself carries the stack's name.
+PHYSICAL_NAME_KEYS = ("name", "namePrefix", "bucket", "identifier", "clusterIdentifier", "slug")
+NAMED_INSIDE_A_PARENT = {
+    # An Atlas cluster's name is unique within its project, whose name is the stack's prefix.
+    "mongodbatlas:index/advancedCluster:AdvancedCluster",
+}
+
+
+def _physical_names(run: Run) -> dict[str, str]:
+    names = {}
+    for resource in run.resources:
+        if not resource.custom or resource.type in NAMED_INSIDE_A_PARENT:
+            continue
+        state = {**resource.plain_inputs, **reveal(resource.outputs)}
+        keys = PHYSICAL_NAME_KEYS + (
+            ("family",) if resource.type == "aws:ecs/taskDefinition:TaskDefinition" else ()
+        )
+        for key in keys:
+            if isinstance(state.get(key), str):
+                names[state[key]] = f"{resource.name}.{key}"
+    return names
+
+
+def test_two_stacks_of_one_topology_share_no_physical_name() -> None:
+    # The same stack file under a second stack name: the logical names, and so the URNs' name
+    # parts, are the same, and every physical name differs (explicit ones carry the stack's
+    # prefix, autonamed ones get it from Pulumi.yaml's pulumi:autonaming pattern).
+    first = committed_run("staging")
+    second = run_stack("staging2", config=stack_config("staging"))
+    assert {r.urn.rsplit("::", 1)[1] for r in first.resources} == {
+        r.urn.rsplit("::", 1)[1] for r in second.resources
+    }
+    shared = set(_physical_names(first)) & set(_physical_names(second))
+    assert not shared, {name: _physical_names(first)[name] for name in shared}
+    # An autonamed role, as the pattern ${project}-${stack}-${name}-${hex(7)} expands.
+    role = second.one("aws:iam/role:Role", "network-flow-logs")
+    assert re.fullmatch(r"platform-staging2-network-flow-logs-role-[0-9a-f]{7}", role.outputs["name"])
+
+
+def test_no_logical_name_carries_the_stack_name(any_stack_run: Run) -> None:
+    for resource in any_stack_run.resources:
+        logical = resource.urn.rsplit("::", 1)[1]
+        assert any_stack_run.stack not in logical and "platform-" not in logical, resource.urn
+
+
+def test_an_autonamed_name_over_the_providers_limit_fails_the_preview() -> None:
+    # Under a pattern the provider takes the proposed name as is and refuses one over the
+    # property's limit (64 for IAM roles) rather than truncating it as its default naming does:
+    # platform-<26 characters>-network-flow-logs-role-<7 hex> is 66 characters.
+    with pytest.raises(Exception, match="exceeds maximum length of 64"):
+        run_stack("staging-with-a-longer-name", config=stack_config("staging"))
+
+
+def test_stack_outputs_are_camel_case_and_name_the_api_alike(any_stack_run: Run) -> None:
+    # One casing across topologies, so a script reads `apiUrl` from any stack.
+    for name in any_stack_run.outputs:
+        assert re.fullmatch(r"[a-z][a-zA-Z0-9]*", name), name
+    assert any_stack_run.output("apiUrl").startswith("http")

@@ -62,7 +62,7 @@ def test_secrets_reach_the_api_only_as_secure_parameters_of_this_stack(stack: st
     injected = {s["name"]: s["valueFrom"] for s in api["secrets"]}
     assert {"DATABASE_URL", "MONGODB_URI", "SENTRY_DSN"} <= injected.keys()
     arns = {p.outputs["arn"]: p for p in parameters.values()}
-    key_arn = run.named(f"platform-{stack}-key-key").outputs["arn"]
+    key_arn = run.named("key-key").outputs["arn"]
     for name, arn in injected.items():
         parameter = arns[arn]
         assert parameter["name"] == f"/platform/{stack}/{name}"
@@ -274,9 +274,9 @@ def test_a_domain_turns_on_https_with_a_validated_certificate(staging: Run) -> N
     assert listeners[443]["sslPolicy"].startswith("ELBSecurityPolicy-TLS13")
     assert listeners[80]["defaultActions"][0]["type"] == "redirect"
     # Staging has its own name under the shared domain; api.<domain> is commercial's.
-    assert run.output("url") == "https://api-staging.example.com"
+    assert run.output("apiUrl") == "https://api-staging.example.com"
     assert run.of_type("aws:acm/certificateValidation:CertificateValidation")
-    assert staging.output("url").startswith("http://") and staging.warnings
+    assert staging.output("apiUrl").startswith("http://") and staging.warnings
 
 
 def test_commercial_serves_the_api_name_through_the_cutovers_records(commercial: Run) -> None:
@@ -345,7 +345,7 @@ def test_on_legacy_data_the_api_reads_the_legacy_parameters_under_its_usual_name
     assert by_arn[injected["MONGODB_URI"]]["name"] == "/platform/prod-commercial/LEGACY_MONGODB_URI"
     assert by_arn[injected["SENTRY_DSN"]]["name"] == "/platform/prod-commercial/SENTRY_DSN"
     assert not {"LEGACY_DATABASE_URL", "LEGACY_MONGODB_URI"} & injected.keys()
-    key_arn = on_legacy_data.named("platform-prod-commercial-key-key").outputs["arn"]
+    key_arn = on_legacy_data.named("key-key").outputs["arn"]
     # The dashboard's sslmode=require would fail under node-postgres (brianc/node-postgres#3473):
     # the stack stores it verified against Supabase's root, as pre-commercial's own URL.
     verified = LEGACY_DATABASE_URL.replace(

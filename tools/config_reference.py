@@ -110,11 +110,32 @@ def _section_summary(section: str) -> str:
     return f"{scope}{text[:1].upper()}{text[1:]} Keys: {keys}"
 
 
+# Physical names of the resources the program leaves unnamed (an IAM role, a security group,
+# inline policies): the logical names carry no stack (the URN does), so the engine's autonaming
+# pattern puts project and stack back. ``${project}-${stack}-${name}-${hex(7)}`` is the shape the
+# provider's default autonaming gave these names while the logical names still began with
+# ``<project>-<stack>-`` (logical name, "-", 7 random hex digits: pulumi-terraform-bridge
+# pkg/tfbridge/info/autonaming.go AutoName, Randlen 7), so no physical name changes shape. Unlike
+# the default, a pattern is not truncated to fit: a name over the provider's limit fails the
+# preview (ComputeAutoNameDefault, propose mode), which tools/mocks.py reproduces offline.
+AUTONAMING = {"pattern": "${project}-${stack}-${name}-${hex(7)}"}
+
+
 def project_config() -> str:
-    """The ``config:`` block of Pulumi.yaml: every ``platform:`` key declared, typed and described.
-    ``topology`` is the one required key; each section is an object that defaults to empty."""
+    """The ``config:`` block of Pulumi.yaml: every ``platform:`` key declared, typed and described,
+    and the autonaming pattern. ``topology`` is the one required key; each section is an object
+    that defaults to empty."""
     lines = [
         "config:",
+        # Outside the project's namespace a key takes a `value` only (Project.Validate in
+        # pulumi/pulumi sdk/go/common/workspace/project.go; the docs' "Configuring Auto-Naming":
+        # in Pulumi.yaml the setting is wrapped in `value`); mergeConfig gives it to every stack
+        # that does not set its own.
+        "  pulumi:autonaming:",
+        '    description: "Physical names of resources the program leaves unnamed: project, stack, '
+        'logical name and 7 random hex digits"',
+        "    value:",
+        *(f'      {key}: "{value}"' for key, value in AUTONAMING.items()),
         "  topology:",
         "    type: string",
         '    description: "Which phase this stack builds: staging, pre-commercial or commercial"',

@@ -17,12 +17,12 @@ from typing import Any
 
 import yaml
 from pulumi.runtime import set_all_config, set_mocks
-from pulumi.runtime.settings import ROOT
+from pulumi.runtime.settings import ROOT, SETTINGS
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
 from components.settings import deep_merge
-from tools.mocks import Captured, RecordingMocks, RecordingMonitor, reveal
+from tools.mocks import Autonaming, Captured, RecordingMocks, RecordingMonitor, reveal
 
 ROOT_DIR = Path(__file__).resolve().parent.parent
 PROJECT = "platform"
@@ -108,12 +108,25 @@ def _missing_keys_error(stack: str, missing: list[str]) -> StackConfigError:
     return StackConfigError(f"Stack '{stack}' is missing configuration {values} {keys}")
 
 
+# The attributes a config declaration may have: the project schema's ``configTypeDeclaration``
+# sets ``additionalProperties: false`` (pulumi/pulumi sdk/go/common/workspace/project.json), so a
+# structured value such as ``pulumi:autonaming``'s must sit under ``value``.
+DECLARATION_ATTRIBUTES = ("default", "description", "items", "secret", "type", "value")
+
+
 def validate_project(project: Mapping[str, Any]) -> None:
-    """The config rules of ``Project.Validate`` (pulumi/pulumi sdk/go/common/workspace/project.go)."""
+    """The config rules of ``ValidateProject``'s schema and ``Project.Validate`` (pulumi/pulumi
+    sdk/go/common/workspace/project.go)."""
     name = project["name"]
     for key, declaration in (project.get("config") or {}).items():
         if not isinstance(declaration, Mapping):
             continue  # the shorthand `key: value` is a value, not a declaration
+        for attribute in sorted(set(declaration) - set(DECLARATION_ATTRIBUTES)):
+            allowed = ", ".join(f"'{a}'" for a in DECLARATION_ATTRIBUTES[:-1])
+            raise StackConfigError(
+                f"#/config/{key}: '{attribute}' not allowed; the allowed attributes are "
+                f"{allowed} and '{DECLARATION_ATTRIBUTES[-1]}'"
+            )
         if "default" in declaration and "value" in declaration:
             raise StackConfigError(
                 f"project config '{key}' cannot have both a 'default' and 'value' attribute"
@@ -133,9 +146,18 @@ def validate_project(project: Mapping[str, Any]) -> None:
                     f"The default value specified for configuration key '{key}' is not of the "
                     f"expected type '{_type_name(declaration)}'"
                 )
-        elif "type" in declaration or "default" in declaration or "value" not in declaration:
+        elif "type" in declaration:
             raise StackConfigError(
-                f"Configuration key '{key}' is not namespaced by the project: it takes a 'value' only"
+                f"Configuration key '{key}' is not namespaced by the project and should not define a type"
+            )
+        elif "default" in declaration:
+            raise StackConfigError(
+                f"Configuration key '{key}' is not namespaced by the project and should not define a "
+                "default value. Did you mean to use the 'value' attribute instead of 'default'?"
+            )
+        elif "value" not in declaration:
+            raise StackConfigError(
+                f"Configuration key '{key}' is namespaced and must provide an attribute 'value'"
             )
 
 
@@ -317,7 +339,9 @@ def run_stack(
     values, secret_keys = _engine_form(merged)
     region = str(merged.get("aws:region", "ap-northeast-1"))
 
-    mocks = RecordingMocks(region)
+    mocks = RecordingMocks(
+        region, Autonaming.of(merged.get("pulumi:autonaming"), project=project, stack=stack)
+    )
     mocks.zone_records = [dict(record) for record in zone_records]
     mocks.iam_policies = set(iam_policies)
     monitor = RecordingMonitor(mocks)
@@ -334,10 +358,21 @@ def run_stack(
     _LAST = Run(stack, merged, [], {}, collector.messages, mocks.invokes)
     try:
         _sync_await(run_in_stack(program))
+    except BaseException:
+        _discard_leftovers()
+        raise
     finally:
         _LAST.resources = list(monitor.captured.values())
         _LAST.outputs = monitor.stack_outputs
     return _LAST
+
+
+def _discard_leftovers() -> None:
+    """Drop the outputs a failed run left behind. The mocks keep the runtime's set of outputs
+    from run to run (``set_mocks`` builds a ``MockSettings`` without a new one), and the runtime
+    stops waiting at the first failed registration (pulumi/runtime/stack.py ``wait_for_rpcs``),
+    so the next run would await the failed run's outputs and fail with its error."""
+    SETTINGS.outputs.clear()
 
 
 _LAST: Run | None = None

@@ -10,7 +10,11 @@ deleteBeforeReplace and which inputs are secret.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
+import importlib
+import inspect
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -107,11 +111,86 @@ def _fake_id(*parts: str, length: int = 17) -> str:
     return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
 
 
+@dataclass(frozen=True)
+class Autonaming:
+    """``pulumi:autonaming`` as the engine resolves it before the program runs.
+
+    The engine reads the key from the stack's merged config (pulumi/pulumi
+    pkg/cmd/pulumi/autonaming/config.go ``ParseAutonamingConfig``) and replaces ``${project}`` and
+    ``${stack}`` once (pattern.go ``resolveStackExpressions``); per resource it replaces
+    ``${name}`` with the URN's name and ``${hex(n)}`` with n random hex digits
+    (pkg/resource/autonaming/strategy.go ``generateName``) and proposes the result to the
+    provider. ``pattern`` is None without the key: the provider's default naming applies.
+    """
+
+    pattern: str | None = None
+
+    @classmethod
+    def of(cls, value: Any, *, project: str, stack: str) -> Autonaming:
+        if value is None:
+            return cls()
+        section = json.loads(value) if isinstance(value, str) else dict(value)
+        # The mocks imitate the one form this project sets; other modes, per-provider or
+        # per-resource sections would need their own imitation, so they are refused here.
+        if set(section) != {"pattern"}:
+            raise ValueError(
+                f"pulumi:autonaming: the offline mocks imitate a root `pattern` only, not {section}"
+            )
+        pattern = section["pattern"].replace("${project}", project).replace("${stack}", stack)
+        return cls(pattern)
+
+    def propose(self, logical: str, digits: str) -> str | None:
+        """The proposed name of a resource, ``digits`` standing in for the engine's random hex."""
+        if self.pattern is None:
+            return None
+        name = re.sub(
+            r"\$\{hex\((\d+)\)\}", lambda m: digits[: int(m[1])], self.pattern.replace("${name}", logical)
+        )
+        if "${" in name:
+            raise ValueError(f"pulumi:autonaming: the offline mocks cannot expand {self.pattern!r}")
+        return name
+
+
+# The longest name an autonamed type takes when the engine proposes one. Under a pattern the
+# bridge uses the proposed name as is and fails when it exceeds the property's AutoName maxlen
+# (pulumi-terraform-bridge pkg/tfbridge/info/autonaming.go ComputeAutoNameDefault, propose mode:
+# "calculated name ... exceeds maximum length"): 255 for every input `name` (pulumi-aws
+# provider/autonaming.go setAutonaming), 64 for IAM roles (provider/resources.go aws_iam_role:
+# AutoName("name", 64, "-")). IAM refuses inline policy names over 128 characters
+# (docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html, character limits).
+AUTONAME_MAX_LENGTH = {
+    "aws:iam/role:Role": 64,
+    "aws:iam/rolePolicy:RolePolicy": 128,
+    "aws:iam/userPolicy:UserPolicy": 128,
+}
+DEFAULT_AUTONAME_MAX_LENGTH = 255
+
+
+@functools.cache
+def aws_autonames(typ: str) -> bool:
+    """Whether the AWS provider names a resource of ``typ`` whose program sets no ``name``.
+
+    pulumi-aws autonames every resource with an input property ``name`` (provider/autonaming.go
+    setAutonaming), which makes the property optional in the SDK ("If a required property is
+    configured with AutoName, it becomes optional in the Pulumi Package Schema",
+    pulumi-terraform-bridge pkg/tfbridge/info/autonaming.go); a ``name`` the provider does not
+    autoname stays required (e.g. Route 53 records'). So: the SDK's Args take an optional ``name``.
+    """
+    if not typ.startswith("aws:"):
+        return False
+    _, module, member = typ.split(":")
+    package = module.split("/")[0]
+    sdk = importlib.import_module("pulumi_aws" if package == "index" else f"pulumi_aws.{package}")
+    parameter = inspect.signature(getattr(sdk, f"{member}Args").__init__).parameters.get("name")
+    return parameter is not None and parameter.default is None
+
+
 class RecordingMocks(Mocks):
     """Answers resource registrations and invokes with realistic values."""
 
-    def __init__(self, region: str = "ap-northeast-1"):
+    def __init__(self, region: str = "ap-northeast-1", autonaming: Autonaming | None = None):
         self.region = region
+        self.autonaming = autonaming or Autonaming()
         self.invokes: list[tuple[str, dict[str, Any]]] = []
         # Atlas project id -> the VPC endpoint its PrivateLinkEndpointService accepted.
         self.atlas_private_endpoints: dict[str, str] = {}
@@ -139,9 +218,27 @@ class RecordingMocks(Mocks):
         typ = args.typ
         service = typ.split(":")[1].split("/")[0] if typ.count(":") >= 2 else ""
         resource_id = f"{args.name}-{h[:8]}"
-        # Resources with an explicit physical name keep it; autonamed ones get a suffix.
-        name = inputs.get("name") if isinstance(inputs.get("name"), str) else f"{args.name}-{h[:7]}"
         state: dict[str, Any] = {**inputs}
+        # Resources with an explicit physical name keep it. An unnamed one the AWS provider
+        # autonames (neither `name` nor the `namePrefix` that conflicts with it) gets the engine's
+        # proposal under `pulumi:autonaming`, else the provider's default: the logical name, "-"
+        # and 7 random hex digits (pulumi-terraform-bridge pkg/tfbridge/info/autonaming.go).
+        if isinstance(inputs.get("name"), str):
+            name = inputs["name"]
+        elif isinstance(inputs.get("namePrefix"), str):
+            # The AWS provider appends a 26-character unique suffix to the prefix
+            # (hashicorp/terraform-plugin-sdk helper/id/id.go PrefixedUniqueId, UniqueIDSuffixLength).
+            name = inputs["namePrefix"] + _fake_id(typ, args.name, length=26)
+            state["name"] = name
+        elif aws_autonames(typ):
+            proposed = self.autonaming.propose(args.name, h)
+            limit = AUTONAME_MAX_LENGTH.get(typ, DEFAULT_AUTONAME_MAX_LENGTH)
+            if proposed is not None and len(proposed) > limit:
+                raise ValueError(f"calculated name '{proposed}' exceeds maximum length of {limit}")
+            name = proposed or f"{args.name}-{h[:7]}"
+            state["name"] = name
+        else:
+            name = f"{args.name}-{h[:7]}"
         arn_prefix = f"arn:aws:{service}:{region}:{ACCOUNT_ID}"
         if typ.startswith("aws:"):
             state.setdefault("arn", f"{arn_prefix}:{name}")
@@ -231,7 +328,9 @@ class RecordingMocks(Mocks):
             key_id = f"{h[:8]}-{h[8:12]}-4{h[12:15]}-8{h[15:18]}-{_fake_id(h, length=12)}"
             return {"__id": key_id, "keyId": key_id, "arn": f"arn:aws:kms:{region}:{acct}:key/{key_id}"}
         if typ == "aws:iam/role:Role":
+            # internal/service/iam/role.go: the id is the role's name.
             return {
+                "__id": name,
                 "arn": f"arn:aws:iam::{acct}:role/{name}",
                 "name": name,
                 "uniqueId": f"AROA{h[:16].upper()}",
@@ -380,8 +479,8 @@ class RecordingMocks(Mocks):
             "aws:rds/parameterGroup:ParameterGroup",
             "aws:rds/clusterParameterGroup:ClusterParameterGroup",
         ):
-            group = inputs.get("name") or f"{inputs.get('namePrefix', logical)}{h[:26]}"
-            return {"__id": group, "name": group}
+            # internal/service/rds/parameter_group.go: the id is the group's name.
+            return {"__id": name}
         if typ == "mongodbatlas:index/advancedCluster:AdvancedCluster":
             # Provider v2: one connectionStrings object, strings Atlas leaves out read as ""
             # (internal/service/advancedcluster/model_ClusterDescription20240805.go,

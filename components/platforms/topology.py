@@ -38,7 +38,7 @@ def build_pre_commercial(settings: Settings) -> None:
     dsns: dict[str, pulumi.Output[str]] = {}
     if settings.sentry.enabled:
         sentry = SentryProjects(
-            settings.name("sentry"),
+            "sentry",
             SentryProjectsArgs(
                 settings=settings.sentry,
                 name_prefix=settings.name(),
@@ -55,7 +55,7 @@ def build_pre_commercial(settings: Settings) -> None:
             "backups you can restore; Pro ($25/month per organisation, includes the Micro compute) "
             "keeps 7 days of daily backups and never pauses (README, Costs)"
         )
-    postgres = SupabaseProject(settings.name("supabase"), SupabaseProjectArgs(settings=settings.supabase))
+    postgres = SupabaseProject("supabase", SupabaseProjectArgs(settings=settings.supabase))
     api_secrets: dict[str, pulumi.Input[str]] = {"DATABASE_URL": postgres.pooled_connection_string}
     dashboards: dict[str, pulumi.Input[str]] = {"supabase": postgres.dashboard_url}
 
@@ -68,7 +68,7 @@ def build_pre_commercial(settings: Settings) -> None:
                 f"(service > Connect > Outbound) for {settings.render.region}"
             )
         mongo = MongoAtlas(
-            settings.name("atlas"),
+            "atlas",
             MongoAtlasArgs(
                 settings=settings.atlas,
                 project_name=settings.name(),
@@ -87,7 +87,7 @@ def build_pre_commercial(settings: Settings) -> None:
     # The site first, so the API trusts the origin Vercel accepted (a project domain), and the
     # site's environment last, once the API's URL is known.
     web = VercelWeb(
-        settings.name("web"),
+        "web",
         VercelWebArgs(
             settings=settings.vercel,
             dns=settings.dns,
@@ -100,7 +100,7 @@ def build_pre_commercial(settings: Settings) -> None:
         f"{settings.dns.api_subdomain}.{settings.dns.domain}" if settings.render.custom_domain else None
     )
     api = RenderApi(
-        settings.name("api"),
+        "api",
         RenderApiArgs(
             settings=settings.render,
             secrets=api_secrets,
@@ -115,7 +115,7 @@ def build_pre_commercial(settings: Settings) -> None:
     )
     dashboards["render"] = api.dashboard_url
     VercelEnvironment(
-        settings.name("web-env"),
+        "web-env",
         VercelEnvironmentArgs(
             settings=settings.vercel,
             project_id=web.project_id,
@@ -129,8 +129,8 @@ def build_pre_commercial(settings: Settings) -> None:
     if settings.backup.enabled:
         dashboards["backup"] = _backups(settings, postgres, mongo, dsns.get("backup")).dashboard_url
 
-    pulumi.export("web_url", web.url)
-    pulumi.export("api_url", api.public_url)
+    pulumi.export("webUrl", web.url)
+    pulumi.export("apiUrl", api.public_url)
     pulumi.export("dashboards", dashboards)
 
 
@@ -142,7 +142,7 @@ def _backups(
 ) -> BackupJob:
     """The bucket in AWS and the Render cron job that fills it (docs/backup.md)."""
     bucket = BackupBucket(
-        settings.name("backup"),
+        "backup",
         BackupBucketArgs(
             settings=settings.backup,
             name_prefix=settings.name(),
@@ -151,7 +151,7 @@ def _backups(
         ),
     )
     job = BackupJob(
-        settings.name("backup-job"),
+        "backup-job",
         BackupJobArgs(
             settings=settings.backup,
             render=settings.render,
@@ -166,5 +166,5 @@ def _backups(
     )
     # The role's SQL holds its password, so it stays a secret output of the BackupJob component in
     # the state (docs/backup.md reads it with `pulumi stack export --show-secrets`), not a stack output.
-    pulumi.export("backup_bucket", bucket.bucket_name)
+    pulumi.export("backupBucket", bucket.bucket_name)
     return job
