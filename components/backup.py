@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 
 import pulumi
@@ -19,8 +18,6 @@ WRITER_ACTIONS = ("s3:PutObject",)
 """All the job may do: PutObject also covers multipart uploads (CreateMultipartUpload, UploadPart,
 CompleteMultipartUpload: S3 User Guide, mpuAndPermissions.html). No read, list, delete, retention
 or legal-hold action: per-object retention headers need s3:PutObjectRetention, which it lacks."""
-_BUCKET_SUFFIX = "-backups-123456789012"  # the account id has 12 digits
-_MAX_BUCKET_NAME = 63
 
 
 @dataclass(frozen=True)
@@ -87,13 +84,6 @@ class BackupBucket(pulumi.ComponentResource):
     """The job's secret access key (secret)."""
 
     def __init__(self, name: str, args: BackupBucketArgs, opts: pulumi.ResourceOptions | None = None):
-        if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", args.name_prefix):
-            raise ValueError(f"name_prefix {args.name_prefix!r} must be lower-case letters, digits and '-'")
-        if len(args.name_prefix + _BUCKET_SUFFIX) > _MAX_BUCKET_NAME:
-            raise ValueError(
-                f"name_prefix {args.name_prefix!r} is too long: the bucket name "
-                f"{args.name_prefix}{_BUCKET_SUFFIX} exceeds {_MAX_BUCKET_NAME} characters"
-            )
         super().__init__("platform:backup:BackupBucket", name, None, opts)
         self._name, self._region = name, args.region
         bucket = self._bucket(args)

@@ -11,6 +11,13 @@ from datetime import datetime, timedelta
 import pulumi
 import pulumi_aws as aws
 
+from components.containers import (
+    CONTAINER_NAME,
+    HEALTH_CHECK_GRACE_SECONDS,
+    DatadogSidecar,
+    container_definitions,
+    volume_names,
+)
 from components.outputs import publish
 from components.schedule import local_now, service_hours
 from components.settings import ComputeSettings, ScheduleSettings
@@ -18,31 +25,6 @@ from components.settings import ComputeSettings, ScheduleSettings
 # How far ahead of the clock the scalable target's period is chosen: longer than an update takes
 # to reach the target (the service before it may wait for its deployment to settle).
 SCALING_TARGET_LOOKAHEAD = timedelta(minutes=45)
-CONTAINER_NAME = "api"
-AGENT_CONTAINER_NAME = "datadog-agent"
-# The APM intake of the agent; containers of an awsvpc task share one network namespace.
-AGENT_TRACE_PORT = 8126
-# The agent runs with a read-only root filesystem like every container of the task, following
-# docs.datadoghq.com/containers/guide/readonly-root-filesystem: task storage (volume name -> path)
-# for the paths it writes (configuration with the generated auth token, run state, sockets,
-# logs, scratch), and a one-shot init container that fills the configuration volume with the
-# image's defaults before the agent starts.
-AGENT_INIT_CONTAINER_NAME = "datadog-init"
-AGENT_CONFIG_VOLUME = "datadog-config"
-AGENT_WRITABLE_PATHS = {
-    AGENT_CONFIG_VOLUME: "/etc/datadog-agent",
-    "datadog-run": "/opt/datadog-agent/run",
-    "datadog-sockets": "/var/run/datadog",
-    "datadog-logs": "/var/log/datadog",
-    "datadog-tmp": "/tmp",
-}
-# Where the init container sees the configuration volume while it copies into it.
-AGENT_INIT_CONFIG_PATH = "/opt/datadog-agent-config"
-# Hard memory limit of the init container: a shell and `cp` of a few hundred kB of YAML.
-AGENT_INIT_MEMORY_MIB = 64
-# The API's own scratch space, not shared with the agent.
-APP_TMP_VOLUME = "tmp"
-
 # AWS's recommended ALB policy (the console default since the 2025-09 policies): TLS 1.3 and
 # TLS 1.2 with forward-secret AEAD ciphers only ("Res"), plus hybrid post-quantum key exchange
 # (ML-KEM) for clients that offer it, classical ECDHE for those that do not. TLS 1.0/1.1 and CBC
@@ -52,10 +34,6 @@ SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"
 # Seconds the ALB waits for an in-flight request of a deregistered task before ECS stops it. The
 # API answers in well under a second; 30 s keeps deployments and scale-in quick.
 DEREGISTRATION_DELAY_SECONDS = 30
-# SIGTERM -> SIGKILL; Fargate allows up to 120. Enough for Nest's shutdown hooks to close pools.
-STOP_TIMEOUT_SECONDS = 30
-# Time a new task has to pass the ALB health check before failures count (Nest boot + DB connect).
-HEALTH_CHECK_GRACE_SECONDS = 60
 # The ALB's default; the app's keep-alive timeout must be longer (Node's 5 s default causes 502s).
 ALB_IDLE_TIMEOUT_SECONDS = 60
 # Scale out fast on load, scale in slowly so a short lull does not drop capacity that is needed again.
@@ -76,38 +54,6 @@ def elb_name(prefix: str, suffix: str) -> str:
         return full
     digest = hashlib.sha256(full.encode()).hexdigest()[:6]
     return f"{full[: _ELB_NAME_LIMIT - len(digest) - 1].rstrip('-')}-{digest}"
-
-
-def health_check_command(port: int, path: str) -> list[str]:
-    """The container health check: a GET on the API's health endpoint with Node itself.
-
-    The image is a NestJS app, so ``node`` is the one program it is sure to have: slim Node images
-    ship neither curl nor wget, and distroless ones have no shell, hence the exec form (``CMD``)
-    rather than ``CMD-SHELL``. Any 2xx/3xx is healthy, matching the target group's matcher; no
-    answer within 4 s (inside the 5 s check timeout) is unhealthy.
-    """
-    script = (
-        f"require('http').get('http://127.0.0.1:{port}{path}',"
-        "r=>process.exit(r.statusCode>=200&&r.statusCode<400?0:1))"
-        ".on('error',()=>process.exit(1)).setTimeout(4000,()=>process.exit(1))"
-    )
-    return ["CMD", "node", "-e", script]
-
-
-@dataclass(frozen=True)
-class DatadogSidecar:
-    """The Datadog Agent as a sidecar of the API task (APM traces and Fargate metrics)."""
-
-    site: str
-    """Datadog site, e.g. ``ap1.datadoghq.com``."""
-    agent_image: str
-    """Agent image, e.g. ``public.ecr.aws/datadog/agent:7``."""
-    api_key_parameter_arn: pulumi.Input[str]
-    """ARN of the SSM SecureString holding the API key; injected through ``secrets``."""
-    service: str = "api"
-    """``DD_SERVICE`` of the API's traces."""
-    env: str | None = None
-    """``DD_ENV`` of the API's traces (unified service tagging), e.g. the stack name."""
 
 
 @dataclass(frozen=True)
@@ -193,11 +139,40 @@ class Compute(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ComputeArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:compute:Compute", name, None, opts)
-        settings = args.settings
         _check(args)
-        child = pulumi.ResourceOptions(parent=self)
+        self._name, self._args = name, args
         service_name = f"{args.name_prefix}-api"
+        cluster, capacity_providers = self._cluster()
+        log_group, task_definition = self._task(service_name)
+        alb, target_group, listeners, serving, listener_port = self._load_balancer()
+        service = self._service(
+            service_name, cluster, capacity_providers, task_definition, target_group, listeners
+        )
+        scalable_target_resource_id = pulumi.Output.concat("service/", cluster.name, "/", service.name)
+        self._autoscaling(name, args, scalable_target_resource_id, alb, target_group)
 
+        publish(
+            self,
+            cluster_name=cluster.name,
+            cluster_arn=cluster.arn,
+            service_name=service.name,
+            alb_arn=alb.arn,
+            alb_arn_suffix=alb.arn_suffix,
+            alb_dns_name=alb.dns_name,
+            alb_zone_id=alb.zone_id,
+            target_group_arn=target_group.arn,
+            target_group_arn_suffix=target_group.arn_suffix,
+            listener_arn=serving.arn,
+            listener_port=listener_port,
+            log_group_name=log_group.name,
+            task_definition_arn=task_definition.arn,
+            scalable_target_resource_id=scalable_target_resource_id,
+        )
+
+    def _cluster(self) -> tuple[aws.ecs.Cluster, aws.ecs.ClusterCapacityProviders]:
+        """The cluster, with Fargate and Fargate Spot as its capacity providers."""
+        name, args, settings = self._name, self._args, self._args.settings
+        child = pulumi.ResourceOptions(parent=self)
         cluster = aws.ecs.Cluster(
             f"{name}-cluster",
             name=args.name_prefix,
@@ -216,7 +191,12 @@ class Compute(pulumi.ComponentResource):
             default_capacity_provider_strategies=[{"capacity_provider": "FARGATE", "weight": 1}],
             opts=child,
         )
+        return cluster, capacity_providers
 
+    def _task(self, service_name: str) -> tuple[aws.cloudwatch.LogGroup, aws.ecs.TaskDefinition]:
+        """The task's log group and its definition (the API, and the Datadog Agent when on)."""
+        name, args, settings = self._name, self._args, self._args.settings
+        child = pulumi.ResourceOptions(parent=self)
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
             name=args.log_group_name,
@@ -240,11 +220,19 @@ class Compute(pulumi.ComponentResource):
             task_role_arn=args.task_role_arn,
             # Task storage (no host path: Fargate's ephemeral storage) for the writable paths of the
             # containers' read-only root filesystems.
-            volumes=[{"name": volume} for volume in _volume_names(args)],
-            container_definitions=pulumi.Output.json_dumps(_container_definitions(args, log_group.name)),
+            volumes=[{"name": volume} for volume in volume_names(args)],
+            container_definitions=pulumi.Output.json_dumps(container_definitions(args, log_group.name)),
             opts=child,
         )
+        return log_group, task_definition
 
+    def _load_balancer(
+        self,
+    ) -> tuple[aws.lb.LoadBalancer, aws.lb.TargetGroup, list[aws.lb.Listener], aws.lb.Listener, int]:
+        """The ALB, the tasks' target group and the listeners: HTTPS (and a redirect from HTTP)
+        with a certificate, plain HTTP without one; returns the one that forwards and its port."""
+        name, args, settings = self._name, self._args, self._args.settings
+        child = pulumi.ResourceOptions(parent=self)
         alb = aws.lb.LoadBalancer(
             f"{name}-alb",
             name=elb_name(args.name_prefix, "api"),
@@ -321,7 +309,19 @@ class Compute(pulumi.ComponentResource):
                 opts=child,
             )
             listeners, serving, listener_port = [http], http, 80
+        return alb, target_group, listeners, serving, listener_port
 
+    def _service(
+        self,
+        service_name: str,
+        cluster: aws.ecs.Cluster,
+        capacity_providers: aws.ecs.ClusterCapacityProviders,
+        task_definition: aws.ecs.TaskDefinition,
+        target_group: aws.lb.TargetGroup,
+        listeners: list[aws.lb.Listener],
+    ) -> aws.ecs.Service:
+        """The Fargate service: rolling deployments with a circuit breaker, awaited by `pulumi up`."""
+        name, args, settings = self._name, self._args, self._args.settings
         service = aws.ecs.Service(
             f"{name}-service",
             name=service_name,
@@ -370,27 +370,7 @@ class Compute(pulumi.ComponentResource):
                 ignore_changes=["desiredCount"],
             ),
         )
-
-        scalable_target_resource_id = pulumi.Output.concat("service/", cluster.name, "/", service.name)
-        self._autoscaling(name, args, scalable_target_resource_id, alb, target_group)
-
-        publish(
-            self,
-            cluster_name=cluster.name,
-            cluster_arn=cluster.arn,
-            service_name=service.name,
-            alb_arn=alb.arn,
-            alb_arn_suffix=alb.arn_suffix,
-            alb_dns_name=alb.dns_name,
-            alb_zone_id=alb.zone_id,
-            target_group_arn=target_group.arn,
-            target_group_arn_suffix=target_group.arn_suffix,
-            listener_arn=serving.arn,
-            listener_port=listener_port,
-            log_group_name=log_group.name,
-            task_definition_arn=task_definition.arn,
-            scalable_target_resource_id=scalable_target_resource_id,
-        )
+        return service
 
     def _autoscaling(
         self,
@@ -525,117 +505,3 @@ def _capacity_provider_strategies(settings: ComputeSettings) -> list[dict]:
         {"capacity_provider": "FARGATE", "base": settings.on_demand_base, "weight": 1},
         {"capacity_provider": "FARGATE_SPOT", "weight": settings.spot_weight},
     ]
-
-
-def _log_configuration(args: ComputeArgs, log_group: pulumi.Input[str], stream_prefix: str) -> dict:
-    return {
-        "logDriver": "awslogs",
-        "options": {
-            "awslogs-group": log_group,
-            "awslogs-region": args.region,
-            "awslogs-stream-prefix": stream_prefix,
-            # A CloudWatch hiccup must not block the app's stdout writes (and so its requests).
-            "mode": "non-blocking",
-            "max-buffer-size": "25m",
-        },
-    }
-
-
-def _container_definitions(args: ComputeArgs, log_group: pulumi.Input[str]) -> list[dict]:
-    settings = args.settings
-    port = settings.container_port
-    environment = {"NODE_ENV": "production", **settings.environment, "PORT": str(port)}
-    secrets = dict(args.secrets)
-    if args.datadog is not None:
-        environment |= {
-            "DD_AGENT_HOST": "127.0.0.1",
-            "DD_TRACE_AGENT_URL": f"http://127.0.0.1:{AGENT_TRACE_PORT}",
-            "DD_SERVICE": args.datadog.service,
-        }
-        if args.datadog.env is not None:
-            environment["DD_ENV"] = args.datadog.env
-    api = {
-        "name": CONTAINER_NAME,
-        "image": args.image,
-        "essential": True,
-        "portMappings": [{"containerPort": port, "protocol": "tcp"}],
-        "readonlyRootFilesystem": True,
-        "mountPoints": [_writable_mount(APP_TMP_VOLUME, "/tmp")],
-        "environment": [{"name": k, "value": v} for k, v in sorted(environment.items())],
-        # ECS resolves these from SSM when the task starts; the values never enter the definition.
-        "secrets": [{"name": k, "valueFrom": arn} for k, arn in sorted(secrets.items())],
-        "healthCheck": {
-            "command": health_check_command(port, settings.health_check_path),
-            "interval": 30,
-            "timeout": 5,
-            "retries": 3,
-            "startPeriod": HEALTH_CHECK_GRACE_SECONDS,
-        },
-        "stopTimeout": STOP_TIMEOUT_SECONDS,
-        # An init process forwards SIGTERM to node and reaps zombies of child processes.
-        "linuxParameters": {"initProcessEnabled": True},
-        "logConfiguration": _log_configuration(args, log_group, CONTAINER_NAME),
-    }
-    if args.image_tag_moves:
-        # ECS resolves a tag to a digest once per deployment and starts every later task of it
-        # (scale-out, the morning 0 -> 1, a replaced task) from that digest. Once the tag moves
-        # the old digest is untagged and may expire, and those starts fail with
-        # CannotPullContainerError; "disabled" pulls the tag itself at each start instead
-        # (API_ContainerDefinition.html#ECS-Type-ContainerDefinition-versionConsistency,
-        # aws/containers-roadmap#2393). The provider passes it through and compares it as given
-        # (internal/service/ecs/container_definitions.go), so the next plan sees no change.
-        api["versionConsistency"] = "disabled"
-    if args.datadog is None:
-        return [api]
-    init = {
-        "name": AGENT_INIT_CONTAINER_NAME,
-        "image": args.datadog.agent_image,
-        # It exits once the copy is done; its exit must not stop the task.
-        "essential": False,
-        "readonlyRootFilesystem": True,
-        # Replaces the image's CMD (its entrypoint script), so nothing else runs and no API key is needed.
-        "command": ["sh", "-c", f"cp -R /etc/datadog-agent/. {AGENT_INIT_CONFIG_PATH}/"],
-        "mountPoints": [_writable_mount(AGENT_CONFIG_VOLUME, AGENT_INIT_CONFIG_PATH)],
-        "memory": AGENT_INIT_MEMORY_MIB,
-        "logConfiguration": _log_configuration(args, log_group, AGENT_INIT_CONTAINER_NAME),
-    }
-    agent = {
-        "name": AGENT_CONTAINER_NAME,
-        "image": args.datadog.agent_image,
-        # Losing telemetry must not take the API down with it.
-        "essential": False,
-        "readonlyRootFilesystem": True,
-        "mountPoints": [_writable_mount(volume, path) for volume, path in AGENT_WRITABLE_PATHS.items()],
-        # Start only on a complete configuration: a failed copy leaves the agent stopped, the API running.
-        "dependsOn": [{"containerName": AGENT_INIT_CONTAINER_NAME, "condition": "SUCCESS"}],
-        "portMappings": [{"containerPort": AGENT_TRACE_PORT, "protocol": "tcp"}],
-        "environment": [
-            {"name": k, "value": v}
-            for k, v in sorted(
-                {
-                    "DD_SITE": args.datadog.site,
-                    "ECS_FARGATE": "true",
-                    "DD_APM_ENABLED": "true",
-                    "DD_APM_NON_LOCAL_TRAFFIC": "true",
-                }.items()
-            )
-        ],
-        "secrets": [{"name": "DD_API_KEY", "valueFrom": args.datadog.api_key_parameter_arn}],
-        "healthCheck": {
-            "command": ["CMD-SHELL", "agent health"],
-            "interval": 30,
-            "timeout": 5,
-            "retries": 3,
-            "startPeriod": 15,
-        },
-        "logConfiguration": _log_configuration(args, log_group, AGENT_CONTAINER_NAME),
-    }
-    return [api, init, agent]
-
-
-def _volume_names(args: ComputeArgs) -> list[str]:
-    return [APP_TMP_VOLUME, *(AGENT_WRITABLE_PATHS if args.datadog is not None else ())]
-
-
-def _writable_mount(volume: str, path: str) -> dict:
-    return {"sourceVolume": volume, "containerPath": path, "readOnly": False}

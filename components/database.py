@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,6 +14,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
+from components.database_roles import APP_USERNAME, scram_sha256_verifier
 from components.outputs import publish
 from components.postgres_tls import RDS_CA_BUNDLE, postgres_url
 from components.schedule import DatabaseHours, database_hours, local_now
@@ -25,12 +24,6 @@ PORT = 5432
 # RDS rejects '/', '@', '"' and spaces in master passwords; "'" breaks shell quoting of the URL.
 PASSWORD_SPECIALS = "!#$%&*()-_=+[]{}<>:?"
 CA_CERTIFICATE = "rds-ca-rsa2048-g1"
-# The API's login role: DML on the application schema, nothing else (bootstrap_sql). The master
-# user (rds_superuser) is for the one-off admin task only: role bootstrap and schema migrations.
-APP_USERNAME = "app_api"
-APP_SCHEMA = "public"
-# PostgreSQL's default scram_iterations (src/include/common/scram-common.h, SCRAM_SHA_256_DEFAULT_ITERATIONS).
-SCRAM_ITERATIONS = 4096
 # Statements slower than this (ms) are logged, to find slow queries without logging everything.
 SLOW_STATEMENT_MS = 1000
 # Performance Insights keeps 7 days free of charge.
@@ -94,65 +87,6 @@ def _windows_in_business_hours(schedule: ScheduleSettings) -> tuple[str, str] | 
         f"{utc(backup, False)}-{utc(backup + half_hour, False)}",
         f"{utc(maintenance, True)}-{utc(maintenance + half_hour, True)}",
     )
-
-
-def scram_sha256_verifier(password: str, salt: bytes, iterations: int = SCRAM_ITERATIONS) -> str:
-    """The SCRAM-SHA-256 secret PostgreSQL stores for ``password`` (RFC 5803 form).
-
-    As PostgreSQL builds it (src/common/scram-common.c, scram_build_secret; RFC 7677): the admin
-    task sets the role's password to this string, which PostgreSQL stores as it is ("If the
-    presented password string is already in ... SCRAM-encrypted format, then it is stored as-is",
-    CREATE ROLE), so the password itself never reaches the server, its logs or the admin task.
-    ``password`` must be ASCII (SASLprep leaves it unchanged); the generated one is alphanumeric.
-    """
-    if not password.isascii():
-        raise ValueError("the SCRAM verifier is built for ASCII passwords only (no SASLprep here)")
-    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
-    client_key = hmac.new(salted, b"Client Key", "sha256").digest()
-    server_key = hmac.new(salted, b"Server Key", "sha256").digest()
-    stored_key = hashlib.sha256(client_key).digest()
-
-    def b64(raw: bytes) -> str:
-        return base64.b64encode(raw).decode()
-
-    return f"SCRAM-SHA-256${iterations}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"
-
-
-def bootstrap_sql(database: str, owner: str, app_role: str = APP_USERNAME, schema: str = APP_SCHEMA) -> str:
-    """SQL run as the master user that makes ``app_role`` a DML-only login (idempotent).
-
-    The role may connect to ``database``, use ``schema`` and read and write the rows of its
-    tables and sequences, those there now and those ``owner`` (the master user, which runs the
-    migrations) creates later (default privileges). It owns nothing and may not create tables,
-    schemas, roles or databases. Its password is set by the admin task from the SCRAM verifier.
-
-    The master user is no superuser (``rds_superuser`` on RDS and Aurora), and PostgreSQL lets only
-    a superuser name the SUPERUSER, REPLICATION or BYPASSRLS attributes in ALTER ROLE, even to
-    turn them off (src/backend/commands/user.c, AlterRole); CREATE ROLE leaves them off.
-    """
-    for value in (database, owner, app_role, schema):
-        if not value.replace("_", "").isalnum() or not value.isascii():
-            raise ValueError(f"{value!r} is not a plain SQL identifier")
-    return f"""\
-DO $$
-BEGIN
-  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = '{app_role}') THEN
-    CREATE ROLE {app_role} LOGIN;
-  END IF;
-END
-$$;
-ALTER ROLE {app_role} WITH LOGIN NOCREATEDB NOCREATEROLE INHERIT;
-GRANT CONNECT ON DATABASE {database} TO {app_role};
-REVOKE CREATE ON SCHEMA {schema} FROM PUBLIC;
-REVOKE CREATE ON SCHEMA {schema} FROM {app_role};
-GRANT USAGE ON SCHEMA {schema} TO {app_role};
-GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {app_role};
-GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {schema} TO {app_role};
-ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA {schema}
-  GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {app_role};
-ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA {schema}
-  GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO {app_role};
-"""
 
 
 class Database(pulumi.ComponentResource):

@@ -120,10 +120,41 @@ class Edge(pulumi.ComponentResource):
     def __init__(self, name: str, args: EdgeArgs, opts: pulumi.ResourceOptions | None = None):
         _check(args)
         super().__init__("platform:edge:Edge", name, None, opts)
-        settings = args.settings
+        self._name, self._args = name, args
+        vpc_origin, alb_ingress = self._origin()
+        certificate_arn = self._viewer_certificate()
+        web_acl, acl_name = self._web_acl(name, args) if args.settings.waf else (None, None)
+
+        distribution = self._distribution(vpc_origin, alb_ingress, web_acl, certificate_arn)
+        access_log_group, waf_log_group = self._logs(distribution, web_acl)
+
+        publish(
+            self,
+            distribution_id=distribution.id,
+            distribution_arn=distribution.arn,
+            distribution_domain_name=distribution.domain_name,
+            distribution_hosted_zone_id=distribution.hosted_zone_id,
+            url=(
+                pulumi.Output.from_input(f"https://{args.domain_name}")
+                if args.domain_name
+                else pulumi.Output.concat("https://", distribution.domain_name)
+            ),
+            certificate_arn=certificate_arn,
+            vpc_origin_id=vpc_origin.id,
+            access_log_group_name=access_log_group.name,
+            web_acl_arn=web_acl.arn if web_acl else None,
+            web_acl_name=acl_name,
+            web_acl_metric_name=acl_name,
+            rate_limit_metric_name=f"{acl_name}-{RATE_LIMIT_RULE}" if acl_name else None,
+            waf_log_group_name=waf_log_group.name if waf_log_group else None,
+        )
+
+    def _origin(self) -> tuple[aws.cloudfront.VpcOrigin, aws.vpc.SecurityGroupIngressRule]:
+        """The VPC origin on the internal ALB, and the ALB's one ingress rule: from the group AWS
+        gives the origin's network interfaces."""
+        name, args = self._name, self._args
         child = pulumi.ResourceOptions(parent=self)
         https_to_origin = args.alb_listener_port == 443
-
         vpc_origin = aws.cloudfront.VpcOrigin(
             f"{name}-vpc-origin",
             vpc_origin_endpoint_config={
@@ -165,12 +196,17 @@ class Edge(pulumi.ComponentResource):
             # Removed before the VPC origin, whose managed security group it references.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[vpc_origin]),
         )
+        return vpc_origin, alb_ingress
 
-        certificate_arn: pulumi.Output[str] | None = None
+    def _viewer_certificate(self) -> pulumi.Output[str] | None:
+        """The us-east-1 certificate of the API's name: the one configured, or one requested and
+        validated through Route 53; None without a domain (CloudFront's default, with a warning)."""
+        name, args, settings = self._name, self._args, self._args.settings
+        child = pulumi.ResourceOptions(parent=self)
         if args.domain_name and settings.certificate_arn:
-            certificate_arn = pulumi.Output.from_input(settings.certificate_arn)
-        elif args.domain_name:
-            certificate_arn = ValidatedCertificate(
+            return pulumi.Output.from_input(settings.certificate_arn)
+        if args.domain_name:
+            return ValidatedCertificate(
                 f"{name}-viewer",
                 ValidatedCertificateArgs(
                     domain_name=args.domain_name,
@@ -180,16 +216,24 @@ class Edge(pulumi.ComponentResource):
                 ),
                 opts=child,
             ).certificate_arn
-        else:
-            pulumi.log.warn(
-                "No domain: the distribution serves the default *.cloudfront.net certificate, so "
-                "viewers' TLS ends at a cloudfront.net name and the TLSv1.2_2021 minimum cannot be "
-                "enforced. Set platform:dns.domain for the API's own name and certificate.",
-                resource=self,
-            )
+        pulumi.log.warn(
+            "No domain: the distribution serves the default *.cloudfront.net certificate, so "
+            "viewers' TLS ends at a cloudfront.net name and the TLSv1.2_2021 minimum cannot be "
+            "enforced. Set platform:dns.domain for the API's own name and certificate.",
+            resource=self,
+        )
+        return None
 
-        web_acl, acl_name = self._web_acl(name, args) if settings.waf else (None, None)
-
+    def _distribution(
+        self,
+        vpc_origin: aws.cloudfront.VpcOrigin,
+        alb_ingress: aws.vpc.SecurityGroupIngressRule,
+        web_acl: aws.wafv2.WebAcl | None,
+        certificate_arn: pulumi.Output[str] | None,
+    ) -> aws.cloudfront.Distribution:
+        """The distribution: HTTPS to viewers, the VPC origin behind, nothing cached unless asked."""
+        name, args, settings = self._name, self._args, self._args.settings
+        https_to_origin = args.alb_listener_port == 443
         distribution = aws.cloudfront.Distribution(
             f"{name}-distribution",
             enabled=True,
@@ -230,7 +274,14 @@ class Edge(pulumi.ComponentResource):
             # Serve only once the ALB admits CloudFront.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[alb_ingress]),
         )
+        return distribution
 
+    def _logs(
+        self, distribution: aws.cloudfront.Distribution, web_acl: aws.wafv2.WebAcl | None
+    ) -> tuple[aws.cloudwatch.LogGroup, aws.cloudwatch.LogGroup | None]:
+        """Access logs, and the web ACL's logs, to CloudWatch Logs in us-east-1; returns both groups."""
+        name, args, settings = self._name, self._args, self._args.settings
+        child = pulumi.ResourceOptions(parent=self)
         access_log_group = aws.cloudwatch.LogGroup(
             f"{name}-access-logs",
             # The prefix AWS recommends for vended logs such as CloudFront's.
@@ -266,27 +317,7 @@ class Edge(pulumi.ComponentResource):
                 region=CLOUDFRONT_REGION,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[delivery_policy]),
             )
-
-        publish(
-            self,
-            distribution_id=distribution.id,
-            distribution_arn=distribution.arn,
-            distribution_domain_name=distribution.domain_name,
-            distribution_hosted_zone_id=distribution.hosted_zone_id,
-            url=(
-                pulumi.Output.from_input(f"https://{args.domain_name}")
-                if args.domain_name
-                else pulumi.Output.concat("https://", distribution.domain_name)
-            ),
-            certificate_arn=certificate_arn,
-            vpc_origin_id=vpc_origin.id,
-            access_log_group_name=access_log_group.name,
-            web_acl_arn=web_acl.arn if web_acl else None,
-            web_acl_name=acl_name,
-            web_acl_metric_name=acl_name,
-            rate_limit_metric_name=f"{acl_name}-{RATE_LIMIT_RULE}" if acl_name else None,
-            waf_log_group_name=waf_log_group.name if waf_log_group else None,
-        )
+        return access_log_group, waf_log_group
 
     # -- caching and headers ----------------------------------------------------------------
 
@@ -492,8 +523,6 @@ def _check(args: EdgeArgs) -> None:
         )
     if bool(args.domain_name) != (args.zone_id is not None):
         raise ValueError("domain_name and zone_id go together (certificate validation)")
-    if args.settings.certificate_arn and not args.domain_name:
-        raise ValueError("edge.certificateArn needs a domain_name for the distribution's alias")
     if args.access_log_retention_days not in LOG_RETENTION_DAYS:
         raise ValueError(
             f"access_log_retention_days {args.access_log_retention_days} is not a CloudWatch "

@@ -14,9 +14,6 @@ ANYWHERE_IPV4 = "0.0.0.0/0"
 HTTPS_PORT = 443
 HTTP_PORT = 80
 ATLAS_PORT = 27017
-# IAM role names are limited to 64 characters.
-_ROLE_SUFFIXES = ("-ecs-execution", "-ecs-task")
-_MAX_ROLE_NAME = 64
 
 
 @dataclass(frozen=True)
@@ -84,26 +81,31 @@ class Security(pulumi.ComponentResource):
     """Its name."""
 
     def __init__(self, name: str, args: SecurityArgs, opts: pulumi.ResourceOptions | None = None):
-        too_long = [
-            f"{args.name_prefix}{s}" for s in _ROLE_SUFFIXES if len(args.name_prefix + s) > _MAX_ROLE_NAME
-        ]
-        if too_long:
-            raise ValueError(f"IAM role names {too_long} exceed {_MAX_ROLE_NAME} characters")
-        if args.legacy_database_port in (HTTPS_PORT, ATLAS_PORT):
-            # EC2 refuses a second rule with the same protocol, port and peer.
-            raise ValueError(
-                f"legacy_database_port {args.legacy_database_port} is already open to the internet"
-            )
-        if args.atlas_cidr is not None and not in_rfc1918(args.atlas_cidr):
-            raise ValueError(
-                f"atlas_cidr {args.atlas_cidr} is not private: a peered Atlas is in RFC 1918 space"
-            )
+        _check(args)
         super().__init__("platform:security:Security", name, None, opts)
+        self._name, self._args = name, args
+        alb_sg, task_sg, database_sg = self._security_groups()
+        self._rules(alb_sg, task_sg, database_sg)
+        execution_role, task_role = self._roles()
+
+        publish(
+            self,
+            alb_security_group_id=alb_sg.id,
+            task_security_group_id=task_sg.id,
+            database_security_group_id=database_sg.id,
+            execution_role_arn=execution_role.arn,
+            execution_role_name=execution_role.name,
+            task_role_arn=task_role.arn,
+            task_role_name=task_role.name,
+        )
+
+    def _security_groups(self) -> tuple[aws.ec2.SecurityGroup, aws.ec2.SecurityGroup, aws.ec2.SecurityGroup]:
+        """The ALB's, the tasks' and the database's groups, with no inline rules: every rule is
+        its own resource."""
+        name, args = self._name, self._args
         child = pulumi.ResourceOptions(parent=self)
-        account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
         region = args.region
 
-        # -- Security groups: no inline rules, so every rule is its own resource ------------------
         def security_group(suffix: str, description: str) -> aws.ec2.SecurityGroup:
             return aws.ec2.SecurityGroup(
                 f"{name}-{suffix}",
@@ -118,6 +120,20 @@ class Security(pulumi.ComponentResource):
         alb_sg = security_group("alb", "Application Load Balancer")
         task_sg = security_group("tasks", "API tasks on ECS Fargate")
         database_sg = security_group("database", "PostgreSQL, reachable only from the API tasks")
+
+        return alb_sg, task_sg, database_sg
+
+    def _rules(
+        self,
+        alb_sg: aws.ec2.SecurityGroup,
+        task_sg: aws.ec2.SecurityGroup,
+        database_sg: aws.ec2.SecurityGroup,
+    ) -> None:
+        """ALB -> tasks (container port) -> database (database port), by group reference; the
+        tasks' ways out to the internet, Atlas and, during the canary, the legacy database."""
+        name, args = self._name, self._args
+        child = pulumi.ResourceOptions(parent=self)
+        region = args.region
 
         def rule(
             kind: type[aws.vpc.SecurityGroupIngressRule] | type[aws.vpc.SecurityGroupEgressRule],
@@ -174,7 +190,13 @@ class Security(pulumi.ComponentResource):
         # The database only answers; security groups are stateful, so it needs no egress rule.
         rule(ingress, "database-in-tasks", database_sg, args.database_port, task_sg, "PostgreSQL from tasks")
 
-        # -- ECS roles ---------------------------------------------------------------------------
+    def _roles(self) -> tuple[aws.iam.Role, aws.iam.Role]:
+        """The execution role (image, logs, secrets) and the application's role (no permissions)."""
+        name, args = self._name, self._args
+        child = pulumi.ResourceOptions(parent=self)
+        region = args.region
+        account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+
         def ecs_trust(extra_conditions: dict[str, object]) -> pulumi.Output[str]:
             return pulumi.Output.json_dumps(
                 {
@@ -273,13 +295,14 @@ class Security(pulumi.ComponentResource):
             opts=child,
         )
 
-        publish(
-            self,
-            alb_security_group_id=alb_sg.id,
-            task_security_group_id=task_sg.id,
-            database_security_group_id=database_sg.id,
-            execution_role_arn=execution_role.arn,
-            execution_role_name=execution_role.name,
-            task_role_arn=task_role.arn,
-            task_role_name=task_role.name,
-        )
+        return execution_role, task_role
+
+
+def _check(args: SecurityArgs) -> None:
+    """Refuse rules AWS would reject halfway through an update (programmer errors: the settings
+    refuse what a user could set)."""
+    if args.legacy_database_port in (HTTPS_PORT, ATLAS_PORT):
+        # EC2 refuses a second rule with the same protocol, port and peer.
+        raise ValueError(f"legacy_database_port {args.legacy_database_port} is already open to the internet")
+    if args.atlas_cidr is not None and not in_rfc1918(args.atlas_cidr):
+        raise ValueError(f"atlas_cidr {args.atlas_cidr} is not private: a peered Atlas is in RFC 1918 space")

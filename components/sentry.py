@@ -3,7 +3,6 @@ issue alerts that tell its team about new issues, regressions and spikes."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -12,9 +11,6 @@ import pulumiverse_sentry as sentry
 
 from components.outputs import publish
 from components.settings import SentrySettings
-
-# Sentry project slugs: lower-case letters, digits, "-" and "_", at most 50 characters.
-_SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,49}")
 
 
 @dataclass(frozen=True)
@@ -64,10 +60,6 @@ class SentryProjects(pulumi.ComponentResource):
         if settings.enabled:
             for short, platform in args.projects.items():
                 slug = f"{args.name_prefix}-{short}"
-                if not _SLUG.fullmatch(slug):
-                    raise ValueError(
-                        f"Sentry project slug {slug!r} must be 1-50 lower-case letters, digits, '-' or '_'"
-                    )
                 project = sentry.SentryProject(
                     f"{name}-{short}",
                     organization=settings.organization,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 
 import pulumi
@@ -15,8 +14,6 @@ from components.settings import StorageSettings
 ACCESS_LOG_PREFIX = "alb"
 """Key prefix the ALB must be configured with (``access_logs.prefix``); only it is writable."""
 ELB_LOG_DELIVERY_SERVICE = "logdelivery.elasticloadbalancing.amazonaws.com"
-_BUCKET_SUFFIX = "-alb-logs-123456789012"  # the account id has 12 digits
-_MAX_BUCKET_NAME = 63
 
 
 @dataclass(frozen=True)
@@ -101,13 +98,6 @@ class Storage(pulumi.ComponentResource):
     """``"alb"``, the prefix the ALB must log under."""
 
     def __init__(self, name: str, args: StorageArgs, opts: pulumi.ResourceOptions | None = None):
-        if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", args.name_prefix):
-            raise ValueError(f"name_prefix {args.name_prefix!r} must be lower-case letters, digits and '-'")
-        if len(args.name_prefix + _BUCKET_SUFFIX) > _MAX_BUCKET_NAME:
-            raise ValueError(
-                f"name_prefix {args.name_prefix!r} is too long: the bucket name "
-                f"{args.name_prefix}{_BUCKET_SUFFIX} exceeds {_MAX_BUCKET_NAME} characters"
-            )
         super().__init__("platform:storage:Storage", name, None, opts)
         settings = args.settings
         region = args.region

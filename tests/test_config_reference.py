@@ -2,11 +2,13 @@
 
 import yaml
 
-from components.settings import SECTIONS
+from components.settings import CROSS_CHECKS, SECTIONS
 from tools.config_reference import (
     PROJECT_FILE,
     README,
+    checks_reference,
     embedded,
+    embedded_checks,
     reference,
 )
 
@@ -20,6 +22,13 @@ def test_every_setting_is_documented() -> None:
 
 def test_readme_reference_is_current() -> None:
     assert embedded(README.read_text()) == reference(), "run: make reference"
+
+
+def test_readme_lists_every_cross_check() -> None:
+    assert embedded_checks(README.read_text()) == checks_reference(), "run: make reference"
+    listed = checks_reference().splitlines()[2:]
+    assert len(listed) == len(CROSS_CHECKS)
+    assert listed[0].startswith("| `platform:network.nat` | commercial | ")
 
 
 def test_pulumi_yaml_declares_and_describes_every_key() -> None:

@@ -3,10 +3,12 @@ settings phase, naming the key, before any resource is registered."""
 
 from __future__ import annotations
 
+import string
+
 import pytest
 
-from components.settings import SettingsError, parse_settings
-from tools.harness import last_run, run_stack
+from components.settings import CROSS_CHECKS, SECTIONS, TOPOLOGIES, SettingsError, parse_settings
+from tools.harness import last_run, run_stack, stack_config
 
 REGION = "ap-northeast-1"
 COMMERCIAL = {"compute": {"imageTag": "1.0.0"}, "dns": {"domain": "example.com"}}
@@ -108,3 +110,217 @@ def test_a_missing_permissions_boundary_is_refused_before_any_resource() -> None
         run_stack("staging", {"platform:security": {"permissionsBoundary": "not-the-bootstrap-policy"}})
     run = last_run()
     assert run is not None and run.resources == []
+
+
+# -- the table itself ------------------------------------------------------------------------------
+
+
+def test_every_row_names_a_key_as_the_stack_file_writes_it() -> None:
+    for check in CROSS_CHECKS:
+        if check.key in ("aws:region", "stack"):
+            continue
+        namespace, _, path = check.key.partition(":")
+        section, _, rest = path.partition(".")
+        assert namespace == "platform" and section in SECTIONS, check.key
+        aliases = {field.alias for field in SECTIONS[section].model_fields.values()}
+        assert not rest or rest.split(".")[0] in aliases | {"<key>"}, check.key
+        assert check.checks and set(check.topologies) <= set(TOPOLOGIES), check.key
+    for check in CROSS_CHECKS:  # a message template names only the settings and the item
+        if isinstance(check.message, str):
+            fields = [field for _, field, _, _ in string.Formatter().parse(check.message) if field]
+            assert all(f == "item" or f.startswith("s.") for f in fields), (check.key, fields)
+
+
+# -- component refusals a user could reach, now refused in the settings phase ---------------------
+
+
+def test_a_certificate_without_a_domain_is_refused_in_staging_too() -> None:
+    arn = "arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"
+    problems = problems_of("staging", edge={"cloudfront": True, "certificateArn": arn})
+    assert problems == ["platform:edge.certificateArn: needs platform:dns.domain for the CloudFront aliases"]
+
+
+@pytest.mark.parametrize(
+    ("topology", "section", "cidr"),
+    [
+        ("staging", "atlas", "::/0"),
+        ("pre-commercial", "render", "0.0.0.0/0"),
+        ("pre-commercial", "render", "::/0"),
+    ],
+)
+def test_an_atlas_access_list_of_the_whole_internet_is_refused(
+    topology: str, section: str, cidr: str
+) -> None:
+    key = "accessCidrs" if section == "atlas" else "outboundCidrs"
+    base = {"vercel": {"teamId": "team_abc123"}} if topology == "pre-commercial" else {}
+    [problem] = problems_of(topology, **base, **{section: {key: [cidr, "203.0.113.10/32"]}})
+    assert problem.startswith(f"platform:{section}.{key}: {cidr} would open")
+
+
+def test_render_addresses_of_the_whole_internet_fail_before_any_resource() -> None:
+    # Before, the Atlas component refused them after Sentry and Supabase were registered.
+    with pytest.raises(SettingsError, match=r"platform:render\.outboundCidrs: 0\.0\.0\.0/0"):
+        run_stack("prod-precommercial", {"platform:render": {"outboundCidrs": ["0.0.0.0/0"]}})
+    run = last_run()
+    assert run is not None and run.resources == []
+
+
+# The stack's name goes into physical names. Limits from the services' documentation: S3 bucket
+# names are 3-63 characters of lower-case letters, digits, dots and hyphens (S3 User Guide,
+# "General purpose bucket naming rules"); IAM role names at most 64 characters (CreateRole,
+# RoleName); Sentry project slugs 1-50 lower-case letters, digits, '-' or '_'. The ALB log
+# bucket is "platform-<stack>-alb-logs-<12-digit account>": 9 + len(stack) + 10 + 12 <= 63, so a
+# stack name may have 32 characters; the backup bucket "platform-<stack>-backups-<account>":
+# 9 + len + 9 + 12 <= 63, 33 characters; the execution role "platform-<stack>-ecs-execution":
+# 9 + len + 14 <= 64, 41; the web's Sentry slug "platform-<stack>-web": 9 + len + 4 <= 50, 37.
+def stack_problems(topology: str, stack: str, **sections: object) -> list[str]:
+    base = {**(COMMERCIAL if topology == "commercial" else {}), **sections}
+    try:
+        parse_settings({"topology": topology, **base}, stack=stack, region=REGION)
+    except SettingsError as error:
+        return [p for p in error.problems if p.startswith("stack: ")]
+    return []
+
+
+@pytest.mark.parametrize(
+    ("topology", "longest"),
+    [("staging", 32), ("commercial", 32), ("pre-commercial", 33)],
+)
+def test_a_stack_name_too_long_for_its_bucket_is_refused(topology: str, longest: int) -> None:
+    sections = {"vercel": {"teamId": "team_abc123"}} if topology == "pre-commercial" else {}
+    assert stack_problems(topology, "s" * longest, **sections) == []
+    [problem] = stack_problems(topology, "s" * (longest + 1), **sections)
+    assert problem.startswith(f"stack: '{'s' * (longest + 1)}' makes the S3 bucket name platform-")
+    assert "63 characters" in problem
+
+
+@pytest.mark.parametrize("stack", ["Staging", "staging_2", "staging.2"])
+def test_a_stack_name_s3_refuses_is_refused(stack: str) -> None:
+    problems = stack_problems("staging", stack)
+    assert any(
+        p.startswith(f"stack: {stack!r} makes the S3 bucket name platform-{stack}-alb-logs-")
+        for p in problems
+    )
+    if stack != "staging_2":  # Sentry slugs allow '_'
+        assert any("Sentry project slug" in p for p in problems)
+
+
+def test_a_stack_name_too_long_for_an_iam_role_is_refused() -> None:
+    assert not any("IAM role" in p for p in stack_problems("staging", "s" * 41))
+    assert any(
+        p.startswith(f"stack: '{'s' * 42}' is too long: the IAM role name platform-{'s' * 42}-ecs-execution")
+        for p in stack_problems("staging", "s" * 42)
+    )
+
+
+def test_a_stack_name_too_long_for_a_sentry_slug_is_refused() -> None:
+    # Pre-commercial without backups has no bucket; its Sentry projects are the API's and the web's.
+    sections = {"vercel": {"teamId": "team_abc123"}, "backup": {"enabled": False}}
+    assert stack_problems("pre-commercial", "s" * 37, **sections) == []
+    [problem] = stack_problems("pre-commercial", "s" * 38, **sections)
+    assert problem.startswith(f"stack: '{'s' * 38}' makes the Sentry project slug 'platform-{'s' * 38}-api'")
+    assert stack_problems("pre-commercial", "s" * 38, **sections, sentry={"enabled": False}) == []
+
+
+def test_a_bad_stack_name_fails_before_any_resource() -> None:
+    with pytest.raises(SettingsError, match=r"stack: 'Staging' makes the S3 bucket name"):
+        run_stack("Staging", config=stack_config("staging"))
+    run = last_run()
+    assert run is not None and run.resources == []
+
+
+# -- the topology rules, one case each -------------------------------------------------------------
+
+_URL_ON_443 = "postgresql://postgres.abcdefghijklmnopqrst:pw@pooler.example.com:443/postgres?sslmode=require"
+_CANARY = {
+    "phase": "canary",
+    "hosts": {"api": {"legacyHost": "platform-api.onrender.com"}},
+    "legacyDatabaseUrl": _URL_ON_443,
+    "legacyMongodbUri": "mongodb+srv://app:pw@platform.abcde.mongodb.net/app",
+    "legacyDatabasePort": 443,
+}
+
+
+@pytest.mark.parametrize(
+    ("topology", "sections", "expected"),
+    [
+        # Commercial is highly available in every tier, and its data protected (the seed's design).
+        (
+            "commercial",
+            {"network": {"nat": "none"}},
+            "platform:network.nat: commercial keeps tasks in private subnets; 'none' is not allowed",
+        ),
+        (
+            "commercial",
+            {"database": {"engine": "rds-postgres"}},
+            "platform:database.engine: commercial runs 'aurora-serverless-v2' (got 'rds-postgres')",
+        ),
+        (
+            "commercial",
+            {"database": {"readerInstances": 0}},
+            "platform:database.readerInstances: commercial needs a reader in a second AZ (got 0)",
+        ),
+        (
+            "commercial",
+            {"database": {"skipFinalSnapshot": True}},
+            "platform:database: commercial data must keep deletionProtection on and skipFinalSnapshot off",
+        ),
+        (
+            "commercial",
+            {"database": {"deletionProtection": False}},
+            "platform:database: commercial data must keep deletionProtection on and skipFinalSnapshot off",
+        ),
+        (
+            "commercial",
+            {"database": {"backupRetentionDays": 3}},
+            "platform:database.backupRetentionDays: commercial keeps at least 7 days (got 3)",
+        ),
+        (
+            "commercial",
+            {"compute": {"minCount": 1}},
+            "platform:compute.minCount: commercial needs at least 2 tasks for HA (got 1)",
+        ),
+        (
+            "commercial",
+            {"schedule": {"mode": "stop"}},
+            "platform:schedule.mode: commercial runs 24/7; use 'scale-down', not 'stop'",
+        ),
+        (
+            "commercial",
+            {"schedule": {"offHoursMinCount": 1}},
+            "platform:schedule.offHoursMinCount: commercial keeps at least 2 tasks at night for HA (got 1)",
+        ),
+        (
+            "commercial",
+            {"atlas": {"tier": "M0", "connectivity": "public", "cloudBackup": False, "pitRestore": False}},
+            "platform:atlas.tier: commercial needs a dedicated tier M10 or larger (got 'M0')",
+        ),
+        # The night floor may not exceed the day's (commercial: 3 tasks by day).
+        (
+            "commercial",
+            {"schedule": {"offHoursMinCount": 4}},
+            "platform:schedule.offHoursMinCount: 4 is above platform:compute.minCount 3, the daytime floor",
+        ),
+        # EC2 refuses a second egress rule for 443, which the tasks already have.
+        (
+            "commercial",
+            {"cutover": _CANARY},
+            "platform:cutover.legacyDatabasePort: 443 is a port the tasks already reach on the internet (443, 27017); EC2 refuses the duplicate rule",
+        ),
+        # Without NAT the tasks' public addresses change with every task.
+        (
+            "staging",
+            {"network": {"nat": "none"}},
+            "platform:atlas.accessCidrs: with platform:network.nat 'none' the tasks' public addresses change",
+        ),
+        # Pre-commercial stays on Atlas' free tiers.
+        (
+            "pre-commercial",
+            {"vercel": {"teamId": "team_abc123"}, "atlas": {"tier": "M10"}},
+            "platform:atlas.tier: pre-commercial uses the free M0 or FLEX tier (got 'M10')",
+        ),
+    ],
+)
+def test_each_topology_rule_refuses_what_it_says(topology: str, sections: dict, expected: str) -> None:
+    problems = problems_of(topology, **sections)
+    assert any(p.startswith(expected) for p in problems), problems

@@ -11,7 +11,8 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.database import Database, DatabaseArgs, scram_sha256_verifier
+from components.database import Database, DatabaseArgs
+from components.database_roles import scram_sha256_verifier
 from components.settings import PRESETS, DatabaseSettings, ScheduleSettings
 from tests.aws_cron import Cron
 from tools.harness import Run, run_stack

@@ -264,11 +264,6 @@ def test_outputs_point_at_the_resources(run: Run) -> None:
     assert outputs["task_role_arn"].endswith(":role/platform-staging-ecs-task")
 
 
-def test_overlong_name_prefix_is_rejected_before_anything_is_created() -> None:
-    with pytest.raises(ValueError, match="exceed 64 characters"):
-        run_stack("staging", config=CONFIG, program=lambda: _security(alb_public=True, name_prefix="p" * 55))
-
-
 # EC2 accepts only these characters in security group and rule descriptions (a ' or a non-ASCII
 # dash is refused at `pulumi up`, never under the mocks).
 EC2_DESCRIPTION = re.compile(r"[a-zA-Z0-9 ._\-:/()#,@\[\]+=&;{}!$*]{0,255}")

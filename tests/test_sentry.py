@@ -69,11 +69,6 @@ def test_disabled_creates_nothing() -> None:
     assert not any(name.startswith("dsn-") for name in run.outputs)
 
 
-def test_slug_too_long_for_sentry_is_refused() -> None:
-    with pytest.raises(Exception, match="slug"):
-        _run(SentrySettings(), projects={"api": "node"}, name_prefix="platform-" + "x" * 45)
-
-
 ALERT = "sentry:index/sentryIssueAlert:SentryIssueAlert"
 # Rule ids from Sentry's rules registry (getsentry/sentry src/sentry/rules/conditions/ and
 # src/sentry/mail/actions.py), as the provider's documentation lists them.

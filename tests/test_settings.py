@@ -1,6 +1,10 @@
 """Settings: presets, overrides, and a clear error for every class of bad input."""
 
+import re
+from pathlib import Path
+
 import pytest
+import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -11,6 +15,7 @@ from components.settings import (
     SettingsError,
     parse_settings,
 )
+from components.settings.loader import load_presets
 
 REGION = "ap-northeast-1"
 
@@ -73,6 +78,48 @@ def test_commercial_refuses_a_moving_image_tag_and_a_missing_domain() -> None:
     problems = error.value.problems
     assert any(p.startswith("platform:compute.imageTag: 'latest' cannot be pushed twice") for p in problems)
     assert any(p.startswith("platform:dns.domain: commercial serves its own domain") for p in problems)
+
+
+def test_a_preset_file_reads_like_a_stack_files_config_block() -> None:
+    # presets/<topology>.yaml holds what a stack file's `config:` holds, `platform:<section>`
+    # objects of camelCase keys, and is no Pulumi.<stack>.yaml the engine would take for a stack.
+    root = Path(__file__).resolve().parent.parent
+    files = sorted(path.name for path in (root / "presets").iterdir())
+    assert files == ["commercial.yaml", "pre-commercial.yaml", "staging.yaml"]
+    for topology in TOPOLOGIES:
+        document = yaml.safe_load((root / "presets" / f"{topology}.yaml").read_text())
+        assert list(document) == ["config"]
+        assert all(key.startswith("platform:") for key in document["config"])
+    # Laid over by a stack file exactly as the engine's config would be: one key changes, the
+    # preset's others stay.
+    staging = parse_settings({"topology": "staging", "compute": {"cpu": 512, "memory": 1024}}, region=REGION)
+    assert (staging.compute.cpu, staging.compute.max_count, staging.compute.log_retention_days) == (
+        512,
+        2,
+        14,
+    )
+
+
+def test_presets_are_found_from_any_working_directory(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert load_presets() == PRESETS
+
+
+@pytest.mark.parametrize(
+    ("text", "complaint"),
+    [
+        ("platform:compute:\n  cpu: 256\n", "one `config:` block"),
+        ("config:\n  platform:computee:\n    cpu: 256\n", "platform:computee is not a section"),
+        ("config:\n  aws:region: ap-northeast-1\n", "aws:region is not a section"),
+        ("config:\n  platform:compute: 256\n", "must be an object of keys"),
+    ],
+)
+def test_a_malformed_preset_file_is_refused_naming_it(tmp_path, text: str, complaint: str) -> None:
+    for topology in TOPOLOGIES:
+        (tmp_path / f"{topology}.yaml").write_text("config: {}\n")
+    (tmp_path / "commercial.yaml").write_text(text)
+    with pytest.raises(ValueError, match=r"commercial\.yaml: .*" + re.escape(complaint)):
+        load_presets(tmp_path)
 
 
 def test_presets_only_name_known_keys() -> None:

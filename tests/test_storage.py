@@ -159,12 +159,6 @@ def test_outputs_point_at_the_resources(run: Run) -> None:
     assert outputs["repository_url"] == f"{registry}/platform-staging-api"
 
 
-@pytest.mark.parametrize("name_prefix", ["Platform-Staging", "p" * 42])
-def test_name_prefixes_that_make_invalid_bucket_names_are_rejected(name_prefix: str) -> None:
-    with pytest.raises(ValueError, match="name_prefix"):
-        run_stack("staging", config=CONFIG, program=lambda: _storage(StorageSettings(), name_prefix))
-
-
 def test_the_bucket_name_reaches_the_alb_only_after_elb_may_write_to_the_bucket() -> None:
     # ELB refuses to turn access logging on (Access Denied) while the bucket policy is missing.
     def program() -> None:

@@ -107,7 +107,7 @@ def build_pre_commercial(settings: Settings) -> None:
             environment={
                 "NODE_ENV": "production",
                 "WEB_ORIGIN": web.url,
-                # Each instance's pool, sized so all of them fit the Supavisor limit (settings.py).
+                # Each instance's pool, sized so all of them fit the Supavisor limit (settings checks).
                 "DATABASE_POOL_MAX": str(settings.supabase.connections_per_instance),
             },
             custom_domain=api_host,

@@ -68,7 +68,7 @@ class VercelWeb(pulumi.ComponentResource):
         super().__init__("platform:vercel:VercelWeb", name, None, opts)
         settings = args.settings
         if settings.plan == "hobby":
-            # settings.py rejects this for pre-commercial; the component refuses it on its own too.
+            # The settings reject this for pre-commercial; the component refuses it on its own too.
             raise ValueError("Vercel's Hobby plan forbids commercial use; use 'pro' or 'enterprise'")
         child = pulumi.ResourceOptions(parent=self)
         # team_id forces a new project when changed (terraform-provider-vercel

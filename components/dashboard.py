@@ -1,0 +1,146 @@
+"""The stack's CloudWatch dashboard: one graph per signal the alarms watch."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from components.monitoring import MonitoringArgs
+
+EDGE_REGION = "us-east-1"
+
+
+def dashboard_widgets(args: MonitoringArgs) -> list[dict[str, Any]]:
+    """The dashboard's graphs: the API, the ALB, the database and, behind CloudFront, the edge."""
+    lb = ["LoadBalancer", args.alb_arn_suffix]
+    service = ["ClusterName", args.cluster_name, "ServiceName", args.service_name]
+    graphs: list[tuple[str, str, list[list[Any]], str]] = [
+        (
+            "API: CPU and memory (%)",
+            args.region,
+            [["AWS/ECS", "CPUUtilization", *service], ["AWS/ECS", "MemoryUtilization", *service]],
+            "Average",
+        ),
+        (
+            "ALB: requests and 5xx",
+            args.region,
+            [
+                ["AWS/ApplicationELB", "RequestCount", *lb],
+                ["AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", *lb],
+                ["AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", *lb],
+            ],
+            "Sum",
+        ),
+        (
+            "ALB: p95 response time (s)",
+            args.region,
+            [["AWS/ApplicationELB", "TargetResponseTime", *lb]],
+            "p95",
+        ),
+        (
+            "ALB: healthy and unhealthy tasks",
+            args.region,
+            [
+                [
+                    "AWS/ApplicationELB",
+                    "HealthyHostCount",
+                    "TargetGroup",
+                    args.target_group_arn_suffix,
+                    *lb,
+                ],
+                [
+                    "AWS/ApplicationELB",
+                    "UnHealthyHostCount",
+                    "TargetGroup",
+                    args.target_group_arn_suffix,
+                    *lb,
+                ],
+            ],
+            "Maximum",
+        ),
+    ]
+    db = args.database
+    if db.engine == "aurora-serverless-v2" and db.cluster_identifier is not None:
+        cluster = ["DBClusterIdentifier", db.cluster_identifier]
+        graphs += [
+            (
+                "Aurora: CPU (%) and connections",
+                args.region,
+                [
+                    ["AWS/RDS", "CPUUtilization", *cluster, "Role", "WRITER"],
+                    ["AWS/RDS", "CPUUtilization", *cluster, "Role", "READER"],
+                    ["AWS/RDS", "DatabaseConnections", *cluster],
+                ],
+                "Average",
+            ),
+            (
+                "Aurora: capacity (ACU)",
+                args.region,
+                [["AWS/RDS", "ServerlessDatabaseCapacity", *cluster]],
+                "Average",
+            ),
+        ]
+    else:
+        instances = [["DBInstanceIdentifier", identifier] for identifier in db.instance_identifiers]
+        graphs += [
+            (
+                "Database: CPU (%)",
+                args.region,
+                [["AWS/RDS", "CPUUtilization", *i] for i in instances],
+                "Average",
+            ),
+            (
+                "Database: connections",
+                args.region,
+                [["AWS/RDS", "DatabaseConnections", *i] for i in instances],
+                "Maximum",
+            ),
+            (
+                "Database: free storage (bytes)",
+                args.region,
+                [["AWS/RDS", "FreeStorageSpace", *i] for i in instances],
+                "Minimum",
+            ),
+        ]
+    if args.distribution_id is not None:
+        distribution = ["DistributionId", args.distribution_id, "Region", "Global"]
+        graphs += [
+            ("CloudFront: requests", EDGE_REGION, [["AWS/CloudFront", "Requests", *distribution]], "Sum"),
+            (
+                "CloudFront: error rates (%)",
+                EDGE_REGION,
+                [
+                    ["AWS/CloudFront", "4xxErrorRate", *distribution],
+                    ["AWS/CloudFront", "5xxErrorRate", *distribution],
+                ],
+                "Average",
+            ),
+        ]
+    if args.web_acl_metric_name is not None:
+        acl = ["WebACL", args.web_acl_metric_name, "Rule", "ALL"]
+        graphs.append(
+            (
+                "WAF: allowed and blocked requests",
+                EDGE_REGION,
+                [["AWS/WAFV2", "AllowedRequests", *acl], ["AWS/WAFV2", "BlockedRequests", *acl]],
+                "Sum",
+            )
+        )
+    return [
+        {
+            "type": "metric",
+            "x": (index % 2) * 12,
+            "y": (index // 2) * 6,
+            "width": 12,
+            "height": 6,
+            "properties": {
+                "title": title,
+                "region": region,
+                "metrics": metrics,
+                "stat": stat,
+                "period": 300,
+                "view": "timeSeries",
+            },
+        }
+        for index, (title, region, metrics, stat) in enumerate(graphs)
+    ]

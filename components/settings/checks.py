@@ -1,0 +1,527 @@
+"""Rules across sections: one table, ``CROSS_CHECKS``, run on validated settings before any
+resource is registered. Each row names the key it reports as written in the stack file
+(``platform:database.minCapacity``, ``aws:region``; ``stack`` for the stack's name), the
+topologies it applies to, the condition that refuses the settings, and the message: what is wrong
+and what is allowed. A problem a user can cause from config is a row here or a field or section
+validator; the components only assert things about their own arguments. The README lists the table
+(``tools/config_reference.py --write``). ``cutover_transition_problems`` is the one rule outside
+it: it needs the phase the stack's Route 53 zone records, looked up at run time.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from components.settings.cutover import CUTOVER_HOSTS, CUTOVER_PHASES, CUTOVER_STEPS, CutoverSettings
+from components.settings.derived import (
+    MAX_BUCKET_NAME,
+    MAX_ROLE_NAME,
+    RENAME,
+    atlas_region_as_aws,
+    bad_bucket_name,
+    bad_sentry_slug,
+    cutover_needs,
+    long_role_name,
+    peered,
+    pooler,
+    public_subnet_prefix,
+    whole_internet,
+)
+from components.settings.fields import (
+    ALB_SUBNET_MAX_PREFIX,
+    ATLAS_DEDICATED_TIERS,
+    AWS_TOPOLOGIES,
+    NAMESPACE,
+    RDS_POSTGRES_INSTANCE_FAMILIES,
+    TASK_INTERNET_PORTS,
+    TOPOLOGIES,
+    is_rds_postgres_class,
+)
+from components.settings.root import Settings
+
+COMMERCIAL = ("commercial",)
+PRE_COMMERCIAL = ("pre-commercial",)
+
+
+@dataclass(frozen=True)
+class CrossCheck:
+    """One rule over the validated settings: where ``refuses`` holds, ``key`` is reported with
+    ``message``."""
+
+    key: str
+    """The key as written in the stack file (``platform:<section>.<key>``, ``aws:region``), or
+    ``stack`` for the stack's name; a ``<...>`` part stands for each item of ``each``."""
+    checks: str
+    """The rule in a phrase, what the settings must hold (the README lists it)."""
+    refuses: Callable[..., bool]
+    """``refuses(settings)``; with ``each``, ``refuses(settings, item)`` for every item."""
+    message: str | Callable[..., str]
+    """What is wrong and what is allowed: a ``str.format`` template of ``s`` (the settings) and
+    ``item``, or a function called as ``refuses`` is."""
+    topologies: tuple[str, ...] = TOPOLOGIES
+    each: Callable[[Settings], Iterable[str]] | None = None
+    """The items (host names, keys) a row checks one by one, each reported under its own key."""
+
+    def problems(self, settings: Settings) -> list[str]:
+        if settings.topology not in self.topologies:
+            return []
+        if self.each is None:
+            return [f"{self.key}: {self._message(settings)}"] if self.refuses(settings) else []
+        return [
+            f"{re.sub(r'<[^>]+>', item, self.key)}: {self._message(settings, item)}"
+            for item in self.each(settings)
+            if self.refuses(settings, item)
+        ]
+
+    def _message(self, settings: Settings, *item: str) -> str:
+        if isinstance(self.message, str):
+            return self.message.format(s=settings, item=item[0] if item else None)
+        return self.message(settings, *item)
+
+
+def cross_check_problems(settings: Settings) -> list[str]:
+    """Every row's problems with ``settings``, in the table's order."""
+    return [problem for check in CROSS_CHECKS for problem in check.problems(settings)]
+
+
+# Messages more than one row uses.
+_REQUIRED_IN_CANARY = (
+    "required in phase 'canary' (both sides must write to the same databases); set it as a secret: "
+    "`pulumi config set --path --secret platform:cutover.{item} <connection string>`"
+)
+
+_INTERNET_PORTS = ", ".join(map(str, TASK_INTERNET_PORTS))
+
+
+# ---------------------------------------------------------------------------------------------
+# The table, in the order problems are reported
+
+CROSS_CHECKS: tuple[CrossCheck, ...] = (
+    # Commercial: highly available, its data protected, its own domain over HTTPS.
+    CrossCheck(
+        "platform:network.nat",
+        "not 'none': the tasks stay in private subnets",
+        lambda s: s.network.nat == "none",
+        "commercial keeps tasks in private subnets; 'none' is not allowed",
+        COMMERCIAL,
+    ),
+    CrossCheck(
+        "platform:database.engine",
+        "'aurora-serverless-v2'",
+        lambda s: s.database.engine != "aurora-serverless-v2",
+        "commercial runs 'aurora-serverless-v2' (got {s.database.engine!r})",
+        COMMERCIAL,
+    ),
+    CrossCheck(
+        "platform:database.minCapacity",
+        "not 0 (auto-pause)",
+        lambda s: s.database.min_capacity == 0,
+        "0 (auto-pause) is not allowed for commercial: the first request after a pause waits ~15 s; "
+        "use 0.5 or more",
+        COMMERCIAL,
+    ),
+    CrossCheck(
+        "platform:database.readerInstances",
+        "at least 1 reader",
+        lambda s: s.database.reader_instances < 1,
+        "commercial needs a reader in a second AZ (got 0)",
+        COMMERCIAL,
+    ),
+    CrossCheck(
+        "platform:database",
+        "deletionProtection on and skipFinalSnapshot off",
+        lambda s: not s.database.deletion_protection or s.database.skip_final_snapshot,
+        "commercial data must keep deletionProtection on and skipFinalSnapshot off",
+        COMMERCIAL,
+    ),
+    CrossCheck(
+        "platform:database.backupRetentionDays",
+        "at least 7 days",
+        lambda s: s.database.backup_retention_days < 7,
+        "commercial keeps at least 7 days (got {s.database.backup_retention_days})",
+        COMMERCIAL,
+    ),
+    CrossCheck(
+        "platform:compute.minCount",
+        "at least 2 tasks",
+        lambda s: s.compute.min_count < 2,
+        "commercial needs at least 2 tasks for HA (got {s.compute.min_count})",
+        COMMERCIAL,
+    ),
+    CrossCheck(
+        "platform:schedule.mode",
+        "not 'stop': commercial runs around the clock",
+        lambda s: s.schedule.enabled and s.schedule.mode == "stop",
+        "commercial runs 24/7; use 'scale-down', not 'stop'",
+        COMMERCIAL,
+    ),
+    CrossCheck(
+        "platform:schedule.offHoursMinCount",
+        "at least 2 tasks at night",
+        lambda s: s.schedule.enabled and s.schedule.off_hours_min_count < 2,
+        "commercial keeps at least 2 tasks at night for HA (got {s.schedule.off_hours_min_count})",
+        COMMERCIAL,
+    ),
+    CrossCheck(
+        "platform:atlas.tier",
+        "a dedicated tier (M10 or larger)",
+        lambda s: s.atlas.enabled and s.atlas.tier not in ATLAS_DEDICATED_TIERS,
+        "commercial needs a dedicated tier M10 or larger (got {s.atlas.tier!r})",
+        COMMERCIAL,
+    ),
+    CrossCheck(
+        "platform:dns.domain",
+        "set: commercial serves HTTPS end to end on its own domain",
+        lambda s: not s.dns.domain,
+        "commercial serves its own domain over HTTPS end to end (CloudFront's default certificate "
+        "still allows TLSv1 and the ALB would be reached over plain HTTP); set it to an existing "
+        "Route 53 public zone",
+        COMMERCIAL,
+    ),
+    # AWS: the edge, the image, the cut-over.
+    CrossCheck(
+        "platform:edge.certificateArn",
+        "needs platform:dns.domain (the CloudFront aliases)",
+        lambda s: s.edge.cloudfront and bool(s.edge.certificate_arn) and not s.dns.domain,
+        "needs platform:dns.domain for the CloudFront aliases",
+        AWS_TOPOLOGIES,
+    ),
+    CrossCheck(
+        "platform:compute.imageTag",
+        "not 'latest' in an immutable ECR repository",
+        lambda s: (
+            s.storage.ecr_immutable_tags and s.compute.image is None and s.compute.image_tag == "latest"
+        ),
+        "'latest' cannot be pushed twice to an immutable ECR repository; pin a release tag (e.g. the "
+        "git SHA) or set platform:storage.ecrImmutableTags to false",
+        AWS_TOPOLOGIES,
+    ),
+    CrossCheck(
+        "platform:cutover.hosts.<host>",
+        f"only the names the cut-over moves ({', '.join(CUTOVER_HOSTS)})",
+        lambda s, host: host not in CUTOVER_HOSTS,
+        f"not a name the cut-over moves; allowed: {list(CUTOVER_HOSTS)}",
+        AWS_TOPOLOGIES,
+        each=lambda s: sorted(s.cutover.hosts),
+    ),
+    CrossCheck(
+        "platform:cutover.phase",
+        "outside phase 'off': platform:dns.domain and platform:edge.cloudfront (the names CloudFront serves)",
+        lambda s: s.cutover.phase != "off" and bool(cutover_needs(s)),
+        lambda s: f"{s.cutover.phase!r} needs {', '.join(cutover_needs(s))} (the names CloudFront serves)",
+        AWS_TOPOLOGIES,
+    ),
+    CrossCheck(
+        "platform:cutover.hosts.<host>",
+        "phase 'canary': set for every name the cut-over moves",
+        lambda s, host: s.cutover.legacy_data and host not in s.cutover.hosts,
+        "required in phase 'canary': legacyHost (the pre-commercial host) and awsWeight (0-100)",
+        AWS_TOPOLOGIES,
+        each=lambda s: CUTOVER_HOSTS,
+    ),
+    CrossCheck(
+        "platform:cutover.hosts.<host>.legacyHost",
+        "phase 'canary': not the cut-over's own name",
+        lambda s, host: (
+            s.cutover.legacy_data
+            and host in s.cutover.hosts
+            and s.cutover.hosts[host].legacy_host == f"{s.dns.api_subdomain}.{s.dns.domain}"
+        ),
+        lambda s, host: (
+            f"{s.cutover.hosts[host].legacy_host} is the cut-over's own name; use the pre-commercial "
+            "service's host (e.g. platform-api.onrender.com)"
+        ),
+        AWS_TOPOLOGIES,
+        each=lambda s: CUTOVER_HOSTS,
+    ),
+    CrossCheck(
+        "platform:cutover.legacyMongodbUri",
+        "phase 'canary': not set while platform:atlas.enabled is false",
+        lambda s: s.cutover.legacy_data and not s.atlas.enabled and s.cutover.legacy_mongodb_uri is not None,
+        "platform:atlas.enabled is false, so the API gets no MongoDB on AWS; remove it",
+        AWS_TOPOLOGIES,
+    ),
+    CrossCheck(
+        "platform:cutover.<key>",
+        "phase 'canary': legacyDatabaseUrl, and legacyMongodbUri while platform:atlas.enabled (secrets)",
+        lambda s, key: s.cutover.legacy_data and key not in s.cutover.canary_keys_set,
+        _REQUIRED_IN_CANARY,
+        AWS_TOPOLOGIES,
+        each=lambda s: ["legacyDatabaseUrl", *(["legacyMongodbUri"] if s.atlas.enabled else [])],
+    ),
+    CrossCheck(
+        "platform:cutover.legacyDatabasePort",
+        "phase 'canary': the port legacyDatabaseUrl connects to",
+        lambda s: (
+            s.cutover.legacy_data
+            and s.cutover.legacy_database_url_port not in (None, s.cutover.legacy_database_port)
+        ),
+        lambda s: (
+            f"legacyDatabaseUrl connects to port {s.cutover.legacy_database_url_port}, but the tasks may only reach "
+            f"port {s.cutover.legacy_database_port}; make them agree"
+        ),
+        AWS_TOPOLOGIES,
+    ),
+    CrossCheck(
+        "platform:cutover.<key>",
+        "outside phase 'canary': none of hosts, legacyDatabaseUrl, legacyMongodbUri, legacyDatabasePort",
+        lambda s, key: not s.cutover.legacy_data,
+        "only phase 'canary' uses it (phase is {s.cutover.phase!r}); remove it",
+        AWS_TOPOLOGIES,
+        each=lambda s: s.cutover.canary_keys_set,
+    ),
+    CrossCheck(
+        "platform:cutover.ttlSeconds",
+        "not set in phase 'done' (alias records have no TTL)",
+        lambda s: s.cutover.phase == "done" and "ttl_seconds" in s.cutover.model_fields_set,
+        "phase 'done' serves alias records, which have no TTL; remove it",
+        AWS_TOPOLOGIES,
+    ),
+    # AWS: how the tasks reach Atlas.
+    CrossCheck(
+        "platform:atlas.accessCidrs",
+        "set when platform:network.nat is 'none' and Atlas is public (the tasks' addresses change)",
+        lambda s: (
+            s.network.nat == "none"
+            and s.atlas.enabled
+            and s.atlas.connectivity == "public"
+            and not s.atlas.access_cidrs
+        ),
+        "with platform:network.nat 'none' the tasks' public addresses change with every task, so "
+        "Atlas' access list cannot name them; use nat 'instance' (fixed addresses), connectivity "
+        "'private-link' (dedicated tiers) or list accessCidrs",
+        AWS_TOPOLOGIES,
+    ),
+    CrossCheck(
+        "platform:atlas.connectivity",
+        "not 'peering' when platform:network.nat is 'none' (tasks in public subnets)",
+        lambda s: peered(s) and s.network.nat == "none",
+        "'peering' routes Atlas' block from the private subnets only, but with platform:network.nat "
+        "'none' the tasks run in the public ones; use a NAT ('instance', 'single', 'per-az') or "
+        "connectivity 'private-link'",
+        AWS_TOPOLOGIES,
+    ),
+    CrossCheck(
+        "platform:atlas.peeringCidr",
+        "apart from platform:network.cidr when peered",
+        lambda s: (
+            peered(s)
+            and ipaddress.IPv4Network(s.atlas.peering_cidr).overlaps(ipaddress.IPv4Network(s.network.cidr))
+        ),
+        "{s.atlas.peering_cidr} overlaps platform:network.cidr {s.network.cidr}; peered networks "
+        "need disjoint ranges, so choose an Atlas block outside the VPC's",
+        AWS_TOPOLOGIES,
+    ),
+    # Pre-commercial: the managed platforms and the backups.
+    CrossCheck(
+        "platform:vercel.teamId",
+        "set (without a team the project lands on the Hobby plan)",
+        lambda s: s.vercel.team_id is None,
+        "required for pre-commercial: without it Vercel creates the project in the token's personal "
+        "scope, which is the Hobby plan (Pro is a team plan); set the team's id (team_..., Vercel > "
+        "Team Settings > General)",
+        PRE_COMMERCIAL,
+    ),
+    CrossCheck(
+        "platform:render.customDomain",
+        "needs platform:dns.domain",
+        lambda s: s.render.custom_domain and not s.dns.domain,
+        "true needs platform:dns.domain (the API would be served at {s.dns.api_subdomain}.<domain>); "
+        "set the domain or turn customDomain off",
+        PRE_COMMERCIAL,
+    ),
+    CrossCheck(
+        "aws:region",
+        "set while platform:backup.enabled (the backup bucket's region)",
+        lambda s: s.backup.enabled and s.region is None,
+        "required when platform:backup.enabled is true: the backups go to an S3 bucket in the team's "
+        "AWS account (ap-northeast-1 keeps them in Tokyo, away from the Singapore databases); set "
+        "it, or turn platform:backup.enabled off",
+        PRE_COMMERCIAL,
+    ),
+    CrossCheck(
+        "platform:supabase.computeSize",
+        "'nano' on the free plan",
+        lambda s: s.supabase.plan == "free" and s.supabase.compute_size != "nano",
+        "the free plan runs on 'nano' only (got {s.supabase.compute_size!r}); use 'nano' or plan 'pro'",
+        PRE_COMMERCIAL,
+    ),
+    CrossCheck(
+        "platform:supabase.poolMode",
+        "render.maxInstances x connectionsPerInstance + otherClients within the pooler's limit",
+        lambda s: pooler(s)[1] > pooler(s)[0],
+        lambda s: (
+            f"{s.render.max_instances} API instances (render.maxInstances) x "
+            f"{s.supabase.connections_per_instance} connections (supabase.connectionsPerInstance) + "
+            f"{s.supabase.other_clients} other clients (supabase.otherClients) = {pooler(s)[1]}, but "
+            f"on {s.supabase.compute_size!r} compute {pooler(s)[2]}; use poolMode 'transaction', "
+            "fewer connections per instance or a larger supabase.computeSize"
+        ),
+        PRE_COMMERCIAL,
+    ),
+    CrossCheck(
+        "platform:vercel.plan",
+        "not 'hobby' (no commercial use)",
+        lambda s: s.vercel.plan == "hobby",
+        "'hobby' forbids commercial use (Vercel's fair-use terms); pre-commercial serves real users, "
+        "so use 'pro' or 'enterprise'",
+        PRE_COMMERCIAL,
+    ),
+    CrossCheck(
+        "platform:atlas.tier",
+        "M0 or FLEX",
+        lambda s: s.atlas.enabled and s.atlas.tier not in ("M0", "FLEX"),
+        "pre-commercial uses the free M0 or FLEX tier (got {s.atlas.tier!r})",
+        PRE_COMMERCIAL,
+    ),
+    # AWS: sizes, regions and ports the services would refuse halfway through an update.
+    CrossCheck(
+        "platform:schedule.offHoursMinCount",
+        "in 'scale-down' mode, not above platform:compute.minCount",
+        lambda s: (
+            s.schedule.enabled
+            and s.schedule.mode == "scale-down"
+            and s.schedule.off_hours_min_count > s.compute.min_count
+        ),
+        "{s.schedule.off_hours_min_count} is above platform:compute.minCount {s.compute.min_count}, "
+        "the daytime floor; the off-hours floor must not be higher (equal: no schedule is needed and "
+        "none is made)",
+        AWS_TOPOLOGIES,
+    ),
+    CrossCheck(
+        "platform:atlas.region",
+        "aws:region when Atlas joins the VPC (peering, PrivateLink)",
+        lambda s: s.atlas.enabled and s.atlas.connectivity != "public" and atlas_region_as_aws(s) != s.region,
+        lambda s: (
+            f"{s.atlas.region!r} is not the stack's aws:region {s.region!r}: connectivity "
+            f"{s.atlas.connectivity!r} joins the cluster to this stack's VPC, which Atlas allows only "
+            f"in the VPC's own region; use {s.region.upper().replace('-', '_')!r} or "
+            "connectivity 'public'"
+        ),
+        AWS_TOPOLOGIES,
+    ),
+    CrossCheck(
+        "platform:network.cidr",
+        f"leaves public subnets of /{ALB_SUBNET_MAX_PREFIX} or larger (the load balancer's minimum)",
+        lambda s: public_subnet_prefix(s) > ALB_SUBNET_MAX_PREFIX,
+        lambda s: (
+            f"{s.network.cidr} leaves public subnets of /{public_subnet_prefix(s)}, but the load "
+            f"balancer's subnets need /{ALB_SUBNET_MAX_PREFIX} or larger; use a /"
+            f"{ALB_SUBNET_MAX_PREFIX - 4} or larger block"
+        ),
+        AWS_TOPOLOGIES,
+    ),
+    CrossCheck(
+        "platform:database.instanceClass",
+        "an RDS for PostgreSQL instance class (engine 'rds-postgres')",
+        lambda s: (
+            s.database.engine == "rds-postgres" and not is_rds_postgres_class(s.database.instance_class)
+        ),
+        "{s.database.instance_class!r} is not an RDS for PostgreSQL instance class; families: "
+        f"{', '.join(f'db.{f}' for f in RDS_POSTGRES_INSTANCE_FAMILIES)} (e.g. db.t4g.micro, db.m7g.large)",
+        AWS_TOPOLOGIES,
+    ),
+    CrossCheck(
+        "platform:cutover.legacyDatabasePort",
+        f"phase 'canary': not a port the tasks already reach ({_INTERNET_PORTS})",
+        lambda s: s.cutover.legacy_data and s.cutover.legacy_database_port in TASK_INTERNET_PORTS,
+        "{s.cutover.legacy_database_port} is a port the tasks already reach on the internet "
+        f"({_INTERNET_PORTS}); EC2 refuses the duplicate rule",
+        AWS_TOPOLOGIES,
+    ),
+    # Atlas' access list never admits the whole internet (components/atlas.py refuses it too).
+    CrossCheck(
+        "platform:atlas.accessCidrs",
+        "no block of prefix length 0 (the whole internet)",
+        lambda s: s.atlas.enabled and bool(whole_internet(s.atlas.access_cidrs)),
+        lambda s: (
+            f"{whole_internet(s.atlas.access_cidrs)[0]} would open the cluster to the whole internet; "
+            "list only the addresses that need it"
+        ),
+    ),
+    CrossCheck(
+        "platform:render.outboundCidrs",
+        "no block of prefix length 0 (they go into Atlas' access list)",
+        lambda s: s.atlas.enabled and bool(whole_internet(s.render.outbound_cidrs)),
+        lambda s: (
+            f"{whole_internet(s.render.outbound_cidrs)[0]} would open the Atlas cluster to the whole "
+            "internet (these addresses go into its access list); list the outbound IPs Render shows "
+            f"for {s.render.region}"
+        ),
+        PRE_COMMERCIAL,
+    ),
+    # The stack's name is part of physical names that AWS and Sentry limit (derived.py).
+    CrossCheck(
+        "stack",
+        f"S3 bucket names made from it: at most {MAX_BUCKET_NAME} lower-case letters, digits and '-'",
+        lambda s: bad_bucket_name(s) is not None,
+        lambda s: (
+            f"{s.stack!r} makes the S3 bucket name {bad_bucket_name(s)}, but S3 takes at most "
+            f"{MAX_BUCKET_NAME} characters, lower-case letters, digits and '-' only; {RENAME}"
+        ),
+    ),
+    CrossCheck(
+        "stack",
+        f"IAM role names made from it: at most {MAX_ROLE_NAME} characters",
+        lambda s: long_role_name(s) is not None,
+        lambda s: (
+            f"{s.stack!r} is too long: the IAM role name {long_role_name(s)} exceeds {MAX_ROLE_NAME} "
+            f"characters; {RENAME}"
+        ),
+        AWS_TOPOLOGIES,
+    ),
+    CrossCheck(
+        "stack",
+        "Sentry project slugs made from it: 1-50 lower-case letters, digits, '-' or '_'",
+        lambda s: bad_sentry_slug(s) is not None,
+        lambda s: (
+            f"{s.stack!r} makes the Sentry project slug {bad_sentry_slug(s)!r}, but slugs are 1-50 "
+            f"lower-case letters, digits, '-' or '_'; {RENAME}"
+        ),
+    ),
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# The one rule that needs a run-time fact
+
+
+def cutover_transition_problems(cutover: CutoverSettings, deployed: str | None) -> list[str]:
+    """Whether ``cutover.phase`` may follow ``deployed``, the phase the zone records for the stack
+    (``None``: nothing recorded, a stack not yet deployed). Run before any resource is registered."""
+    key, phase, rollback = f"{NAMESPACE}:cutover", cutover.phase, cutover.rollback_from
+    order = CUTOVER_PHASES.index
+    if deployed is None or phase == deployed or order(phase) > order(deployed):
+        problems = []
+        if rollback is not None:
+            recorded = f"is in phase {deployed!r}" if deployed else "has no phase recorded yet"
+            problems.append(
+                f"{key}.rollbackFrom: {rollback!r}, but the stack {recorded} and {key}.phase "
+                f"{phase!r} is no step back; remove it"
+            )
+        if deployed is not None and phase != deployed and (deployed, phase) not in CUTOVER_STEPS:
+            allowed = sorted(to for start, to in CUTOVER_STEPS if start == deployed)
+            problems.append(
+                f"{key}.phase: {phase!r} cannot follow {deployed!r}, the phase the stack is in; "
+                f"next is {' or '.join(repr(a) for a in allowed)} (docs/migration.md)"
+            )
+        return problems
+    if deployed == "done":
+        return [
+            f"{key}.phase: {phase!r} cannot follow 'done': its alias A/AAAA records cannot become "
+            "CNAMEs in one `pulumi up` (Route 53 refuses a CNAME beside other records of its name)"
+        ]
+    if rollback != deployed:
+        risk = (
+            "the writes made since the data switch would stay behind in this stack's databases"
+            if order(deployed) >= order("data-switched")
+            else "CloudFront would take every lookup, on this stack's own (empty) databases"
+        )
+        return [
+            f"{key}.phase: {phase!r} is a step back from {deployed!r}, the phase the stack is in: "
+            f"{risk}. To do it anyway, also set {key}.rollbackFrom to {deployed!r}"
+        ]
+    return []

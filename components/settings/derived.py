@@ -1,0 +1,94 @@
+"""What the checks table looks at: facts derived from validated settings.
+
+Among them the physical names made from the stack's name: ``Settings.name()`` starts every one
+with ``<project>-<stack>``, and the stack's name is the one part no stack file holds, so a name a
+service would refuse halfway through an update is caught by the table's ``stack`` rows before any
+resource is registered.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable
+
+from components.settings.fields import SUPABASE_POOLER_LIMITS
+from components.settings.root import Settings
+
+# S3 bucket names: at most 63 lower-case letters, digits, dots and hyphens (S3 User Guide,
+# "General purpose bucket naming rules"; the stack's buckets use no dots), 12 of them the account
+# id (components/storage.py, components/backup.py).
+BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
+MAX_BUCKET_NAME = 63
+ACCOUNT_ID = "<12-digit account id>"
+# IAM role names: at most 64 characters (IAM API Reference, CreateRole ``RoleName``); the longest
+# the stack makes is the ECS execution role (components/security.py).
+LONGEST_ROLE_SUFFIX = "-ecs-execution"
+MAX_ROLE_NAME = 64
+# Sentry project slugs: 1-50 lower-case letters, digits, '-' or '_' (components/sentry.py).
+SENTRY_SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,49}")
+
+RENAME = "choose a shorter, lower-case stack name (`pulumi stack rename`)"
+
+
+def bad_bucket_name(s: Settings) -> str | None:
+    """The S3 bucket named after the stack, if S3 would refuse its name (the account id as a
+    placeholder): the ALB's access logs on AWS, the backups in pre-commercial."""
+    suffix = "-alb-logs-" if s.on_aws else "-backups-" if s.backup.enabled else None
+    if suffix is None:
+        return None
+    fits = len(s.name() + suffix) + 12 <= MAX_BUCKET_NAME and BUCKET_NAME.fullmatch(s.name())  # 12: the id
+    return None if fits else f"{s.name()}{suffix}{ACCOUNT_ID}"
+
+
+def long_role_name(s: Settings) -> str | None:
+    """The longest IAM role name made from the stack's name, if IAM would refuse it."""
+    name = s.name() + LONGEST_ROLE_SUFFIX
+    return name if len(name) > MAX_ROLE_NAME else None
+
+
+def bad_sentry_slug(s: Settings) -> str | None:
+    """The first Sentry project slug the topology would create and Sentry refuse
+    (components/topologies.py: the API's; components/platforms/topology.py: the web's, the API's
+    and the backup job's)."""
+    if not s.sentry.enabled:
+        return None
+    projects = ["api"] if s.on_aws else ["api", "web", *(["backup"] if s.backup.enabled else [])]
+    slugs = (f"{s.name()}-{short}" for short in projects)
+    return next((slug for slug in slugs if not SENTRY_SLUG.fullmatch(slug)), None)
+
+
+def cutover_needs(s: Settings) -> list[str]:
+    """What every phase but ``off`` needs and the settings lack: the names CloudFront serves."""
+    needed = (("platform:dns.domain", s.dns.domain), ("platform:edge.cloudfront", s.edge.cloudfront))
+    return [name for name, ok in needed if not ok]
+
+
+def peered(s: Settings) -> bool:
+    return s.atlas.enabled and s.atlas.connectivity == "peering"
+
+
+def atlas_region_as_aws(s: Settings) -> str:
+    """Atlas names AWS regions in upper snake case (``AP_NORTHEAST_1`` is ``ap-northeast-1``)."""
+    return s.atlas.region.lower().replace("_", "-")
+
+
+def public_subnet_prefix(s: Settings) -> int:
+    from components.cidr import plan_subnets
+
+    return ipaddress.IPv4Network(plan_subnets(s.network.cidr, s.network.az_count).public[0]).prefixlen
+
+
+def whole_internet(cidrs: Iterable[str]) -> list[str]:
+    return [cidr for cidr in cidrs if ipaddress.ip_network(cidr).prefixlen == 0]
+
+
+def pooler(s: Settings) -> tuple[int, int, str]:
+    """Supavisor's client limit for the API's pool mode, the clients the settings add up to, and
+    the limit in words."""
+    supabase = s.supabase
+    pool_size, max_clients = SUPABASE_POOLER_LIMITS[supabase.compute_size]
+    clients = s.render.max_instances * supabase.connections_per_instance + supabase.other_clients
+    if supabase.pool_mode == "session":
+        return pool_size, clients, f"session mode admits only the pool size, {pool_size} clients"
+    return max_clients, clients, f"transaction mode admits {max_clients} clients"
