@@ -15,9 +15,9 @@ import pulumi_aws as aws
 
 from components.dns import ValidatedCertificate, ValidatedCertificateArgs
 from components.outputs import publish
+from components.regions import EDGE_REGION
 from components.settings import LOG_RETENTION_DAYS, EdgeSettings
 
-CLOUDFRONT_REGION = "us-east-1"
 """CloudFront takes viewer certificates, CLOUDFRONT-scope web ACLs and log delivery sources from here."""
 
 VPC_ORIGIN_SERVICE_SECURITY_GROUP = "CloudFront-VPCOrigins-Service-SG"
@@ -211,7 +211,7 @@ class Edge(pulumi.ComponentResource):
                 ValidatedCertificateArgs(
                     domain_name=args.domain_name,
                     zone_id=args.zone_id,
-                    region=CLOUDFRONT_REGION,
+                    region=EDGE_REGION,
                     create_validation_records=not args.viewer_validation_records_exist,
                 ),
                 opts=child,
@@ -288,7 +288,7 @@ class Edge(pulumi.ComponentResource):
             name=f"/aws/vendedlogs/cloudfront/{args.name_prefix}",
             retention_in_days=args.access_log_retention_days,
             kms_key_id=args.log_kms_key_arn,
-            region=CLOUDFRONT_REGION,
+            region=EDGE_REGION,
             opts=child,
         )
         waf_log_group = (
@@ -298,7 +298,7 @@ class Edge(pulumi.ComponentResource):
                 name=f"aws-waf-logs-{args.name_prefix}",
                 retention_in_days=settings.waf_log_retention_days,
                 kms_key_id=args.log_kms_key_arn,
-                region=CLOUDFRONT_REGION,
+                region=EDGE_REGION,
                 opts=child,
             )
             if web_acl
@@ -314,7 +314,7 @@ class Edge(pulumi.ComponentResource):
                 resource_arn=web_acl.arn,
                 log_destination_configs=[waf_log_group.arn],
                 redacted_fields=[{"single_header": {"name": header}} for header in REDACTED_HEADERS],
-                region=CLOUDFRONT_REGION,
+                region=EDGE_REGION,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[delivery_policy]),
             )
         return access_log_group, waf_log_group
@@ -427,7 +427,7 @@ class Edge(pulumi.ComponentResource):
             name=acl_name,
             description=f"{args.name_prefix} API at CloudFront",
             scope="CLOUDFRONT",
-            region=CLOUDFRONT_REGION,
+            region=EDGE_REGION,
             default_action={"allow": {}},
             rules=rules,
             visibility_config=visibility(acl_name),
@@ -456,7 +456,7 @@ class Edge(pulumi.ComponentResource):
             name=f"{args.name_prefix}-cloudfront",
             log_type="ACCESS_LOGS",
             resource_arn=distribution.arn,
-            region=CLOUDFRONT_REGION,
+            region=EDGE_REGION,
             opts=pulumi.ResourceOptions(parent=self),
         )
         destination = aws.cloudwatch.LogDeliveryDestination(
@@ -464,14 +464,14 @@ class Edge(pulumi.ComponentResource):
             name=f"{args.name_prefix}-cloudfront-logs",
             output_format="json",
             delivery_destination_configuration={"destination_resource_arn": log_group.arn},
-            region=CLOUDFRONT_REGION,
+            region=EDGE_REGION,
             opts=pulumi.ResourceOptions(parent=self),
         )
         aws.cloudwatch.LogDelivery(
             f"{name}-access-log-delivery",
             delivery_source_name=source.name,
             delivery_destination_arn=destination.arn,
-            region=CLOUDFRONT_REGION,
+            region=EDGE_REGION,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[delivery_policy]),
         )
 
@@ -497,7 +497,7 @@ class Edge(pulumi.ComponentResource):
                             "StringEquals": {"aws:SourceAccount": account_id},
                             "ArnLike": {
                                 "aws:SourceArn": pulumi.Output.concat(
-                                    f"arn:aws:logs:{CLOUDFRONT_REGION}:", account_id, ":*"
+                                    f"arn:aws:logs:{EDGE_REGION}:", account_id, ":*"
                                 )
                             },
                         },
@@ -509,7 +509,7 @@ class Edge(pulumi.ComponentResource):
             f"{name}-log-delivery",
             policy_name=f"{args.name_prefix}-edge-log-delivery",
             policy_document=document,
-            region=CLOUDFRONT_REGION,
+            region=EDGE_REGION,
             opts=pulumi.ResourceOptions(parent=self),
         )
 

@@ -11,11 +11,8 @@ import pulumi_aws as aws
 
 from components.dashboard import dashboard_widgets
 from components.outputs import publish
+from components.regions import EDGE_REGION
 from components.settings import MonitoringSettings
-
-# CloudFront publishes its metrics, and a CLOUDFRONT-scope web ACL its WAF metrics, only in
-# us-east-1; an alarm must live in the region of its metric and act on a topic in that region.
-EDGE_REGION = "us-east-1"
 
 # RDS and Aurora PostgreSQL default max_connections: LEAST(DBInstanceClassMemory / 9531392, 5000).
 _BYTES_PER_CONNECTION = 9_531_392
@@ -148,6 +145,8 @@ class Monitoring(pulumi.ComponentResource):
 
         edge_topic_arn: pulumi.Output[str] | None = None
         edge_alarms = self._edge_alarms()
+        # An alarm lives in the region of its metric (EDGE_REGION for CloudFront's and WAF's) and
+        # acts on a topic in that region.
         if edge_alarms:
             if args.region == EDGE_REGION:
                 edge_topic_arn = topic.arn

@@ -29,6 +29,7 @@ from components.monitoring import DatabaseTargets, Monitoring, MonitoringArgs
 from components.network import Network, NetworkArgs
 from components.platforms.topology import build_pre_commercial
 from components.postgres_tls import SUPABASE_CA_CERT, with_verified_tls
+from components.regions import EDGE_REGION
 from components.secrets import SecretParameters, SecretParametersArgs
 from components.security import Security, SecurityArgs
 from components.sentry import SentryProjects, SentryProjectsArgs
@@ -40,7 +41,6 @@ from components.settings import (
 )
 from components.storage import Storage, StorageArgs
 
-EDGE_REGION = "us-east-1"
 # Every database line except those naming a password, in any of the cases PostgreSQL statements
 # are written in. Unquoted terms are matched case-sensitively and `-term` excludes
 # (docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html, "Matching terms
