@@ -2,13 +2,15 @@
 
 import re
 
+import pulumi_aws as aws
 import pytest
 import yaml
+from pulumi.runtime.mocks import MockResourceArgs
 
 from components.settings import SettingsError
 from tests.conftest import committed_run
 from tools.harness import ROOT_DIR, Run, last_run, run_stack, stack_config, stack_names
-from tools.mocks import Secret, reveal
+from tools.mocks import Autonaming, RecordingMocks, Secret, reveal
 
 AWS_STACKS = ("staging", "prod-commercial")
 
@@ -143,9 +145,9 @@ def test_two_stacks_of_one_topology_share_no_physical_name() -> None:
     }
     shared = set(_physical_names(first)) & set(_physical_names(second))
     assert not shared, {name: _physical_names(first)[name] for name in shared}
-    # An autonamed role, as the pattern ${project}-${stack}-${name}-${hex(7)} expands.
-    role = second.one("aws:iam/role:Role", "network-flow-logs")
-    assert re.fullmatch(r"platform-staging2-network-flow-logs-role-[0-9a-f]{7}", role.outputs["name"])
+    # An autonamed security group, as the pattern ${project}-${stack}-${name}-${hex(7)} expands.
+    group = second.named("network-nat-sg")
+    assert re.fullmatch(r"platform-staging2-network-nat-sg-[0-9a-f]{7}", group.outputs["name"])
 
 
 def test_no_logical_name_carries_the_stack_name(any_stack_run: Run) -> None:
@@ -154,12 +156,18 @@ def test_no_logical_name_carries_the_stack_name(any_stack_run: Run) -> None:
         assert any_stack_run.stack not in logical and "platform-" not in logical, resource.urn
 
 
-def test_an_autonamed_name_over_the_providers_limit_fails_the_preview() -> None:
+def test_an_autonamed_name_over_the_providers_limit_is_refused() -> None:
     # Under a pattern the provider takes the proposed name as is and refuses one over the
     # property's limit (64 for IAM roles) rather than truncating it as its default naming does:
-    # platform-<26 characters>-network-flow-logs-role-<7 hex> is 66 characters.
-    with pytest.raises(Exception, match="exceeds maximum length of 64"):
-        run_stack("staging-with-a-longer-name", config=stack_config("staging"))
+    # platform-test-<43 characters>-<7 hex> is 65 characters, one less is 64.
+    autonaming = Autonaming.of(
+        {"pattern": "${project}-${stack}-${name}-${hex(7)}"}, project="platform", stack="test"
+    )
+    mocks = RecordingMocks(autonaming=autonaming)
+    with pytest.raises(ValueError, match="exceeds maximum length of 64"):
+        mocks.new_resource(MockResourceArgs("aws:iam/role:Role", "r" * 43, {}))
+    _, state = mocks.new_resource(MockResourceArgs("aws:iam/role:Role", "r" * 42, {}))
+    assert re.fullmatch(r"platform-test-r{42}-[0-9a-f]{7}", state["name"])
 
 
 def test_stack_outputs_are_camel_case_and_name_the_api_alike(any_stack_run: Run) -> None:
@@ -167,3 +175,11 @@ def test_stack_outputs_are_camel_case_and_name_the_api_alike(any_stack_run: Run)
     for name in any_stack_run.outputs:
         assert re.fullmatch(r"[a-z][a-zA-Z0-9]*", name), name
     assert any_stack_run.output("apiUrl").startswith("http")
+
+
+def test_a_run_that_fails_while_registering_leaves_the_next_run_clean() -> None:
+    # The mocks keep the runtime's outputs between runs; the harness drops a failed run's.
+    autonaming = {"pulumi:autonaming": {"pattern": "${project}-${stack}-${name}-${hex(7)}"}}
+    with pytest.raises(Exception, match="exceeds maximum length of 64"):
+        run_stack("test", config=autonaming, program=lambda: aws.iam.Role("r" * 43, assume_role_policy="{}"))
+    assert run_stack("staging").resources

@@ -110,14 +110,15 @@ def _section_summary(section: str) -> str:
     return f"{scope}{text[:1].upper()}{text[1:]} Keys: {keys}"
 
 
-# Physical names of the resources the program leaves unnamed (an IAM role, a security group,
-# inline policies): the logical names carry no stack (the URN does), so the engine's autonaming
+# Physical names of the resources the program leaves unnamed (a security group, inline IAM
+# policies): the logical names carry no stack (the URN does), so the engine's autonaming
 # pattern puts project and stack back. ``${project}-${stack}-${name}-${hex(7)}`` is the shape the
 # provider's default autonaming gave these names while the logical names still began with
 # ``<project>-<stack>-`` (logical name, "-", 7 random hex digits: pulumi-terraform-bridge
 # pkg/tfbridge/info/autonaming.go AutoName, Randlen 7), so no physical name changes shape. Unlike
 # the default, a pattern is not truncated to fit: a name over the provider's limit fails the
-# preview (ComputeAutoNameDefault, propose mode), which tools/mocks.py reproduces offline.
+# preview (ComputeAutoNameDefault, propose mode), which tools/mocks.py reproduces offline; so IAM
+# roles (64 characters) are named explicitly.
 AUTONAMING = {"pattern": "${project}-${stack}-${name}-${hex(7)}"}
 
 
