@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from components.edge import EDGE_REGION
+
 if TYPE_CHECKING:
     from components.monitoring import MonitoringArgs
-
-EDGE_REGION = "us-east-1"
 
 
 def dashboard_widgets(args: MonitoringArgs) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ from types import ModuleType
 import pulumi
 import pulumi_aws as aws
 
+from components.edge import EDGE_REGION
 from components.settings import DatadogSettings
 
 # The AWS account Datadog assumes integration roles from, per site (Datadog's own CloudFormation
@@ -97,7 +98,6 @@ def _datadog_sdk() -> ModuleType:
 SECURITY_AUDIT_POLICY_ARN = "arn:aws:iam::aws:policy/SecurityAudit"
 # The tag key the stack files' aws:defaultTags put on every resource (Pulumi.<stack>.yaml).
 STACK_TAG_KEY = "stack"
-EDGE_REGION = "us-east-1"
 
 
 @dataclass(frozen=True)

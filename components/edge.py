@@ -16,8 +16,10 @@ import pulumi_aws as aws
 from components.dns import ValidatedCertificate, ValidatedCertificateArgs
 from components.settings import LOG_RETENTION_DAYS, EdgeSettings
 
-CLOUDFRONT_REGION = "us-east-1"
-"""CloudFront takes viewer certificates, CLOUDFRONT-scope web ACLs and log delivery sources from here."""
+EDGE_REGION = "us-east-1"
+"""CloudFront takes viewer certificates, CLOUDFRONT-scope web ACLs and log delivery sources from here,
+and publishes its metrics (and a CLOUDFRONT-scope web ACL its WAF metrics) only here. The one
+definition: monitoring, the dashboard, Datadog and the topologies import it."""
 
 VPC_ORIGIN_SERVICE_SECURITY_GROUP = "CloudFront-VPCOrigins-Service-SG"
 """Security group AWS creates in a VPC with its first CloudFront VPC origin; the origin-facing
@@ -208,7 +210,7 @@ class Edge(pulumi.ComponentResource):
                 ValidatedCertificateArgs(
                     domain_name=args.domain_name,
                     zone_id=args.zone_id,
-                    region=CLOUDFRONT_REGION,
+                    region=EDGE_REGION,
                     create_validation_records=not args.viewer_validation_records_exist,
                 ),
                 opts=child,
@@ -284,7 +286,7 @@ class Edge(pulumi.ComponentResource):
             name=f"/aws/vendedlogs/cloudfront/{args.name_prefix}",
             retention_in_days=args.access_log_retention_days,
             kms_key_id=args.log_kms_key_arn,
-            region=CLOUDFRONT_REGION,
+            region=EDGE_REGION,
             opts=child,
         )
         waf_log_group = (
@@ -294,7 +296,7 @@ class Edge(pulumi.ComponentResource):
                 name=f"aws-waf-logs-{args.name_prefix}",
                 retention_in_days=settings.waf_log_retention_days,
                 kms_key_id=args.log_kms_key_arn,
-                region=CLOUDFRONT_REGION,
+                region=EDGE_REGION,
                 opts=child,
             )
             if web_acl
@@ -310,7 +312,7 @@ class Edge(pulumi.ComponentResource):
                 resource_arn=web_acl.arn,
                 log_destination_configs=[waf_log_group.arn],
                 redacted_fields=[{"single_header": {"name": header}} for header in REDACTED_HEADERS],
-                region=CLOUDFRONT_REGION,
+                region=EDGE_REGION,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[delivery_policy]),
             )
             self.waf_log_group_name = waf_log_group.name
@@ -423,7 +425,7 @@ class Edge(pulumi.ComponentResource):
             name=acl_name,
             description=f"{args.name_prefix} API at CloudFront",
             scope="CLOUDFRONT",
-            region=CLOUDFRONT_REGION,
+            region=EDGE_REGION,
             default_action={"allow": {}},
             rules=rules,
             visibility_config=visibility(acl_name),
@@ -457,7 +459,7 @@ class Edge(pulumi.ComponentResource):
             name=f"{args.name_prefix}-cloudfront",
             log_type="ACCESS_LOGS",
             resource_arn=distribution.arn,
-            region=CLOUDFRONT_REGION,
+            region=EDGE_REGION,
             opts=pulumi.ResourceOptions(parent=self),
         )
         destination = aws.cloudwatch.LogDeliveryDestination(
@@ -465,14 +467,14 @@ class Edge(pulumi.ComponentResource):
             name=f"{args.name_prefix}-cloudfront-logs",
             output_format="json",
             delivery_destination_configuration={"destination_resource_arn": log_group.arn},
-            region=CLOUDFRONT_REGION,
+            region=EDGE_REGION,
             opts=pulumi.ResourceOptions(parent=self),
         )
         aws.cloudwatch.LogDelivery(
             f"{name}-access-log-delivery",
             delivery_source_name=source.name,
             delivery_destination_arn=destination.arn,
-            region=CLOUDFRONT_REGION,
+            region=EDGE_REGION,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[delivery_policy]),
         )
 
@@ -498,7 +500,7 @@ class Edge(pulumi.ComponentResource):
                             "StringEquals": {"aws:SourceAccount": account_id},
                             "ArnLike": {
                                 "aws:SourceArn": pulumi.Output.concat(
-                                    f"arn:aws:logs:{CLOUDFRONT_REGION}:", account_id, ":*"
+                                    f"arn:aws:logs:{EDGE_REGION}:", account_id, ":*"
                                 )
                             },
                         },
@@ -510,7 +512,7 @@ class Edge(pulumi.ComponentResource):
             f"{name}-log-delivery",
             policy_name=f"{args.name_prefix}-edge-log-delivery",
             policy_document=document,
-            region=CLOUDFRONT_REGION,
+            region=EDGE_REGION,
             opts=pulumi.ResourceOptions(parent=self),
         )
 

@@ -10,11 +10,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components.dashboard import dashboard_widgets
+from components.edge import EDGE_REGION
 from components.settings import MonitoringSettings
-
-# CloudFront publishes its metrics, and a CLOUDFRONT-scope web ACL its WAF metrics, only in
-# us-east-1; an alarm must live in the region of its metric and act on a topic in that region.
-EDGE_REGION = "us-east-1"
 
 # RDS and Aurora PostgreSQL default max_connections: LEAST(DBInstanceClassMemory / 9531392, 5000).
 _BYTES_PER_CONNECTION = 9_531_392

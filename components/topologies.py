@@ -20,7 +20,7 @@ from components.database import Database, DatabaseArgs
 from components.database_roles import bootstrap_sql
 from components.datadog import Datadog, DatadogArgs
 from components.dns import ValidatedCertificate, ValidatedCertificateArgs, alias_records
-from components.edge import Edge, EdgeArgs
+from components.edge import EDGE_REGION, Edge, EdgeArgs
 from components.kms import StackKey, StackKeyArgs
 from components.log_shipping import LogShipping, LogShippingArgs, LogSource
 from components.lookups import availability_zones, check_cutover_transition, public_zone_id
@@ -40,7 +40,6 @@ from components.settings import (
 )
 from components.storage import Storage, StorageArgs
 
-EDGE_REGION = "us-east-1"
 # Every database line except those naming a password, in any of the cases PostgreSQL statements
 # are written in. Unquoted terms are matched case-sensitively and `-term` excludes
 # (docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html, "Matching terms
