@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from components.regions import EDGE_REGION
+from components.edge import EDGE_REGION
 
 if TYPE_CHECKING:
     from components.monitoring import MonitoringArgs

@@ -8,8 +8,8 @@ from types import ModuleType
 import pulumi
 import pulumi_aws as aws
 
+from components.edge import EDGE_REGION
 from components.outputs import publish
-from components.regions import EDGE_REGION
 from components.settings import DatadogSettings
 
 # The AWS account Datadog assumes integration roles from, per site (Datadog's own CloudFormation

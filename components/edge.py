@@ -15,10 +15,12 @@ import pulumi_aws as aws
 
 from components.dns import ValidatedCertificate, ValidatedCertificateArgs
 from components.outputs import publish
-from components.regions import EDGE_REGION
 from components.settings import LOG_RETENTION_DAYS, EdgeSettings
 
-"""CloudFront takes viewer certificates, CLOUDFRONT-scope web ACLs and log delivery sources from here."""
+EDGE_REGION = "us-east-1"
+"""CloudFront takes viewer certificates, CLOUDFRONT-scope web ACLs and log delivery sources from here,
+and publishes its metrics (and a CLOUDFRONT-scope web ACL its WAF metrics) only here. The one
+definition: monitoring, the dashboard, Datadog and the topologies import it."""
 
 VPC_ORIGIN_SERVICE_SECURITY_GROUP = "CloudFront-VPCOrigins-Service-SG"
 """Security group AWS creates in a VPC with its first CloudFront VPC origin; the origin-facing

@@ -10,8 +10,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components.dashboard import dashboard_widgets
+from components.edge import EDGE_REGION
 from components.outputs import publish
-from components.regions import EDGE_REGION
 from components.settings import MonitoringSettings
 
 # RDS and Aurora PostgreSQL default max_connections: LEAST(DBInstanceClassMemory / 9531392, 5000).

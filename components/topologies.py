@@ -20,7 +20,7 @@ from components.database import Database, DatabaseArgs
 from components.database_roles import bootstrap_sql
 from components.datadog import Datadog, DatadogArgs
 from components.dns import ValidatedCertificate, ValidatedCertificateArgs, alias_records
-from components.edge import Edge, EdgeArgs
+from components.edge import EDGE_REGION, Edge, EdgeArgs
 from components.kms import StackKey, StackKeyArgs
 from components.log_shipping import LogShipping, LogShippingArgs, LogSource
 from components.lookups import availability_zones, check_cutover_transition, public_zone_id
@@ -29,7 +29,6 @@ from components.monitoring import DatabaseTargets, Monitoring, MonitoringArgs
 from components.network import Network, NetworkArgs
 from components.platforms.topology import build_pre_commercial
 from components.postgres_tls import SUPABASE_CA_CERT, with_verified_tls
-from components.regions import EDGE_REGION
 from components.secrets import SecretParameters, SecretParametersArgs
 from components.security import Security, SecurityArgs
 from components.sentry import SentryProjects, SentryProjectsArgs
