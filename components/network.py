@@ -367,8 +367,8 @@ class Network(pulumi.ComponentResource):
             # Named like the stack's other roles rather than autonamed: under Pulumi.yaml's pattern
             # the provider refuses an autoname over IAM's 64 characters instead of truncating it
             # (pulumi-terraform-bridge pkg/tfbridge/info/autonaming.go, ComputeAutoNameDefault);
-            # this suffix is no longer than the one the settings' stack-name check measures
-            # (components/settings/derived.py, LONGEST_ROLE_SUFFIX).
+            # the settings' stack-name check measures this name among the stack's roles
+            # (components/settings/derived.py, ALWAYS_ROLE_SUFFIXES).
             name=f"{args.name_prefix}-vpc-flow-logs",
             assume_role_policy=account_id.apply(
                 lambda account: json.dumps(

@@ -213,6 +213,18 @@ def test_a_stack_name_too_long_for_an_iam_role_is_refused() -> None:
     )
 
 
+def test_the_longest_role_the_stack_makes_sets_the_limit() -> None:
+    # Commercial turns Datadog's AWS integration on: its role "platform-<stack>-datadog-integration"
+    # is 9 + len + 20 <= 64 characters (CreateRole, RoleName), so 35 characters at most.
+    assert not any("IAM role" in p for p in stack_problems("commercial", "s" * 35))
+    assert any(
+        p.startswith(
+            f"stack: '{'s' * 36}' is too long: the IAM role name platform-{'s' * 36}-datadog-integration"
+        )
+        for p in stack_problems("commercial", "s" * 36)
+    )
+
+
 def test_a_stack_name_too_long_for_a_sentry_slug_is_refused() -> None:
     # Pre-commercial without backups has no bucket; its Sentry projects are the API's and the web's.
     sections = {"vercel": {"teamId": "team_abc123"}, "backup": {"enabled": False}}

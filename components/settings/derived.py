@@ -21,9 +21,14 @@ from components.settings.root import Settings
 BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
 MAX_BUCKET_NAME = 63
 ACCOUNT_ID = "<12-digit account id>"
-# IAM role names: at most 64 characters (IAM API Reference, CreateRole ``RoleName``); the longest
-# the stack makes is the ECS execution role (components/security.py).
-LONGEST_ROLE_SUFFIX = "-ecs-execution"
+# IAM role names: at most 64 characters (IAM API Reference, CreateRole ``RoleName``). The roles
+# the stack names after itself, by suffix: the ECS roles (components/security.py) and the flow-log
+# role (components/network.py) always, the database scheduler's (components/database.py) with a
+# schedule, Datadog's integration role (components/datadog.py) and the log path's two roles
+# (components/log_shipping.py) when those are on.
+ALWAYS_ROLE_SUFFIXES = ("-ecs-execution", "-ecs-task", "-vpc-flow-logs", "-db-scheduler")
+DATADOG_INTEGRATION_ROLE_SUFFIX = "-datadog-integration"
+LOG_SHIPPING_ROLE_SUFFIXES = ("-firehose-datadog", "-logs-to-firehose")
 MAX_ROLE_NAME = 64
 # Sentry project slugs: 1-50 lower-case letters, digits, '-' or '_' (components/sentry.py).
 SENTRY_SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,49}")
@@ -43,7 +48,12 @@ def bad_bucket_name(s: Settings) -> str | None:
 
 def long_role_name(s: Settings) -> str | None:
     """The longest IAM role name made from the stack's name, if IAM would refuse it."""
-    name = s.name() + LONGEST_ROLE_SUFFIX
+    suffixes = list(ALWAYS_ROLE_SUFFIXES)
+    if s.datadog.enabled and s.datadog.aws_integration:
+        suffixes.append(DATADOG_INTEGRATION_ROLE_SUFFIX)
+    if s.datadog.logs:
+        suffixes.extend(LOG_SHIPPING_ROLE_SUFFIXES)
+    name = s.name() + max(suffixes, key=len)
     return name if len(name) > MAX_ROLE_NAME else None
 
 
