@@ -12,9 +12,12 @@ import pulumi_aws as aws
 import pulumi_mongodbatlas as mongodbatlas
 import pulumi_random as random
 
+from components.admission import allow_egress
 from components.outputs import publish
 from components.settings import ATLAS_DEDICATED_TIERS, AtlasSettings
 
+# MongoDB's port on Atlas' public and peered nodes (PrivateLink maps each node to its own port).
+ATLAS_PORT = 27017
 CLUSTER_NAME = "main"
 APP_USERNAME = "app"
 BACKUP_USERNAME = "backup"
@@ -32,9 +35,6 @@ class AtlasPrivateLink:
     """VPC of the application."""
     subnet_ids: Sequence[pulumi.Input[str]]
     """Private subnets the interface endpoint gets an address in (one per AZ)."""
-    client_security_group_id: pulumi.Input[str]
-    """Security group of the application's tasks: the only source the endpoint admits, and the
-    group that gets the egress rule towards the endpoint."""
     region: str
     """AWS region of the VPC, e.g. ``ap-northeast-1``; must be the cluster's region."""
 
@@ -49,8 +49,6 @@ class AtlasPeering:
     """CIDR block of that VPC: Atlas routes it back through the peering."""
     route_table_ids: Sequence[pulumi.Input[str]]
     """Route tables of the private subnets: each gets a route to Atlas' block via the peering."""
-    client_security_group_id: pulumi.Input[str]
-    """Security group of the application's tasks: the only source Atlas' access list admits."""
     region: str
     """AWS region of the VPC, e.g. ``ap-northeast-1``; must be the cluster's region."""
 
@@ -167,7 +165,7 @@ class MongoAtlas(pulumi.ComponentResource):
       restore as configured, reached as ``settings.connectivity`` says: over the internet (IP
       access list), AWS PrivateLink (an interface endpoint in the VPC) or VPC peering (Atlas'
       network container peered with the VPC, a route to its block in every private route table,
-      and the tasks' security group as the access list's only entry besides ``access_cidrs``).
+      and each client service's security group in the access list, see :meth:`admit`).
 
     Every tier is one ``AdvancedCluster``: the provider upgrades M0 -> FLEX -> M10 in place
     (docs/resources/advanced_cluster.md, "Example Tenant Cluster Upgrade to Flex" and "Example
@@ -198,12 +196,15 @@ class MongoAtlas(pulumi.ComponentResource):
             if isinstance(cidr, str):
                 _as_cidr(cidr)  # refuses the whole internet before anything is registered
         super().__init__("platform:atlas:MongoAtlas", name, None, opts)
+        self._name, self._project = name, None
+        self._endpoint_group: aws.ec2.SecurityGroup | None = None
+        self._peering: tuple[aws.ec2.VpcPeeringConnectionAccepter, str, str] | None = None
         # The Name tag of the AWS side of a private path, unique per stack like the project name.
         self._aws_label = f"{args.project_name}-{name}-atlas"
         child = pulumi.ResourceOptions(parent=self)
         protected = pulumi.ResourceOptions(parent=self, protect=args.protect)
 
-        project = mongodbatlas.Project(
+        project = self._project = mongodbatlas.Project(
             f"{name}-project",
             name=args.project_name,
             org_id=settings.org_id,
@@ -388,33 +389,12 @@ class MongoAtlas(pulumi.ComponentResource):
         endpoint_sg = aws.ec2.SecurityGroup(
             f"{name}-vpce-sg",
             vpc_id=link.vpc_id,
-            description="Atlas PrivateLink endpoint: MongoDB from the API tasks",
+            description="Atlas PrivateLink endpoint: MongoDB from the services that use it",
             region=link.region,
             tags={"Name": f"{self._aws_label}-endpoint"},
             opts=child,
         )
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-vpce-in-tasks",
-            security_group_id=endpoint_sg.id,
-            referenced_security_group_id=link.client_security_group_id,
-            ip_protocol="tcp",
-            from_port=ATLAS_PRIVATE_LINK_PORTS[0],
-            to_port=ATLAS_PRIVATE_LINK_PORTS[1],
-            description="MongoDB through PrivateLink, from the tasks",
-            region=link.region,
-            opts=child,
-        )
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-tasks-out-vpce",
-            security_group_id=link.client_security_group_id,
-            referenced_security_group_id=endpoint_sg.id,
-            ip_protocol="tcp",
-            from_port=ATLAS_PRIVATE_LINK_PORTS[0],
-            to_port=ATLAS_PRIVATE_LINK_PORTS[1],
-            description="MongoDB Atlas through PrivateLink",
-            region=link.region,
-            opts=child,
-        )
+        self._endpoint_group = endpoint_sg
         endpoint = mongodbatlas.PrivateLinkEndpoint(
             f"{name}-private-link",
             project_id=project.id,
@@ -514,13 +494,7 @@ class MongoAtlas(pulumi.ComponentResource):
         # Over a same-region peering Atlas admits a security group of the peered VPC: only the
         # tasks get in, not everything else with an address in the VPC (NAT instances included).
         # Deleted before it is replaced, like the other entries (see _access_list).
-        tasks_entry = mongodbatlas.ProjectIpAccessList(
-            f"{name}-access-tasks",
-            project_id=project.id,
-            aws_security_group=peering.client_security_group_id,
-            comment="platform API tasks over VPC peering",
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[accepter], delete_before_replace=True),
-        )
+        self._peering = (accepter, atlas_cidr, peering.region)
         # The standard SRV string, not `privateSrv`: for AWS clusters Atlas returns privateSrv only
         # with custom DNS on (provider internal/service/advancedcluster/schema.go, private_srv:
         # "For Amazon Web Services (AWS) clusters, this parameter returns only if you enable custom
@@ -532,6 +506,76 @@ class MongoAtlas(pulumi.ComponentResource):
         # path fails closed instead of leaving the VPC.
         srv = cluster.connection_strings.apply(lambda strings: strings.standard_srv)
         # Carry the path in the URI's dependencies: what stores the URI (and the tasks reading it)
-        # waits for the accepted peering, the routes and the access list entry.
-        path = [accepter.id, *(route.id for route in routes), tasks_entry.id]
+        # waits for the accepted peering and the routes. The clients' access-list entries come
+        # with :meth:`admit`, registered beside the services that read the URI.
+        path = [accepter.id, *(route.id for route in routes)]
         return pulumi.Output.all(srv, *path).apply(lambda values: values[0])
+
+    def admit(self, client: str, security_group_id: pulumi.Input[str]) -> None:
+        """Let the tasks of ``client`` (an AWS service given ``MONGODB_URI``) reach the cluster the
+        way the stack connects: through the PrivateLink endpoint, which admits their group; over the
+        peering, where Atlas' access list names their group; or on 27017 on the internet, where the
+        access list of NAT addresses guards the public endpoints.
+
+        Called once per client after the services exist (they need the cluster's URI first), like
+        SST's ``cluster.addService``; the rules and the access-list entry are the cluster's children.
+        """
+        name, child = self._name, pulumi.ResourceOptions(parent=self)
+        if self._endpoint_group is not None:
+            # Atlas maps each node to its own port on the endpoint: TCP 1024-65535, both ways.
+            low, high = ATLAS_PRIVATE_LINK_PORTS
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-vpce-in-{client}",
+                security_group_id=self._endpoint_group.id,
+                referenced_security_group_id=security_group_id,
+                ip_protocol="tcp",
+                from_port=low,
+                to_port=high,
+                description=f"MongoDB through PrivateLink, from {client}",
+                region=self._endpoint_group.region,
+                opts=child,
+            )
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-{client}-out-vpce",
+                security_group_id=security_group_id,
+                referenced_security_group_id=self._endpoint_group.id,
+                ip_protocol="tcp",
+                from_port=low,
+                to_port=high,
+                description="MongoDB Atlas through PrivateLink",
+                region=self._endpoint_group.region,
+                opts=child,
+            )
+            return
+        if self._peering is not None:
+            accepter, atlas_cidr, region = self._peering
+            # Over a same-region peering Atlas admits a security group of the peered VPC: only
+            # the client's tasks get in, not everything else with an address in the VPC (NAT
+            # instances included). Deleted before it is replaced, like the other entries (see
+            # _access_list).
+            mongodbatlas.ProjectIpAccessList(
+                f"{name}-access-{client}",
+                project_id=self._project.id,
+                aws_security_group=security_group_id,
+                comment=f"platform {client} tasks over VPC peering",
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[accepter], delete_before_replace=True),
+            )
+            allow_egress(
+                f"{name}-peered",
+                clients={client: security_group_id},
+                port=ATLAS_PORT,
+                cidr=atlas_cidr,
+                what="MongoDB Atlas, peered",
+                region=region,
+                parent=self,
+            )
+            return
+        allow_egress(
+            f"{name}-public",
+            clients={client: security_group_id},
+            port=ATLAS_PORT,
+            cidr="0.0.0.0/0",
+            what="MongoDB Atlas",
+            region=None,
+            parent=self,
+        )

@@ -1,22 +1,24 @@
-"""The containers of a Fargate task: the application, and the Datadog Agent beside it.
+"""The containers of a service's Fargate task: the application, and the Datadog Agent beside it.
 
 Every container runs with a read-only root filesystem; the paths it writes are task storage.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pulumi
 
 if TYPE_CHECKING:
-    from components.compute import ComputeArgs
+    from components.service import ServiceArgs
 
-CONTAINER_NAME = "api"
-# Time a new task has to pass the ALB health check before failures count (Nest boot + DB connect).
+# Time a new task has to pass the ALB health check before failures count (Nest boot + DB connect,
+# Next.js's first render).
 HEALTH_CHECK_GRACE_SECONDS = 60
-# SIGTERM -> SIGKILL; Fargate allows up to 120. Enough for Nest's shutdown hooks to close pools.
+# SIGTERM -> SIGKILL; Fargate allows up to 120. Enough for Nest's shutdown hooks to close pools
+# and for Next.js to finish in-flight renders.
 STOP_TIMEOUT_SECONDS = 30
 AGENT_CONTAINER_NAME = "datadog-agent"
 # The APM intake of the agent; containers of an awsvpc task share one network namespace.
@@ -39,14 +41,19 @@ AGENT_WRITABLE_PATHS = {
 AGENT_INIT_CONFIG_PATH = "/opt/datadog-agent-config"
 # Hard memory limit of the init container: a shell and `cp` of a few hundred kB of YAML.
 AGENT_INIT_MEMORY_MIB = 64
-# The API's own scratch space, not shared with the agent.
-APP_TMP_VOLUME = "tmp"
+
+
+def app_volume(path: str) -> str:
+    """The task storage volume of one of the application's writable paths (``/tmp`` -> ``tmp``,
+    ``/app/.next/cache`` -> ``app-next-cache``); not shared with the agent."""
+    return re.sub(r"[^A-Za-z0-9]+", "-", path).strip("-")
 
 
 def health_check_command(port: int, path: str) -> list[str]:
-    """The container health check: a GET on the API's health endpoint with Node itself.
+    """The container health check: a GET on the service's health endpoint with Node itself.
 
-    The image is a NestJS app, so ``node`` is the one program it is sure to have: slim Node images
+    The images are Node apps (NestJS, the Next.js standalone server), so ``node`` is the one
+    program they are sure to have: slim Node images
     ship neither curl nor wget, and distroless ones have no shell, hence the exec form (``CMD``)
     rather than ``CMD-SHELL``. Any 2xx/3xx is healthy, matching the target group's matcher; no
     answer within 4 s (inside the 5 s check timeout) is unhealthy.
@@ -61,7 +68,7 @@ def health_check_command(port: int, path: str) -> list[str]:
 
 @dataclass(frozen=True)
 class DatadogSidecar:
-    """The Datadog Agent as a sidecar of the API task (APM traces and Fargate metrics)."""
+    """The Datadog Agent as a sidecar of a service's task (APM traces and Fargate metrics)."""
 
     site: str
     """Datadog site, e.g. ``ap1.datadoghq.com``."""
@@ -69,13 +76,12 @@ class DatadogSidecar:
     """Agent image, e.g. ``public.ecr.aws/datadog/agent:7``."""
     api_key_parameter_arn: pulumi.Input[str]
     """ARN of the SSM SecureString holding the API key; injected through ``secrets``."""
-    service: str = "api"
-    """``DD_SERVICE`` of the API's traces."""
     env: str | None = None
-    """``DD_ENV`` of the API's traces (unified service tagging), e.g. the stack name."""
+    """``DD_ENV`` of the service's traces (unified service tagging), e.g. the stack name; the
+    service's name is its ``DD_SERVICE``."""
 
 
-def _log_configuration(args: ComputeArgs, log_group: pulumi.Input[str], stream_prefix: str) -> dict:
+def _log_configuration(args: ServiceArgs, log_group: pulumi.Input[str], stream_prefix: str) -> dict:
     return {
         "logDriver": "awslogs",
         "options": {
@@ -89,26 +95,26 @@ def _log_configuration(args: ComputeArgs, log_group: pulumi.Input[str], stream_p
     }
 
 
-def container_definitions(args: ComputeArgs, log_group: pulumi.Input[str]) -> list[dict]:
+def container_definitions(args: ServiceArgs, log_group: pulumi.Input[str]) -> list[dict]:
     settings = args.settings
-    port = settings.container_port
+    port = settings.port
     environment = {"NODE_ENV": "production", **settings.environment, "PORT": str(port)}
     secrets = dict(args.secrets)
     if args.datadog is not None:
         environment |= {
             "DD_AGENT_HOST": "127.0.0.1",
             "DD_TRACE_AGENT_URL": f"http://127.0.0.1:{AGENT_TRACE_PORT}",
-            "DD_SERVICE": args.datadog.service,
+            "DD_SERVICE": args.service,
         }
         if args.datadog.env is not None:
             environment["DD_ENV"] = args.datadog.env
-    api = {
-        "name": CONTAINER_NAME,
+    app = {
+        "name": args.service,
         "image": args.image,
         "essential": True,
         "portMappings": [{"containerPort": port, "protocol": "tcp"}],
         "readonlyRootFilesystem": True,
-        "mountPoints": [_writable_mount(APP_TMP_VOLUME, "/tmp")],
+        "mountPoints": [_writable_mount(app_volume(path), path) for path in settings.writable_paths],
         "environment": [{"name": k, "value": v} for k, v in sorted(environment.items())],
         # ECS resolves these from SSM when the task starts; the values never enter the definition.
         "secrets": [{"name": k, "valueFrom": arn} for k, arn in sorted(secrets.items())],
@@ -122,7 +128,7 @@ def container_definitions(args: ComputeArgs, log_group: pulumi.Input[str]) -> li
         "stopTimeout": STOP_TIMEOUT_SECONDS,
         # An init process forwards SIGTERM to node and reaps zombies of child processes.
         "linuxParameters": {"initProcessEnabled": True},
-        "logConfiguration": _log_configuration(args, log_group, CONTAINER_NAME),
+        "logConfiguration": _log_configuration(args, log_group, args.service),
     }
     if args.image_tag_moves:
         # ECS resolves a tag to a digest once per deployment and starts every later task of it
@@ -132,9 +138,9 @@ def container_definitions(args: ComputeArgs, log_group: pulumi.Input[str]) -> li
         # (API_ContainerDefinition.html#ECS-Type-ContainerDefinition-versionConsistency,
         # aws/containers-roadmap#2393). The provider passes it through and compares it as given
         # (internal/service/ecs/container_definitions.go), so the next plan sees no change.
-        api["versionConsistency"] = "disabled"
+        app["versionConsistency"] = "disabled"
     if args.datadog is None:
-        return [api]
+        return [app]
     init = {
         "name": AGENT_INIT_CONTAINER_NAME,
         "image": args.datadog.agent_image,
@@ -150,11 +156,11 @@ def container_definitions(args: ComputeArgs, log_group: pulumi.Input[str]) -> li
     agent = {
         "name": AGENT_CONTAINER_NAME,
         "image": args.datadog.agent_image,
-        # Losing telemetry must not take the API down with it.
+        # Losing telemetry must not take the service down with it.
         "essential": False,
         "readonlyRootFilesystem": True,
         "mountPoints": [_writable_mount(volume, path) for volume, path in AGENT_WRITABLE_PATHS.items()],
-        # Start only on a complete configuration: a failed copy leaves the agent stopped, the API running.
+        # Start only on a complete configuration: a failed copy leaves the agent stopped, the app running.
         "dependsOn": [{"containerName": AGENT_INIT_CONTAINER_NAME, "condition": "SUCCESS"}],
         "portMappings": [{"containerPort": AGENT_TRACE_PORT, "protocol": "tcp"}],
         "environment": [
@@ -178,11 +184,12 @@ def container_definitions(args: ComputeArgs, log_group: pulumi.Input[str]) -> li
         },
         "logConfiguration": _log_configuration(args, log_group, AGENT_CONTAINER_NAME),
     }
-    return [api, init, agent]
+    return [app, init, agent]
 
 
-def volume_names(args: ComputeArgs) -> list[str]:
-    return [APP_TMP_VOLUME, *(AGENT_WRITABLE_PATHS if args.datadog is not None else ())]
+def volume_names(args: ServiceArgs) -> list[str]:
+    app = [app_volume(path) for path in args.settings.writable_paths]
+    return [*app, *(AGENT_WRITABLE_PATHS if args.datadog is not None else ())]
 
 
 def _writable_mount(volume: str, path: str) -> dict:

@@ -11,54 +11,59 @@ if TYPE_CHECKING:
 
 
 def dashboard_widgets(args: MonitoringArgs) -> list[dict[str, Any]]:
-    """The dashboard's graphs: the API, the ALB, the database and, behind CloudFront, the edge."""
+    """The dashboard's graphs: each service, the ALB, the database and, behind CloudFront, the edge."""
     lb = ["LoadBalancer", args.alb_arn_suffix]
-    service = ["ClusterName", args.cluster_name, "ServiceName", args.service_name]
-    graphs: list[tuple[str, str, list[list[Any]], str]] = [
+    graphs: list[tuple[str, str, list[list[Any]], str]] = []
+    for service in args.services:
+        ecs = ["ClusterName", args.cluster_name, "ServiceName", service.service_name]
+        graphs.append(
+            (
+                f"{service.name}: CPU and memory (%)",
+                args.region,
+                [["AWS/ECS", "CPUUtilization", *ecs], ["AWS/ECS", "MemoryUtilization", *ecs]],
+                "Average",
+            )
+        )
+        if service.target_group_arn_suffix is None:
+            continue
+        target_group = ["TargetGroup", service.target_group_arn_suffix, *lb]
+        graphs += [
+            (
+                f"{service.name}: requests and 5xx",
+                args.region,
+                [
+                    ["AWS/ApplicationELB", "RequestCount", *target_group],
+                    ["AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", *target_group],
+                ],
+                "Sum",
+            ),
+            (
+                f"{service.name}: p95 response time (s)",
+                args.region,
+                [["AWS/ApplicationELB", "TargetResponseTime", *target_group]],
+                "p95",
+            ),
+            (
+                f"{service.name}: healthy and unhealthy tasks",
+                args.region,
+                [
+                    ["AWS/ApplicationELB", "HealthyHostCount", *target_group],
+                    ["AWS/ApplicationELB", "UnHealthyHostCount", *target_group],
+                ],
+                "Maximum",
+            ),
+        ]
+    graphs.append(
         (
-            "API: CPU and memory (%)",
-            args.region,
-            [["AWS/ECS", "CPUUtilization", *service], ["AWS/ECS", "MemoryUtilization", *service]],
-            "Average",
-        ),
-        (
-            "ALB: requests and 5xx",
+            "ALB: requests and its own 5xx",
             args.region,
             [
                 ["AWS/ApplicationELB", "RequestCount", *lb],
-                ["AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", *lb],
                 ["AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", *lb],
             ],
             "Sum",
-        ),
-        (
-            "ALB: p95 response time (s)",
-            args.region,
-            [["AWS/ApplicationELB", "TargetResponseTime", *lb]],
-            "p95",
-        ),
-        (
-            "ALB: healthy and unhealthy tasks",
-            args.region,
-            [
-                [
-                    "AWS/ApplicationELB",
-                    "HealthyHostCount",
-                    "TargetGroup",
-                    args.target_group_arn_suffix,
-                    *lb,
-                ],
-                [
-                    "AWS/ApplicationELB",
-                    "UnHealthyHostCount",
-                    "TargetGroup",
-                    args.target_group_arn_suffix,
-                    *lb,
-                ],
-            ],
-            "Maximum",
-        ),
-    ]
+        )
+    )
     db = args.database
     if db.engine == "aurora-serverless-v2" and db.cluster_identifier is not None:
         cluster = ["DBClusterIdentifier", db.cluster_identifier]

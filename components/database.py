@@ -14,6 +14,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
+from components.admission import admit_clients
 from components.database_roles import APP_USERNAME, scram_sha256_verifier
 from components.outputs import publish
 from components.postgres_tls import RDS_CA_BUNDLE, postgres_url
@@ -42,8 +43,8 @@ class DatabaseArgs:
     """Physical-name prefix of the stack, e.g. ``platform-staging``."""
     subnet_ids: Sequence[pulumi.Input[str]]
     """Private subnets, in at least two AZs (RDS requires a subnet group spanning two)."""
-    security_group_id: pulumi.Input[str]
-    """The database security group (5432 from the task security group only)."""
+    vpc_id: pulumi.Input[str]
+    """VPC of the database's security group, which admits no one until :meth:`Database.admit`."""
     kms_key_arn: pulumi.Input[str]
     """The stack's key: storage, Performance Insights and the log groups are encrypted with it."""
     availability_zones: Sequence[str]
@@ -185,6 +186,7 @@ class Database(pulumi.ComponentResource):
         )
         password = pulumi.Output.secret(master_password.result)
 
+        self._group = self._security_group(physical)
         self._subnet_group = aws.rds.SubnetGroup(
             f"{name}-subnets",
             name=f"{physical}-subnets",
@@ -214,6 +216,34 @@ class Database(pulumi.ComponentResource):
 
     # -- shared pieces ---------------------------------------------------------------------
 
+
+    def _security_group(self, physical: str) -> aws.ec2.SecurityGroup:
+        """The database's group; the services that use the database are admitted one by one."""
+        return aws.ec2.SecurityGroup(
+            f"{self._name}-sg",
+            name_prefix=f"{physical}-",
+            description="PostgreSQL, reachable only from the services that use it",
+            vpc_id=self._args.vpc_id,
+            tags={"Name": physical},
+            opts=self._child,
+        )
+
+    def admit(self, client: str, security_group_id: pulumi.Input[str]) -> None:
+        """Let the tasks of ``client`` (a service given ``DATABASE_URL``) reach PostgreSQL: ingress
+        on 5432 from their group and their egress to this one, as the database's own children.
+
+        Called once per client after the services exist, like SST's ``cluster.addService``: the
+        services need the database's URL first, so the database cannot take their groups as
+        arguments."""
+        admit_clients(
+            f"{self._name}-clients",
+            group_id=self._group.id,
+            clients={client: security_group_id},
+            port=PORT,
+            what="PostgreSQL",
+            region=None,
+            parent=self,
+        )
     def _url(self, server: dict[str, Any], user: str, password: pulumi.Input[str]) -> pulumi.Output[str]:
         database_name = self._args.settings.database_name
         return pulumi.Output.secret(
@@ -335,7 +365,7 @@ class Database(pulumi.ComponentResource):
             password=password,
             port=PORT,
             db_subnet_group_name=self._subnet_group.name,
-            vpc_security_group_ids=[args.security_group_id],
+            vpc_security_group_ids=[self._group.id],
             parameter_group_name=parameter_group.name,
             publicly_accessible=False,
             multi_az=settings.multi_az,
@@ -398,7 +428,7 @@ class Database(pulumi.ComponentResource):
             master_password=password,
             port=PORT,
             db_subnet_group_name=self._subnet_group.name,
-            vpc_security_group_ids=[args.security_group_id],
+            vpc_security_group_ids=[self._group.id],
             db_cluster_parameter_group_name=parameter_group.name,
             serverlessv2_scaling_configuration={
                 "min_capacity": settings.min_capacity,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import ModuleType
 
@@ -109,8 +110,10 @@ class DatadogArgs:
     """``enabled`` gates everything; ``aws_integration`` and ``monitors`` each add their part."""
     name_prefix: str
     """Physical-name prefix, e.g. ``platform-prod-commercial``."""
-    service_name: str
-    """APM service name (the agent's ``DD_SERVICE``), e.g. ``api``."""
+    services: Mapping[str, str]
+    """APM service name (the agent's ``DD_SERVICE``, e.g. ``api``) -> the root span of its requests
+    (``express.request`` for NestJS on Express, ``next.request`` for Next.js): each gets its own
+    latency and error-rate monitors."""
     env: str
     """APM environment (``DD_ENV``), e.g. the stack name."""
     region: str
@@ -122,9 +125,6 @@ class DatadogArgs:
     integration collects metrics only from resources carrying it; "" means ``env``."""
     alarm_email: str | None = None
     """Notified by the monitors through an ``@`` handle; unset, monitors only show in Datadog."""
-    span_name: str = "express.request"
-    """Root span of the service's requests: dd-trace names NestJS-on-Express requests
-    ``express.request`` (``fastify.request`` on the Fastify adapter)."""
     latency_p95_seconds: float = 1.0
     """p95 request latency that alerts."""
     error_rate: float = 0.05
@@ -132,7 +132,7 @@ class DatadogArgs:
 
 
 class Datadog(pulumi.ComponentResource):
-    """Datadog's AWS integration and the API's latency and error-rate monitors.
+    """Datadog's AWS integration and each service's latency and error-rate monitors.
 
     The Datadog provider must point at ``settings.site`` (``datadog:apiUrl``, e.g.
     ``https://api.ap1.datadoghq.com/``) with the API and application keys as secret config.
@@ -143,7 +143,7 @@ class Datadog(pulumi.ComponentResource):
     external_id: pulumi.Output[str] | None
     """The external id the role's trust policy requires (None when off)."""
     monitor_ids: dict[str, pulumi.Output[str]]
-    """``latency`` / ``error-rate`` -> Datadog monitor id (empty when off)."""
+    """``<service>-latency`` / ``<service>-error-rate`` -> Datadog monitor id (empty when off)."""
 
     def __init__(self, name: str, args: DatadogArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:datadog:Datadog", name, None, opts)
@@ -252,40 +252,41 @@ class Datadog(pulumi.ComponentResource):
         return role.arn, external_id.id
 
     def _monitors(self) -> dict[str, pulumi.Output[str]]:
-        """The latency and error-rate monitors, by key."""
+        """Each service's latency and error-rate monitors, by ``<service>-<key>``."""
         datadog = _datadog_sdk()
         args = self._args
-        scope = f"service:{args.service_name},env:{args.env}"
-        metric = f"trace.{args.span_name}"
         notify = f"\n\n@{args.alarm_email}" if args.alarm_email else ""
-        tags = [f"service:{args.service_name}", f"env:{args.env}", "managed-by:pulumi"]
-        queries = {
-            "latency": (
-                f"p95 latency of {args.service_name} ({args.env}) above {args.latency_p95_seconds} s",
-                f"percentile(last_10m):p95:{metric}{{{scope}}} > {args.latency_p95_seconds}",
-                args.latency_p95_seconds,
-            ),
-            "error-rate": (
-                f"error rate of {args.service_name} ({args.env}) above {args.error_rate:.0%}",
-                f"sum(last_10m):( sum:{metric}.errors{{{scope}}}.as_count() / "
-                f"sum:{metric}.hits{{{scope}}}.as_count() ) > {args.error_rate}",
-                args.error_rate,
-            ),
-        }
         ids = {}
-        for key, (title, query, threshold) in queries.items():
-            monitor = datadog.Monitor(
-                f"{self._name}-{key}",
-                name=f"[{args.name_prefix}] {title}",
-                type="query alert",
-                query=query,
-                message=f"{title}. See the service page in APM for the slow or failing endpoints.{notify}",
-                monitor_thresholds=datadog.MonitorMonitorThresholdsArgs(critical=str(threshold)),
-                # No traffic (staging at night) is not an outage: keep the last state quietly.
-                notify_no_data=False,
-                require_full_window=False,
-                tags=tags,
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            ids[key] = monitor.id
+        for service, span_name in args.services.items():
+            scope = f"service:{service},env:{args.env}"
+            metric = f"trace.{span_name}"
+            tags = [f"service:{service}", f"env:{args.env}", "managed-by:pulumi"]
+            queries = {
+                "latency": (
+                    f"p95 latency of {service} ({args.env}) above {args.latency_p95_seconds} s",
+                    f"percentile(last_10m):p95:{metric}{{{scope}}} > {args.latency_p95_seconds}",
+                    args.latency_p95_seconds,
+                ),
+                "error-rate": (
+                    f"error rate of {service} ({args.env}) above {args.error_rate:.0%}",
+                    f"sum(last_10m):( sum:{metric}.errors{{{scope}}}.as_count() / "
+                    f"sum:{metric}.hits{{{scope}}}.as_count() ) > {args.error_rate}",
+                    args.error_rate,
+                ),
+            }
+            for key, (title, query, threshold) in queries.items():
+                monitor = datadog.Monitor(
+                    f"{self._name}-{service}-{key}",
+                    name=f"[{args.name_prefix}] {title}",
+                    type="query alert",
+                    query=query,
+                    message=f"{title}. See the service page in APM for the slow or failing endpoints.{notify}",
+                    monitor_thresholds=datadog.MonitorMonitorThresholdsArgs(critical=str(threshold)),
+                    # No traffic (staging at night) is not an outage: keep the last state quietly.
+                    notify_no_data=False,
+                    require_full_window=False,
+                    tags=tags,
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+                ids[f"{service}-{key}"] = monitor.id
         return ids

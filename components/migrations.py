@@ -21,6 +21,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.outputs import publish
+from components.task_roles import execution_role, task_role
 
 CONTAINER_NAME = "db-admin"
 # A node one-liner small enough for the container command. It checks the verifier's shape,
@@ -65,12 +66,12 @@ class DatabaseAdminTaskArgs:
     """The API image (it holds node, node-postgres and the CA files)."""
     architecture: str
     """``X86_64`` or ``ARM64``, as the API's task (the image is built for it)."""
-    execution_role_arn: pulumi.Input[str]
-    """The API's execution role: it pulls the image, writes the log group and reads the
-    stack's parameters."""
-    task_role_arn: pulumi.Input[str]
-    """The API's task role (no AWS permissions)."""
-    log_group_name: pulumi.Input[str]
+    repository_arn: pulumi.Input[str] | None
+    """The API's ECR repository, the only one the task's execution role may pull from; None for
+    an image from another registry."""
+    kms_key_arn: pulumi.Input[str]
+    """The stack's key, which encrypts the two parameters."""
+    log_group_name: str
     """The API's log group; the task writes under the ``db-admin`` stream prefix."""
     master_url_parameter_arn: pulumi.Input[str]
     """SSM parameter of the master URL, injected as ``DATABASE_URL``."""
@@ -85,13 +86,16 @@ class DatabaseAdminTaskArgs:
     subnet_ids: Sequence[pulumi.Input[str]]
     """Subnets of the API's tasks."""
     security_group_id: pulumi.Input[str]
-    """The API tasks' security group: the only one the database admits."""
+    """The API tasks' security group, which the database admits."""
     assign_public_ip: bool
     """As the API's tasks (True only without NAT)."""
 
 
 class DatabaseAdminTask(pulumi.ComponentResource):
-    """A one-off ECS task definition holding the master URL, for role bootstrap and migrations."""
+    """A one-off ECS task definition holding the master URL, for role bootstrap and migrations.
+
+    It has its own execution role, the only one that may read the master URL and the verifier:
+    the API's role reads the app role's URL alone (components/task_roles.py)."""
 
     family: str
     """The task definition family, ``<prefix>-db-admin``."""
@@ -131,6 +135,24 @@ class DatabaseAdminTask(pulumi.ComponentResource):
                 },
             },
         }
+        execution = execution_role(
+            f"{name}-execution-role",
+            role_name=f"{family}-execution",
+            description="ECS agent of the database admin task: the API image, its logs, the master URL",
+            region=args.region,
+            repository_arn=args.repository_arn,
+            log_group_name=args.log_group_name,
+            parameter_arns=[args.master_url_parameter_arn, args.app_password_verifier_parameter_arn],
+            kms_key_arn=args.kms_key_arn,
+            parent=self,
+        )
+        application = task_role(
+            f"{name}-task-role",
+            role_name=f"{family}-task",
+            description="The database admin task (no AWS permissions)",
+            region=args.region,
+            parent=self,
+        )
         task_definition = aws.ecs.TaskDefinition(
             f"{name}-task",
             family=family,
@@ -139,8 +161,8 @@ class DatabaseAdminTask(pulumi.ComponentResource):
             cpu=CPU,
             memory=MEMORY,
             runtime_platform={"operating_system_family": "LINUX", "cpu_architecture": args.architecture},
-            execution_role_arn=args.execution_role_arn,
-            task_role_arn=args.task_role_arn,
+            execution_role_arn=execution.arn,
+            task_role_arn=application.arn,
             container_definitions=pulumi.Output.json_dumps([container]),
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -53,6 +53,22 @@ class DatabaseTargets:
 
 
 @dataclass(frozen=True)
+class ServiceTargets:
+    """What one service exposes for alarms (from its Service component)."""
+
+    name: str
+    """The service's name (``api``, ``web``): its alarms' keys start with it."""
+    service_name: pulumi.Input[str]
+    """The ECS service's name (``ServiceName`` dimension)."""
+    target_group_arn_suffix: pulumi.Input[str] | None = None
+    """``targetgroup/<name>/<id>`` (the ``TargetGroup`` dimension) of a served service; None for
+    one without a route (a worker), which gets the ECS alarms only."""
+    always_on: bool = True
+    """False when the schedule scales it to zero outside business hours (staging): the "no
+    healthy task" alarm is left out, since zero tasks at night is the plan."""
+
+
+@dataclass(frozen=True)
 class MonitoringArgs:
     """Inputs of :class:`Monitoring`."""
 
@@ -67,17 +83,12 @@ class MonitoringArgs:
     cloudwatch.amazonaws.com and budgets.amazonaws.com use it."""
     alb_arn_suffix: pulumi.Input[str]
     """``app/<name>/<id>``: the ALB's CloudWatch ``LoadBalancer`` dimension."""
-    target_group_arn_suffix: pulumi.Input[str]
-    """``targetgroup/<name>/<id>``: the ``TargetGroup`` dimension."""
     cluster_name: pulumi.Input[str]
     """ECS cluster name (``ClusterName`` dimension)."""
-    service_name: pulumi.Input[str]
-    """ECS service name (``ServiceName`` dimension)."""
+    services: Sequence[ServiceTargets]
+    """The services, each with its own alarms."""
     database: DatabaseTargets
     """The database to alarm on."""
-    scales_to_zero: bool = False
-    """True when the schedule stops the service and database outside business hours (staging):
-    the "no healthy task" alarm is left out, since zero tasks at night is the plan."""
     distribution_id: pulumi.Input[str] | None = None
     """CloudFront distribution id; given, its 5xx error rate is alarmed on (in us-east-1)."""
     web_acl_metric_name: pulumi.Input[str] | None = None
@@ -262,19 +273,7 @@ class Monitoring(pulumi.ComponentResource):
     def _regional_alarms(self) -> list[_Alarm]:
         args = self._args
         lb = {"LoadBalancer": args.alb_arn_suffix}
-        target_group = {"TargetGroup": args.target_group_arn_suffix, **lb}
-        service = {"ClusterName": args.cluster_name, "ServiceName": args.service_name}
         alarms = [
-            _Alarm(
-                key="alb-target-5xx",
-                description="The API answered 10 or more 5xx responses in 5 minutes",
-                namespace="AWS/ApplicationELB",
-                metric="HTTPCode_Target_5XX_Count",
-                dimensions=lb,
-                threshold=10,
-                evaluation_periods=1,
-                statistic="Sum",
-            ),
             _Alarm(
                 key="alb-elb-5xx",
                 description="The load balancer itself answered 10 or more 5xx in 5 minutes "
@@ -286,46 +285,9 @@ class Monitoring(pulumi.ComponentResource):
                 evaluation_periods=1,
                 statistic="Sum",
             ),
-            _Alarm(
-                key="alb-unhealthy-hosts",
-                description="A task has failed its health check for 5 minutes",
-                namespace="AWS/ApplicationELB",
-                metric="UnHealthyHostCount",
-                dimensions=target_group,
-                threshold=1,
-                period=60,
-                evaluation_periods=5,
-                statistic="Maximum",
-            ),
-            _Alarm(
-                key="alb-p95-latency",
-                description="p95 response time above 1 s for 15 minutes",
-                namespace="AWS/ApplicationELB",
-                metric="TargetResponseTime",
-                dimensions=lb,
-                comparison="GreaterThanThreshold",
-                threshold=1.0,
-                extended_statistic="p95",
-            ),
-            _Alarm(
-                key="ecs-cpu",
-                description="Service CPU above 85% for 15 minutes (autoscaling at its ceiling?)",
-                namespace="AWS/ECS",
-                metric="CPUUtilization",
-                dimensions=service,
-                threshold=85,
-                statistic="Average",
-            ),
-            _Alarm(
-                key="ecs-memory",
-                description="Service memory above 85% for 15 minutes",
-                namespace="AWS/ECS",
-                metric="MemoryUtilization",
-                dimensions=service,
-                threshold=85,
-                statistic="Average",
-            ),
         ]
+        for service in args.services:
+            alarms += self._service_alarms(service)
         if args.database.schedule_group_name is not None:
             # AWS/Scheduler publishes per schedule group (dimension ScheduleGroup):
             # https://docs.aws.amazon.com/scheduler/latest/UserGuide/monitoring-cloudwatch.html,
@@ -353,12 +315,78 @@ class Monitoring(pulumi.ComponentResource):
                         statistic="Sum",
                     )
                 )
-        if not args.scales_to_zero:
+        return alarms + self._database_alarms()
+
+    def _service_alarms(self, service: ServiceTargets) -> list[_Alarm]:
+        """One service's alarms: its answers, health and latency behind the load balancer (when
+        served) and its tasks' CPU and memory, each keyed ``<service>-...``."""
+        args, key = self._args, service.name
+        ecs = {"ClusterName": args.cluster_name, "ServiceName": service.service_name}
+        alarms = [
+            _Alarm(
+                key=f"{key}-cpu",
+                description=f"{key}: CPU above 85% for 15 minutes (autoscaling at its ceiling?)",
+                namespace="AWS/ECS",
+                metric="CPUUtilization",
+                dimensions=ecs,
+                threshold=85,
+                statistic="Average",
+            ),
+            _Alarm(
+                key=f"{key}-memory",
+                description=f"{key}: memory above 85% for 15 minutes",
+                namespace="AWS/ECS",
+                metric="MemoryUtilization",
+                dimensions=ecs,
+                threshold=85,
+                statistic="Average",
+            ),
+        ]
+        if service.target_group_arn_suffix is None:
+            return alarms
+        # The target group's own metrics, with the load balancer as the second dimension
+        # (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html,
+        # "Metric dimensions": TargetGroup, LoadBalancer).
+        target_group = {"TargetGroup": service.target_group_arn_suffix, "LoadBalancer": args.alb_arn_suffix}
+        alarms += [
+            _Alarm(
+                key=f"{key}-target-5xx",
+                description=f"{key} answered 10 or more 5xx responses in 5 minutes",
+                namespace="AWS/ApplicationELB",
+                metric="HTTPCode_Target_5XX_Count",
+                dimensions=target_group,
+                threshold=10,
+                evaluation_periods=1,
+                statistic="Sum",
+            ),
+            _Alarm(
+                key=f"{key}-unhealthy-hosts",
+                description=f"A {key} task has failed its health check for 5 minutes",
+                namespace="AWS/ApplicationELB",
+                metric="UnHealthyHostCount",
+                dimensions=target_group,
+                threshold=1,
+                period=60,
+                evaluation_periods=5,
+                statistic="Maximum",
+            ),
+            _Alarm(
+                key=f"{key}-p95-latency",
+                description=f"{key}: p95 response time above 1 s for 15 minutes",
+                namespace="AWS/ApplicationELB",
+                metric="TargetResponseTime",
+                dimensions=target_group,
+                comparison="GreaterThanThreshold",
+                threshold=1.0,
+                extended_statistic="p95",
+            ),
+        ]
+        if service.always_on:
             # Always-on service: no metric means no registered target, which is an outage.
             alarms.append(
                 _Alarm(
-                    key="alb-no-healthy-hosts",
-                    description="No healthy task behind the load balancer for 3 minutes",
+                    key=f"{key}-no-healthy-hosts",
+                    description=f"No healthy {key} task behind the load balancer for 3 minutes",
                     namespace="AWS/ApplicationELB",
                     metric="HealthyHostCount",
                     dimensions=target_group,
@@ -369,7 +397,7 @@ class Monitoring(pulumi.ComponentResource):
                     statistic="Minimum",
                 )
             )
-        return alarms + self._database_alarms()
+        return alarms
 
     def _database_alarms(self) -> list[_Alarm]:
         db = self._args.database

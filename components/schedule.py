@@ -1,6 +1,6 @@
 """Business hours on a calendar: which days are open, and the AWS cron expressions that follow them.
 
-A pure module shared by the ECS scheduled actions (components/compute.py) and the database's
+A pure module shared by the ECS scheduled actions (components/service.py) and the database's
 EventBridge Scheduler schedules (components/database.py).
 
 A weekday cron (``MON-FRI``) cannot skip public holidays, but AWS cron expressions take a
@@ -122,7 +122,7 @@ class ServiceHours:
     a manual scale-up made on one."""
     in_hours: bool
     """True when ``now`` lies between a start and the next stop: the scalable target's min/max
-    are then the daytime ones (see components/compute.py)."""
+    are then the daytime ones (see components/service.py)."""
 
     @property
     def action_count(self) -> int:

@@ -1,8 +1,9 @@
-"""The API's container image repository and the bucket the ALB writes its access logs to."""
+"""The services' container image repositories and the bucket the ALB writes its access logs to."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -23,12 +24,15 @@ class StorageArgs:
     name_prefix: str
     """Physical-name prefix of the stack, e.g. ``platform-staging`` (lower case)."""
     region: str
-    """Region of the repository and the bucket; must be the ALB's region (ELB only logs there)."""
+    """Region of the repositories and the bucket; must be the ALB's region (ELB only logs there)."""
+    repositories: Sequence[str]
+    """The services that get an ECR repository ``<name_prefix>-<service>`` (those deployed from
+    this stack's registry), each with the same tag rule and lifecycle."""
 
 
 # Untagged images (builds a moving tag left behind): the newest ones are kept, a rollback's worth.
 # Nothing running needs one: staging's tasks pull the moving tag at every start
-# (versionConsistency disabled, components/compute.py) and commercial's tags are immutable, so no
+# (versionConsistency disabled, components/containers.py) and commercial's tags are immutable, so no
 # deployment is pinned to an untagged digest; ECR never expires an image a manifest list still
 # references ("Automate the cleanup of images by using lifecycle policies"). Count-based, not
 # sinceImagePulled: AWS documents that count type for transitions to the archive storage class
@@ -80,14 +84,12 @@ def _ecr_lifecycle_policy(keep_images: int) -> str:
 
 
 class Storage(pulumi.ComponentResource):
-    """ECR repository for the API image and the ALB access-log bucket."""
+    """An ECR repository per service and the ALB access-log bucket."""
 
-    repository_url: pulumi.Output[str]
-    """URL of the ECR repository ``<name_prefix>-api``."""
-    repository_arn: pulumi.Output[str]
-    """ARN of the repository."""
-    repository_name: pulumi.Output[str]
-    """Name of the repository."""
+    repository_urls: dict[str, pulumi.Output[str]]
+    """Per service, the URL of its ECR repository ``<name_prefix>-<service>``."""
+    repository_arns: dict[str, pulumi.Output[str]]
+    """Per service, the repository's ARN."""
     access_log_bucket_name: pulumi.Output[str]
     """Bucket ``<name_prefix>-alb-logs-<account>``, read from the bucket policy: whoever takes the
     name (the ALB) is created only once ELB may write, as ELB checks its access to the bucket
@@ -106,26 +108,10 @@ class Storage(pulumi.ComponentResource):
         account_id = aws.get_caller_identity_output(opts=invoke).account_id
 
         # -- ECR ---------------------------------------------------------------------------------
-        repository = aws.ecr.Repository(
-            f"{name}-api",
-            name=f"{args.name_prefix}-api",
-            image_tag_mutability="IMMUTABLE" if settings.ecr_immutable_tags else "MUTABLE",
-            image_scanning_configuration={"scan_on_push": True},
-            # AES256: images hold no secrets (those come from SSM at start-up); a KMS key would
-            # add a KMS request per layer pull and tie every image to the key's lifetime, and a
-            # repository's encryption can never be changed afterwards.
-            encryption_configurations=[{"encryption_type": "AES256"}],
-            force_delete=False,
-            region=region,
-            opts=child,
-        )
-        aws.ecr.LifecyclePolicy(
-            f"{name}-api-lifecycle",
-            repository=repository.name,
-            policy=_ecr_lifecycle_policy(settings.ecr_keep_images),
-            region=region,
-            opts=child,
-        )
+        repositories = {
+            service: self._repository(f"{name}-{service}", f"{args.name_prefix}-{service}", args)
+            for service in args.repositories
+        }
 
         # -- ALB access-log bucket -----------------------------------------------------------------
         # A readable, deterministic name: the account id makes it globally unique without a
@@ -222,10 +208,34 @@ class Storage(pulumi.ComponentResource):
 
         publish(
             self,
-            repository_url=repository.repository_url,
-            repository_arn=repository.arn,
-            repository_name=repository.name,
+            repository_urls={service: r.repository_url for service, r in repositories.items()},
+            repository_arns={service: r.arn for service, r in repositories.items()},
             access_log_bucket_name=policy.bucket,
             access_log_bucket_arn=bucket.arn,
             access_log_prefix=ACCESS_LOG_PREFIX,
         )
+
+    def _repository(self, name: str, repository_name: str, args: StorageArgs) -> aws.ecr.Repository:
+        """A repository with the stack's tag rule, scanning on push and the lifecycle policy."""
+        child = pulumi.ResourceOptions(parent=self)
+        repository = aws.ecr.Repository(
+            name,
+            name=repository_name,
+            image_tag_mutability="IMMUTABLE" if args.settings.ecr_immutable_tags else "MUTABLE",
+            image_scanning_configuration={"scan_on_push": True},
+            # AES256: images hold no secrets (those come from SSM at start-up); a KMS key would
+            # add a KMS request per layer pull and tie every image to the key's lifetime, and a
+            # repository's encryption can never be changed afterwards.
+            encryption_configurations=[{"encryption_type": "AES256"}],
+            force_delete=False,
+            region=args.region,
+            opts=child,
+        )
+        aws.ecr.LifecyclePolicy(
+            f"{name}-lifecycle",
+            repository=repository.name,
+            policy=_ecr_lifecycle_policy(args.settings.ecr_keep_images),
+            region=args.region,
+            opts=child,
+        )
+        return repository

@@ -1,8 +1,9 @@
 """The three topologies: which components each stack builds, and how they are wired.
 
 Staging and commercial build the same AWS components; their presets (presets/<topology>.yaml)
-size them and switch features on. Data flows one way: network -> storage -> security ->
-database and Atlas -> secrets -> compute -> edge -> monitoring. Pre-commercial builds the
+size them and switch features on. Data flows one way: network -> storage -> database and Atlas ->
+secrets -> cluster, load balancer and one Service per ``platform:services`` entry (which the data
+stores then admit) -> edge -> monitoring. Pre-commercial builds the
 managed platforms instead (components/platforms/topology.py).
 """
 
@@ -12,9 +13,10 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components.atlas import AtlasPeering, AtlasPrivateLink, MongoAtlas, MongoAtlasArgs
+from components.atlas import ATLAS_PORT, AtlasPeering, AtlasPrivateLink, MongoAtlas, MongoAtlasArgs
 from components.boundary import bound_every_role, boundary_arn
-from components.compute import Compute, ComputeArgs, DatadogSidecar
+from components.cluster import Cluster, ClusterArgs
+from components.containers import DatadogSidecar
 from components.cutover import CutoverArgs, CutoverRecords, HostArgs
 from components.database import Database, DatabaseArgs
 from components.database_roles import bootstrap_sql
@@ -22,22 +24,25 @@ from components.datadog import Datadog, DatadogArgs
 from components.dns import ValidatedCertificate, ValidatedCertificateArgs, alias_records
 from components.edge import EDGE_REGION, Edge, EdgeArgs
 from components.kms import StackKey, StackKeyArgs
+from components.load_balancer import LoadBalancer, LoadBalancerArgs
 from components.log_shipping import LogShipping, LogShippingArgs, LogSource
 from components.lookups import availability_zones, check_cutover_transition, public_zone_id
 from components.migrations import DatabaseAdminTask, DatabaseAdminTaskArgs
-from components.monitoring import DatabaseTargets, Monitoring, MonitoringArgs
+from components.monitoring import DatabaseTargets, Monitoring, MonitoringArgs, ServiceTargets
 from components.network import Network, NetworkArgs
 from components.platforms.topology import build_pre_commercial
 from components.postgres_tls import SUPABASE_CA_CERT, with_verified_tls
 from components.secrets import SecretParameters, SecretParametersArgs
-from components.security import Security, SecurityArgs
 from components.sentry import SentryProjects, SentryProjectsArgs
+from components.service import Egress, Routing, Service, ServiceArgs
 from components.settings import (
+    CUTOVER_HOSTS,
     NAMESPACE,
     Settings,
     SettingsError,
     placeholders,
 )
+from components.settings.derived import DATABASE_ADMIN_IMAGE_SERVICE, public_hosts
 from components.storage import Storage, StorageArgs
 
 # Every database line except those naming a password, in any of the cases PostgreSQL statements
@@ -57,8 +62,8 @@ class _Placement:
     """The AZs the subnets spread over."""
     zone_id: str | None
     """The domain's Route 53 public zone; None without a domain."""
-    api_host: str | None
-    """``<apiSubdomain>.<domain>``; None without a domain."""
+    hosts: dict[str, str]
+    """``<subdomain>.<domain>`` of every served service, by service; empty without a domain."""
     public_hosts: dict[str, str]
     """The names CloudFront serves, by service: the cut-over's records own them in every phase."""
 
@@ -68,31 +73,51 @@ def build_aws(settings: Settings) -> None:
     place = _placement(settings)
     key, edge_key = _keys(settings)
     network = _network(settings, place, key)
-    storage = Storage(
-        "storage",
-        StorageArgs(settings=settings.storage, name_prefix=settings.name(), region=settings.aws_region),
+    storage = _storage(settings)
+    database = _database(settings, place, network, key)
+    atlas = _atlas(settings, network) if settings.atlas.enabled else None
+    secrets, sentry_dsns = _secrets(settings, database, atlas, key)
+    cluster = Cluster(
+        "cluster",
+        ClusterArgs(name_prefix=settings.name(), container_insights=settings.compute.container_insights),
     )
-    security = _security(settings, network, storage, key)
-    database = _database(settings, place, network, security, key)
-    secrets, api_parameters = _secrets(settings, network, security, database, key)
-    image, image_tag_moves = _api_image(settings, storage)
-    compute = _compute(
-        settings, place, network, storage, security, secrets, api_parameters, key, image, image_tag_moves
-    )
-    database_admin = _database_admin(settings, network, security, database, secrets, compute, image)
-    edge, url = _front_door(settings, place, network, security, compute, key, edge_key)
-    monitoring = _monitoring(settings, database, compute, key, edge, edge_key)
-    _datadog(settings, database, compute, key)
+    load_balancer = _load_balancer(settings, place, network, storage)
+    services = _services(settings, place, network, storage, cluster, load_balancer, secrets, sentry_dsns, key)
+    _admit_clients(settings, services, database, atlas)
+    database_admin = _database_admin(settings, network, storage, database, secrets, cluster, services, key)
+    edge, urls = _front_door(settings, place, network, load_balancer, key, edge_key)
+    monitoring = _monitoring(settings, database, cluster, load_balancer, services, key, edge, edge_key)
+    _datadog(settings, database, services, key)
 
-    pulumi.export("apiUrl", url)
+    for service, url in urls.items():
+        pulumi.export(f"{service}Url", url)
     pulumi.export("vpcId", network.vpc_id)
     pulumi.export("availabilityZones", network.availability_zones)
     pulumi.export("egressIps", network.egress_ips)
-    pulumi.export("ecrRepositoryUrl", storage.repository_url)
-    pulumi.export("clusterName", compute.cluster_name)
-    pulumi.export("serviceName", compute.service_name)
-    pulumi.export("taskDefinitionArn", compute.task_definition_arn)
-    pulumi.export("logGroup", compute.log_group_name)
+    pulumi.export("clusterName", cluster.cluster_name)
+    pulumi.export(
+        "services",
+        {
+            name: {
+                "serviceName": service.service_name,
+                "taskDefinitionArn": service.task_definition_arn,
+                "logGroup": service.log_group_name,
+                **(
+                    {"repositoryUrl": storage.repository_urls[name]}
+                    if name in storage.repository_urls
+                    else {}
+                ),
+            }
+            for name, service in services.items()
+        },
+    )
+    # What the deploy workflow's rollout check compares (tools/rollout.py): ECS service -> release.
+    pulumi.export(
+        "releases",
+        pulumi.Output.all(
+            *(pulumi.Output.all(s.service_name, s.task_definition_arn) for s in services.values())
+        ).apply(dict),
+    )
     pulumi.export("databaseEndpoint", database.endpoint)
     pulumi.export("secretParameters", secrets.names)
     pulumi.export("databaseAdminTask", database_admin.run_task_command)
@@ -106,11 +131,11 @@ def _placement(settings: Settings) -> _Placement:
     zones = availability_zones(settings)
     domain = settings.dns.domain
     zone_id = public_zone_id(domain) if domain else None
-    api_host = f"{settings.dns.api_subdomain}.{domain}" if domain else None
-    public_hosts = {"api": api_host} if settings.edge.cloudfront and api_host and zone_id is not None else {}
-    if public_hosts:
-        check_cutover_transition(settings, zone_id, public_hosts)
-    return _Placement(zones=zones, zone_id=zone_id, api_host=api_host, public_hosts=public_hosts)
+    hosts = public_hosts(settings) if zone_id is not None else {}
+    cloudfront_hosts = dict(hosts) if settings.edge.cloudfront else {}
+    if cloudfront_hosts:
+        check_cutover_transition(settings, zone_id, cloudfront_hosts)
+    return _Placement(zones=zones, zone_id=zone_id, hosts=hosts, public_hosts=cloudfront_hosts)
 
 
 def _keys(settings: Settings) -> tuple[StackKey, StackKey | None]:
@@ -150,40 +175,20 @@ def _network(settings: Settings, place: _Placement, key: StackKey) -> Network:
     )
 
 
-def _api_log_group(settings: Settings) -> str:
-    return f"{settings.parameter_prefix}/api"
-
-
-def _security(settings: Settings, network: Network, storage: Storage, key: StackKey) -> Security:
-    """The security-group chain and the ECS roles; what the tasks reach depends on the data's
-    connectivity and, during the canary, on the pre-commercial databases."""
-    legacy_data = settings.cutover.legacy_data
-    atlas = settings.atlas
-    return Security(
-        "security",
-        SecurityArgs(
-            settings=settings.security,
+def _storage(settings: Settings) -> Storage:
+    """A repository for every service deployed from this stack's registry, and the ALB's logs."""
+    return Storage(
+        "storage",
+        StorageArgs(
+            settings=settings.storage,
             name_prefix=settings.name(),
-            parameter_prefix=settings.parameter_prefix,
             region=settings.aws_region,
-            vpc_id=network.vpc_id,
-            vpc_cidr=network.vpc_cidr,
-            container_port=settings.compute.container_port,
-            ecr_repository_arn=storage.repository_arn,
-            log_group_name=_api_log_group(settings),
-            alb_public=not settings.edge.cloudfront,
-            kms_key_arn=key.key_arn,
-            # During a cut-over on the legacy data, the API also talks to the pre-commercial M0.
-            atlas_over_internet=atlas.enabled and (atlas.connectivity == "public" or legacy_data),
-            atlas_cidr=atlas.peering_cidr if atlas.enabled and atlas.connectivity == "peering" else None,
-            legacy_database_port=settings.cutover.legacy_database_port if legacy_data else None,
+            repositories=[name for name, service in settings.services.items() if service.image is None],
         ),
     )
 
 
-def _database(
-    settings: Settings, place: _Placement, network: Network, security: Security, key: StackKey
-) -> Database:
+def _database(settings: Settings, place: _Placement, network: Network, key: StackKey) -> Database:
     return Database(
         "database",
         DatabaseArgs(
@@ -191,7 +196,7 @@ def _database(
             schedule=settings.schedule,
             name_prefix=settings.name(),
             subnet_ids=network.private_subnet_ids,
-            security_group_id=security.database_security_group_id,
+            vpc_id=network.vpc_id,
             kms_key_arn=key.key_arn,
             availability_zones=place.zones,
             protect=settings.topology == "commercial",
@@ -199,7 +204,7 @@ def _database(
     )
 
 
-def _atlas(settings: Settings, network: Network, security: Security) -> MongoAtlas:
+def _atlas(settings: Settings, network: Network) -> MongoAtlas:
     """The Atlas project and cluster, reached the way ``atlas.connectivity`` says."""
     connectivity, region = settings.atlas.connectivity, settings.aws_region
     return MongoAtlas(
@@ -209,10 +214,7 @@ def _atlas(settings: Settings, network: Network, security: Security) -> MongoAtl
             project_name=settings.name(),
             access_cidrs=network.egress_ips if connectivity == "public" else [],
             private_link=AtlasPrivateLink(
-                vpc_id=network.vpc_id,
-                subnet_ids=network.private_subnet_ids,
-                client_security_group_id=security.task_security_group_id,
-                region=region,
+                vpc_id=network.vpc_id, subnet_ids=network.private_subnet_ids, region=region
             )
             if connectivity == "private-link"
             else None,
@@ -220,7 +222,6 @@ def _atlas(settings: Settings, network: Network, security: Security) -> MongoAtl
                 vpc_id=network.vpc_id,
                 vpc_cidr=network.vpc_cidr,
                 route_table_ids=network.private_route_table_ids,
-                client_security_group_id=security.task_security_group_id,
                 region=region,
             )
             if connectivity == "peering"
@@ -231,40 +232,43 @@ def _atlas(settings: Settings, network: Network, security: Security) -> MongoAtl
 
 
 def _secrets(
-    settings: Settings, network: Network, security: Security, database: Database, key: StackKey
+    settings: Settings, database: Database, atlas: MongoAtlas | None, key: StackKey
 ) -> tuple[SecretParameters, dict[str, str]]:
-    """Every secret as an SSM SecureString, and which of them the API reads under which name.
+    """Every secret as an SSM SecureString; returns them and, per service with a Sentry project,
+    the parameter of its DSN.
 
-    The API gets the app role's URL; the master URL and the role's verifier are for the admin
-    task only (components/migrations.py). During the canary the API runs on the pre-commercial
-    databases, stored beside this stack's own URLs, which stay for the data window's copy tasks.
+    The services get the app role's URL; the master URL and the role's verifier are for the admin
+    task only (components/migrations.py). During the canary the services run on the
+    pre-commercial databases, stored beside this stack's own URLs, which stay for the data
+    window's copy tasks.
     """
-    admin_only = {"DATABASE_MASTER_URL", "DATABASE_APP_PASSWORD_VERIFIER"}
     secret_values: dict[str, pulumi.Input[str]] = {
         "DATABASE_URL": database.url,
         "DATABASE_MASTER_URL": database.master_url,
         "DATABASE_APP_PASSWORD_VERIFIER": database.app_password_verifier,
     }
-    if settings.atlas.enabled:
-        secret_values["MONGODB_URI"] = _atlas(settings, network, security).connection_uri
-    if settings.sentry.enabled:
+    if atlas is not None:
+        secret_values["MONGODB_URI"] = atlas.connection_uri
+    sentry_dsns: dict[str, str] = {}
+    projects = {name: s.sentry_platform for name, s in settings.services.items() if s.sentry_platform}
+    if settings.sentry.enabled and projects:
         sentry = SentryProjects(
             "sentry",
             SentryProjectsArgs(
                 settings=settings.sentry,
                 name_prefix=settings.name(),
-                projects={"api": "node-nestjs"},
+                projects=projects,
                 alert_environment="production" if settings.serves_users else None,
             ),
         )
-        secret_values["SENTRY_DSN"] = sentry.dsns["api"]
+        for name in projects:
+            secret_values[f"{name.upper().replace('-', '_')}_SENTRY_DSN"] = sentry.dsns[name]
+            sentry_dsns[name] = f"{name.upper().replace('-', '_')}_SENTRY_DSN"
     if settings.datadog.enabled:
         secret_values["DD_API_KEY"] = settings.datadog_api_key
-    # The API reads its usual names; each points at a parameter of this stack.
-    api_parameters = {name: name for name in secret_values if name not in {"DD_API_KEY", *admin_only}}
     if settings.cutover.legacy_data:
         legacy = {"DATABASE_URL": settings.cutover.legacy_database_url}
-        if settings.atlas.enabled:
+        if atlas is not None:
             legacy["MONGODB_URI"] = settings.cutover.legacy_mongodb_uri
         for name, value in legacy.items():
             if value is None:  # settings refuse this; never fall back to this stack's data silently
@@ -275,113 +279,188 @@ def _secrets(
                 # API's own (components/postgres_tls.py): node-postgres verifies it either way.
                 url = with_verified_tls(url, SUPABASE_CA_CERT)
             secret_values[f"LEGACY_{name}"] = pulumi.Output.secret(url)
-            api_parameters[name] = f"LEGACY_{name}"
     secrets = SecretParameters(
         "secrets",
         SecretParametersArgs(
             parameter_prefix=settings.parameter_prefix, kms_key_arn=key.key_arn, values=secret_values
         ),
     )
-    return secrets, api_parameters
+    return secrets, sentry_dsns
 
 
-def _api_image(settings: Settings, storage: Storage) -> tuple[pulumi.Input[str], bool]:
-    """The API image, and whether its tag can move: a tag of this stack's repository moves unless
-    the repository refuses overwrites; another registry's tag may move unless pinned by digest."""
-    compute = settings.compute
-    if compute.image is None:
+def _service_parameters(settings: Settings, service: str, sentry_dsns: dict[str, str]) -> dict[str, str]:
+    """Env var -> parameter name of what one service receives: the secrets it lists (the
+    pre-commercial ones during the canary) and its own Sentry DSN."""
+    legacy = "LEGACY_" if settings.cutover.legacy_data else ""
+    parameters = {name: f"{legacy}{name}" for name in settings.services[service].secrets}
+    if service in sentry_dsns:
+        parameters["SENTRY_DSN"] = sentry_dsns[service]
+    return parameters
+
+
+def _image(settings: Settings, storage: Storage, service: str) -> tuple[pulumi.Input[str], bool]:
+    """A service's image, and whether its tag can move: a tag of its repository moves unless the
+    repository refuses overwrites; another registry's tag may move unless pinned by digest."""
+    entry = settings.services[service]
+    if entry.image is None:
         return (
-            pulumi.Output.concat(storage.repository_url, ":", compute.image_tag),
+            pulumi.Output.concat(storage.repository_urls[service], ":", entry.image_tag),
             not settings.storage.ecr_immutable_tags,
         )
-    return compute.image, "@sha256:" not in compute.image
+    return entry.image, "@sha256:" not in entry.image
 
 
-def _compute(
+def _load_balancer(settings: Settings, place: _Placement, network: Network, storage: Storage) -> LoadBalancer:
+    """The shared ALB, with HTTPS when the domain gives it a certificate for every served host."""
+    hosts = list(place.hosts.values())
+    # Without a domain, the load balancer and the edge each warn about what is served over HTTP.
+    certificate = (
+        ValidatedCertificate(
+            "alb-certificate",
+            ValidatedCertificateArgs(
+                domain_name=hosts[0], subject_alternative_names=hosts[1:], zone_id=place.zone_id
+            ),
+        )
+        if hosts and place.zone_id is not None
+        else None
+    )
+    return LoadBalancer(
+        "load-balancer",
+        LoadBalancerArgs(
+            name_prefix=settings.name(),
+            region=settings.aws_region,
+            vpc_id=network.vpc_id,
+            subnet_ids=network.private_subnet_ids if settings.edge.cloudfront else network.public_subnet_ids,
+            internal=settings.edge.cloudfront,
+            access_log_bucket=storage.access_log_bucket_name,
+            certificate_arn=certificate.certificate_arn if certificate else None,
+            deletion_protection=settings.compute.alb_deletion_protection,
+        ),
+    )
+
+
+def _legacy_egress(settings: Settings, service: str) -> list[Egress]:
+    """During the canary, the ways out to the pre-commercial databases a service's secrets name:
+    Supabase's pooler and the M0 have no fixed addresses, so they are reached anywhere."""
+    if not settings.cutover.legacy_data:
+        return []
+    secrets = settings.services[service].secrets
+    egress = []
+    if "DATABASE_URL" in secrets:
+        egress.append(
+            Egress(
+                settings.cutover.legacy_database_port,
+                "0.0.0.0/0",
+                "Cut-over only: pre-commercial PostgreSQL (Supabase pooler)",
+            )
+        )
+    # Over the internet the stack's own Atlas already opens 27017 (components/atlas.py).
+    if "MONGODB_URI" in secrets and settings.atlas.connectivity != "public":
+        egress.append(Egress(ATLAS_PORT, "0.0.0.0/0", "Cut-over only: the pre-commercial MongoDB Atlas M0"))
+    return egress
+
+
+def _services(
     settings: Settings,
     place: _Placement,
     network: Network,
     storage: Storage,
-    security: Security,
+    cluster: Cluster,
+    load_balancer: LoadBalancer,
     secrets: SecretParameters,
-    api_parameters: dict[str, str],
+    sentry_dsns: dict[str, str],
     key: StackKey,
-    image: pulumi.Input[str],
-    image_tag_moves: bool,
-) -> Compute:
-    """The API on Fargate behind the ALB, with HTTPS when the domain gives it a certificate."""
-    # Without a domain, Compute and Edge each warn about what is served over plain HTTP.
-    alb_certificate = (
-        ValidatedCertificate(
-            "alb-certificate",
-            ValidatedCertificateArgs(domain_name=place.api_host, zone_id=place.zone_id),
+) -> dict[str, Service]:
+    """One Service per ``platform:services`` entry, each served at its host on the shared ALB."""
+    no_nat = settings.network.nat == "none"
+    built = {}
+    for name, entry in settings.services.items():
+        image, image_tag_moves = _image(settings, storage, name)
+        parameters = _service_parameters(settings, name, sentry_dsns)
+        built[name] = Service(
+            name,
+            ServiceArgs(
+                service=name,
+                settings=entry,
+                schedule=settings.schedule,
+                deployment_timeout_minutes=settings.compute.deployment_timeout_minutes,
+                name_prefix=settings.name(),
+                region=settings.aws_region,
+                vpc_id=network.vpc_id,
+                subnet_ids=network.public_subnet_ids if no_nat else network.private_subnet_ids,
+                assign_public_ip=no_nat,
+                cluster=cluster,
+                image=image,
+                image_tag_moves=image_tag_moves,
+                repository_arn=storage.repository_arns.get(name),
+                log_group_name=f"{settings.parameter_prefix}/{name}",
+                kms_key_arn=key.key_arn,
+                secrets={env: secrets.arns[parameter] for env, parameter in parameters.items()},
+                egress=_legacy_egress(settings, name),
+                routing=Routing(
+                    listener_arn=load_balancer.listener_arn,
+                    load_balancer_arn_suffix=load_balancer.arn_suffix,
+                    load_balancer_security_group_id=load_balancer.security_group_id,
+                    host=place.hosts.get(name),
+                )
+                if entry.subdomain is not None
+                else None,
+                datadog=DatadogSidecar(
+                    site=settings.datadog.site,
+                    agent_image=settings.datadog.agent_image,
+                    api_key_parameter_arn=secrets.arns["DD_API_KEY"],
+                    env=settings.stack,
+                )
+                if settings.datadog.enabled
+                else None,
+            ),
         )
-        if place.api_host and place.zone_id is not None
-        else None
-    )
-    return Compute(
-        "compute",
-        ComputeArgs(
-            settings=settings.compute,
-            schedule=settings.schedule,
-            name_prefix=settings.name(),
-            region=settings.aws_region,
-            vpc_id=network.vpc_id,
-            public_subnet_ids=network.public_subnet_ids,
-            private_subnet_ids=network.private_subnet_ids,
-            assign_public_ip=settings.network.nat == "none",
-            alb_internal=settings.edge.cloudfront,
-            alb_security_group_id=security.alb_security_group_id,
-            task_security_group_id=security.task_security_group_id,
-            execution_role_arn=security.execution_role_arn,
-            task_role_arn=security.task_role_arn,
-            image=image,
-            image_tag_moves=image_tag_moves,
-            log_group_name=_api_log_group(settings),
-            kms_key_arn=key.key_arn,
-            secrets={name: secrets.arns[parameter] for name, parameter in api_parameters.items()},
-            access_log_bucket=storage.access_log_bucket_name,
-            certificate_arn=alb_certificate.certificate_arn if alb_certificate else None,
-            datadog=DatadogSidecar(
-                site=settings.datadog.site,
-                agent_image=settings.datadog.agent_image,
-                api_key_parameter_arn=secrets.arns["DD_API_KEY"],
-                env=settings.stack,
-            )
-            if settings.datadog.enabled
-            else None,
-        ),
-    )
+    return built
+
+
+def _admit_clients(
+    settings: Settings, services: dict[str, Service], database: Database, atlas: MongoAtlas | None
+) -> None:
+    """The data stores admit the services whose secrets name them, and only those."""
+    for name, service in services.items():
+        secrets = settings.services[name].secrets
+        if "DATABASE_URL" in secrets:
+            database.admit(name, service.security_group_id)
+        if "MONGODB_URI" in secrets and atlas is not None:
+            atlas.admit(name, service.security_group_id)
 
 
 def _database_admin(
     settings: Settings,
     network: Network,
-    security: Security,
+    storage: Storage,
     database: Database,
     secrets: SecretParameters,
-    compute: Compute,
-    image: pulumi.Input[str],
+    cluster: Cluster,
+    services: dict[str, Service],
+    key: StackKey,
 ) -> DatabaseAdminTask:
     """The one-off task that creates the API's role (the API's image, the master URL)."""
     no_nat = settings.network.nat == "none"
+    api = services[DATABASE_ADMIN_IMAGE_SERVICE]
+    image, _ = _image(settings, storage, DATABASE_ADMIN_IMAGE_SERVICE)
     return DatabaseAdminTask(
         "database-admin",
         DatabaseAdminTaskArgs(
             name_prefix=settings.name(),
             region=settings.aws_region,
             image=image,
-            architecture=settings.compute.architecture,
-            execution_role_arn=security.execution_role_arn,
-            task_role_arn=security.task_role_arn,
-            log_group_name=compute.log_group_name,
+            architecture=settings.services[DATABASE_ADMIN_IMAGE_SERVICE].architecture,
+            repository_arn=storage.repository_arns.get(DATABASE_ADMIN_IMAGE_SERVICE),
+            kms_key_arn=key.key_arn,
+            log_group_name=f"{settings.parameter_prefix}/{DATABASE_ADMIN_IMAGE_SERVICE}",
             master_url_parameter_arn=secrets.arns["DATABASE_MASTER_URL"],
             app_password_verifier_parameter_arn=secrets.arns["DATABASE_APP_PASSWORD_VERIFIER"],
             app_role=database.app_username,
             bootstrap_sql=bootstrap_sql(settings.database.database_name, database.username),
-            cluster_name=compute.cluster_name,
+            cluster_name=cluster.cluster_name,
             subnet_ids=network.public_subnet_ids if no_nat else network.private_subnet_ids,
-            security_group_id=security.task_security_group_id,
+            security_group_id=api.security_group_id,
             assign_public_ip=no_nat,
         ),
     )
@@ -391,46 +470,52 @@ def _front_door(
     settings: Settings,
     place: _Placement,
     network: Network,
-    security: Security,
-    compute: Compute,
+    load_balancer: LoadBalancer,
     key: StackKey,
     edge_key: StackKey | None,
-) -> tuple[Edge | None, pulumi.Output[str]]:
+) -> tuple[Edge | None, dict[str, pulumi.Output[str]]]:
     """CloudFront, WAF and the cut-over's records in front of the ALB, or the ALB's own alias
-    record; returns the edge (None without CloudFront) and the API's URL."""
+    records; returns the edge (None without CloudFront) and each served service's URL."""
+    served = [name for name, entry in settings.services.items() if entry.subdomain is not None]
     if not settings.edge.cloudfront:
-        if place.api_host and place.zone_id is not None:
+        for service, host in place.hosts.items():
             alias_records(
-                "api-record",
+                f"{service}-record",
                 zone_id=place.zone_id,
-                record_name=place.api_host,
-                target_dns_name=compute.alb_dns_name,
-                target_zone_id=compute.alb_zone_id,
-                opts=pulumi.ResourceOptions(parent=compute),
+                record_name=host,
+                target_dns_name=load_balancer.dns_name,
+                target_zone_id=load_balancer.zone_id,
+                opts=pulumi.ResourceOptions(parent=load_balancer),
             )
-        scheme = "https" if compute.listener_port == 443 else "http"
-        return None, pulumi.Output.concat(f"{scheme}://", place.api_host or compute.alb_dns_name)
+        scheme = "https" if load_balancer.listener_port == 443 else "http"
+        return None, {
+            name: pulumi.Output.concat(f"{scheme}://", place.hosts.get(name) or load_balancer.dns_name)
+            for name in served
+        }
     edge = Edge(
         "edge",
         EdgeArgs(
             settings=settings.edge,
             name_prefix=settings.name(),
             region=settings.aws_region,
-            alb_arn=compute.alb_arn,
-            alb_security_group_id=security.alb_security_group_id,
+            alb_arn=load_balancer.arn,
+            alb_security_group_id=load_balancer.security_group_id,
             vpc_id=network.vpc_id,
-            alb_listener_port=compute.listener_port,
-            alb_dns_name=compute.alb_dns_name,
-            domain_name=place.api_host,
+            alb_listener_port=load_balancer.listener_port,
+            alb_dns_name=load_balancer.dns_name,
+            domain_name=place.public_hosts.get("api"),
             zone_id=place.zone_id,
             access_log_retention_days=settings.monitoring.log_retention_days,
             log_kms_key_arn=(edge_key or key).key_arn,
-            viewer_validation_records_exist=compute.listener_port == 443,
+            viewer_validation_records_exist=load_balancer.listener_port == 443,
         ),
     )
     if place.public_hosts:
         _cutover(settings, place, edge)
-    return edge, pulumi.Output.concat("https://", place.api_host or edge.distribution_domain_name)
+    return edge, {
+        name: pulumi.Output.concat("https://", place.public_hosts.get(name) or edge.distribution_domain_name)
+        for name in served
+    }
 
 
 def _cutover(settings: Settings, place: _Placement, edge: Edge) -> None:
@@ -445,10 +530,11 @@ def _cutover(settings: Settings, place: _Placement, edge: Edge) -> None:
                 service: HostArgs(
                     record_name=host,
                     legacy=cutover.hosts.get(service) if cutover.legacy_data else None,
-                    # The same API runs on both sides, so it answers the same health path.
-                    legacy_health_check_path=settings.compute.health_check_path,
+                    # The same app runs on both sides, so it answers the same health path.
+                    legacy_health_check_path=settings.services[service].health_check_path,
                 )
                 for service, host in place.public_hosts.items()
+                if service in CUTOVER_HOSTS
             },
             distribution_domain_name=edge.distribution_domain_name,
             distribution_zone_id=edge.distribution_hosted_zone_id,
@@ -460,13 +546,15 @@ def _cutover(settings: Settings, place: _Placement, edge: Edge) -> None:
 def _monitoring(
     settings: Settings,
     database: Database,
-    compute: Compute,
+    cluster: Cluster,
+    load_balancer: LoadBalancer,
+    services: dict[str, Service],
     key: StackKey,
     edge: Edge | None,
     edge_key: StackKey | None,
 ) -> Monitoring:
-    """Alarms on what the API, the database and the edge expose, the dashboard and the budget."""
-    db = settings.database
+    """Alarms on what each service, the database and the edge expose, the dashboard and the budget."""
+    db, schedule = settings.database, settings.schedule
     return Monitoring(
         "monitoring",
         MonitoringArgs(
@@ -474,10 +562,19 @@ def _monitoring(
             name_prefix=settings.name(),
             region=settings.aws_region,
             kms_key_arn=key.key_arn,
-            alb_arn_suffix=compute.alb_arn_suffix,
-            target_group_arn_suffix=compute.target_group_arn_suffix,
-            cluster_name=compute.cluster_name,
-            service_name=compute.service_name,
+            alb_arn_suffix=load_balancer.arn_suffix,
+            cluster_name=cluster.cluster_name,
+            services=[
+                ServiceTargets(
+                    name=name,
+                    service_name=service.service_name,
+                    target_group_arn_suffix=service.target_group_arn_suffix,
+                    always_on=not (
+                        schedule.enabled and schedule.mode == "stop" and settings.services[name].schedule
+                    ),
+                )
+                for name, service in services.items()
+            ],
             database=DatabaseTargets(
                 engine=db.engine,
                 instance_identifiers=database.instance_identifiers,
@@ -489,7 +586,6 @@ def _monitoring(
                 if db.engine == "aurora-serverless-v2"
                 else DB_INSTANCE_MEMORY_GIB.get(db.instance_class, 1.0),
             ),
-            scales_to_zero=settings.schedule.enabled and settings.schedule.mode == "stop",
             distribution_id=edge.distribution_id if edge else None,
             web_acl_metric_name=edge.web_acl_metric_name if edge else None,
             edge_kms_key_arn=edge_key.key_arn if edge_key else None,
@@ -497,7 +593,7 @@ def _monitoring(
     )
 
 
-def _datadog(settings: Settings, database: Database, compute: Compute, key: StackKey) -> None:
+def _datadog(settings: Settings, database: Database, services: dict[str, Service], key: StackKey) -> None:
     """Datadog's account integration and monitors, and the log path from CloudWatch to it."""
     if settings.datadog.enabled:
         datadog = Datadog(
@@ -505,7 +601,7 @@ def _datadog(settings: Settings, database: Database, compute: Compute, key: Stac
             DatadogArgs(
                 settings=settings.datadog,
                 name_prefix=settings.name(),
-                service_name="api",
+                services={name: settings.services[name].apm_root_span for name in services},
                 env=settings.stack,
                 stack_tag=settings.stack,
                 region=settings.aws_region,
@@ -517,6 +613,23 @@ def _datadog(settings: Settings, database: Database, compute: Compute, key: Stac
     if not settings.datadog.logs:
         return
     # The container and database logs go on to Datadog; CloudWatch keeps them all.
+    sources = {
+        name: LogSource(
+            log_group_names=[service.log_group_name],
+            service=name,
+            source=settings.services[name].datadog_source,
+            filter_pattern=settings.datadog.api_logs_filter_pattern,
+        )
+        for name, service in services.items()
+    }
+    sources["database"] = LogSource(
+        log_group_names=database.log_group_names,
+        service="postgresql",
+        source="postgresql",
+        # Bind parameters are never logged (components/database.py); a statement that names a
+        # password (ALTER ROLE ... PASSWORD '...', which log_statement=ddl logs) stays in CloudWatch.
+        filter_pattern=DATABASE_LOGS_PATTERN,
+    )
     shipping = LogShipping(
         "log-shipping",
         LogShippingArgs(
@@ -526,23 +639,7 @@ def _datadog(settings: Settings, database: Database, compute: Compute, key: Stac
             api_key=settings.datadog_api_key,
             env=settings.stack,
             kms_key_arn=key.key_arn,
-            sources={
-                "api": LogSource(
-                    log_group_names=[compute.log_group_name],
-                    service="api",
-                    source="nodejs",
-                    filter_pattern=settings.datadog.api_logs_filter_pattern,
-                ),
-                "database": LogSource(
-                    log_group_names=database.log_group_names,
-                    service="postgresql",
-                    source="postgresql",
-                    # Bind parameters are never logged (components/database.py); a statement
-                    # that names a password (ALTER ROLE ... PASSWORD '...', which
-                    # log_statement=ddl logs) stays in CloudWatch.
-                    filter_pattern=DATABASE_LOGS_PATTERN,
-                ),
-            },
+            sources=sources,
             log_retention_days=settings.monitoring.log_retention_days,
             force_destroy_bucket=settings.storage.force_destroy_buckets,
         ),

@@ -1,6 +1,6 @@
 """Fail a deploy whose release did not become the service's running deployment.
 
-`pulumi up` waits for the ECS service to be steady (components/compute.py), but a deployment the
+`pulumi up` waits for the ECS service to be steady (components/service.py), but a deployment the
 circuit breaker rolled back is steady too, on the previous task definition
 (hashicorp/terraform-provider-aws#19519). After `pulumi up`, the deploy workflow pipes
 ``aws ecs describe-services`` into this module with the task definition the stack applied::

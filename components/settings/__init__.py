@@ -5,16 +5,17 @@ every default, and the stack file overrides individual keys with Pulumi's struct
 
     config:
       platform:topology: staging
-      platform:compute:
-        cpu: 512
-        memory: 1024
+      platform:services:
+        api:
+          cpu: 512
+          memory: 1024
 
-Keys are camelCase in the stack file (``platform:compute.desiredCount``) and snake_case in
+Keys are camelCase in the stack file (``platform:services.api.desiredCount``) and snake_case in
 Python. Every problem is collected and reported at once, naming the key as it is written in
 the stack file, the bad value and what is allowed, before a single resource is registered.
 
 The package, by concern: ``fields`` (vocabulary, domain tables, field types), the section models
-by domain (``aws``, ``cutover``, ``data``, ``observability``, ``managed``), ``root`` (the
+by domain (``aws``, ``services``, ``cutover``, ``data``, ``observability``, ``managed``), ``root`` (the
 ``Settings`` model), ``checks`` (``CROSS_CHECKS``, the one table of rules across sections, and
 ``derived``, what its rows look at) and ``loader`` (the only reader of ``pulumi.Config``; it lays
 the stack's config over the topology's preset, presets/<topology>.yaml). Import from here, not
@@ -48,7 +49,8 @@ from components.settings.fields import (
 from components.settings.loader import PRESETS, deep_merge, load_settings, parse_settings, placeholders
 from components.settings.managed import RenderSettings, SupabaseSettings, VercelSettings
 from components.settings.observability import DatadogSettings, MonitoringSettings, SentrySettings
-from components.settings.root import AWS_SECTIONS, MANAGED_SECTIONS, SECTIONS, Settings
+from components.settings.root import AWS_SECTIONS, MANAGED_SECTIONS, SECTIONS, Settings, entry_model
+from components.settings.services import RESERVED_ENVIRONMENT, ServiceSettings, ServicesSettings
 
 __all__ = [
     "ATLAS_DEDICATED_TIERS",
@@ -63,6 +65,7 @@ __all__ = [
     "MANAGED_SECTIONS",
     "NAMESPACE",
     "PRESETS",
+    "RESERVED_ENVIRONMENT",
     "SECTIONS",
     "SUPABASE_POOLER_LIMITS",
     "TOPOLOGIES",
@@ -82,6 +85,8 @@ __all__ = [
     "ScheduleSettings",
     "SecuritySettings",
     "SentrySettings",
+    "ServiceSettings",
+    "ServicesSettings",
     "Settings",
     "SettingsError",
     "StorageSettings",
@@ -89,6 +94,7 @@ __all__ = [
     "VercelSettings",
     "cutover_transition_problems",
     "deep_merge",
+    "entry_model",
     "in_rfc1918",
     "load_settings",
     "parse_settings",

@@ -8,15 +8,12 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from components.settings.fields import (
-    FARGATE_SIZES,
     INTERFACE_ENDPOINTS,
     ClockTime,
     ClosedDay,
     DomainName,
     HolidayCountry,
-    ImageRef,
     LogRetention,
-    PlainEnvironment,
     PrivateCidr,
     Section,
     TimeZone,
@@ -87,81 +84,21 @@ class StorageSettings(Section):
     """Let ``pulumi destroy`` delete non-empty log buckets (staging convenience only)."""
 
 
-def _fargate_sizes_text() -> str:
-    return "; ".join(
-        f"cpu {cpu}: memory {', '.join(str(m) for m in mems)}" for cpu, mems in FARGATE_SIZES.items()
-    )
-
-
 class ComputeSettings(Section):
-    """``platform:compute``: the API container on ECS Fargate behind the ALB."""
+    """``platform:compute``: the ECS cluster and the load balancer its services share (each
+    service's own keys are in ``platform:services``)."""
 
-    image: ImageRef | None = None
-    """Container image. Unset: this stack's ECR repository at ``imageTag``."""
-    image_tag: str = Field("latest", pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-    """Tag deployed from this stack's ECR repository when ``image`` is unset."""
-    container_port: int = Field(3000, ge=1, le=65535)
-    """Port the NestJS API listens on."""
-    health_check_path: str = Field("/health", pattern=r"^/[A-Za-z0-9/_.-]*$")
-    """HTTP path the ALB and the container health check probe."""
-    cpu: int = 256
-    """Fargate task CPU units."""
-    memory: int = 512
-    """Fargate task memory (MiB); must pair with ``cpu``."""
-    architecture: Literal["ARM64", "X86_64"] = "ARM64"
-    """CPU architecture; Graviton (ARM64) is about 20% cheaper."""
-    desired_count: int = Field(1, ge=0, le=100)
-    """Tasks at deploy time (the autoscaler and schedules own it afterwards)."""
-    min_count: int = Field(1, ge=0, le=100)
-    """Fewest tasks the autoscaler keeps during business hours."""
-    max_count: int = Field(2, ge=1, le=100)
-    """Most tasks the autoscaler may run."""
-    cpu_target_percent: int = Field(60, ge=10, le=90)
-    """Target-tracking goal for average CPU."""
-    requests_per_target: int | None = Field(None, ge=10, le=100000)
-    """Target-tracking goal for ALB requests per task per minute; unset disables that policy."""
-    spot: bool = False
-    """Run extra tasks on Fargate Spot (the seed's "future" option)."""
-    on_demand_base: int = Field(1, ge=0, le=100)
-    """Tasks always on regular Fargate when ``spot`` is on."""
-    spot_weight: int = Field(1, ge=1, le=1000)
-    """Fargate Spot's share of tasks above the base (regular Fargate's weight is 1)."""
     container_insights: bool = False
     """CloudWatch Container Insights metrics for the cluster (billed per metric)."""
-    log_retention_days: LogRetention = 30
-    """Days the API's container logs are kept."""
-    environment: PlainEnvironment = Field(default_factory=dict)
-    """Plain, non-secret environment variables; secrets never go here."""
     alb_deletion_protection: bool = False
     """Refuse to delete the load balancer until this is turned off."""
     deployment_timeout_minutes: int = Field(20, ge=5, le=120)
-    """`pulumi up` waits this long for the service to reach a steady state after a new deployment
+    """`pulumi up` waits this long for each service to reach a steady state after a new deployment
     and fails past it; the deploy workflow then fails if the circuit breaker rolled it back."""
-
-    @model_validator(mode="after")
-    def _valid(self) -> ComputeSettings:
-        if self.cpu not in FARGATE_SIZES:
-            raise ValueError(f"cpu {self.cpu} is not a Fargate size; allowed pairs: {_fargate_sizes_text()}")
-        if self.memory not in FARGATE_SIZES[self.cpu]:
-            raise ValueError(
-                f"cpu {self.cpu} with memory {self.memory} is not a valid Fargate pair; "
-                f"cpu {self.cpu} allows memory {list(FARGATE_SIZES[self.cpu])}"
-            )
-        if self.min_count > self.max_count:
-            raise ValueError(f"minCount {self.min_count} is above maxCount {self.max_count}")
-        if self.spot and self.architecture == "ARM64":
-            raise ValueError("spot needs architecture X86_64: Fargate Spot runs only X86_64 Linux tasks")
-        if self.spot and self.on_demand_base < 1:
-            raise ValueError("spot needs onDemandBase of at least 1 so one task never runs on Spot")
-        reserved = {"DATABASE_URL", "MONGODB_URI", "SENTRY_DSN", "DD_API_KEY"}
-        clash = sorted(reserved & self.environment.keys())
-        if clash:
-            raise ValueError(f"environment must not set {clash}: they are injected as secrets")
-        return self
 
 
 # The database stops this long after the tasks' night stop, once they have drained (deregistration
-# delay 30 s + stop timeout 30 s, components/compute.py) and closed their connections.
+# delay 30 s + stop timeout 30 s, components/service.py) and closed their connections.
 DATABASE_STOP_DELAY_MINUTES = 15
 
 

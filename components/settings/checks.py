@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from components.settings.cutover import CUTOVER_HOSTS, CUTOVER_PHASES, CUTOVER_STEPS, CutoverSettings
 from components.settings.derived import (
+    DATABASE_ADMIN_IMAGE_SERVICE,
     MAX_BUCKET_NAME,
     MAX_ROLE_NAME,
     RENAME,
@@ -28,6 +29,8 @@ from components.settings.derived import (
     peered,
     pooler,
     public_subnet_prefix,
+    served_on_same_host,
+    served_services,
     whole_internet,
 )
 from components.settings.fields import (
@@ -94,6 +97,7 @@ _REQUIRED_IN_CANARY = (
 )
 
 _INTERNET_PORTS = ", ".join(map(str, TASK_INTERNET_PORTS))
+_SUBDOMAIN_FIELDS = {"apiSubdomain": "api_subdomain", "webSubdomain": "web_subdomain"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -145,11 +149,12 @@ CROSS_CHECKS: tuple[CrossCheck, ...] = (
         COMMERCIAL,
     ),
     CrossCheck(
-        "platform:compute.minCount",
-        "at least 2 tasks",
-        lambda s: s.compute.min_count < 2,
-        "commercial needs at least 2 tasks for HA (got {s.compute.min_count})",
+        "platform:services.<name>.minCount",
+        "at least 2 tasks per service",
+        lambda s, name: s.services[name].min_count < 2,
+        lambda s, name: f"commercial needs at least 2 tasks for HA (got {s.services[name].min_count})",
         COMMERCIAL,
+        each=lambda s: s.services,
     ),
     CrossCheck(
         "platform:schedule.mode",
@@ -190,14 +195,88 @@ CROSS_CHECKS: tuple[CrossCheck, ...] = (
         AWS_TOPOLOGIES,
     ),
     CrossCheck(
-        "platform:compute.imageTag",
+        "platform:services.<name>.imageTag",
         "not 'latest' in an immutable ECR repository",
-        lambda s: (
-            s.storage.ecr_immutable_tags and s.compute.image is None and s.compute.image_tag == "latest"
+        lambda s, name: (
+            s.storage.ecr_immutable_tags
+            and s.services[name].image is None
+            and s.services[name].image_tag == "latest"
         ),
         "'latest' cannot be pushed twice to an immutable ECR repository; pin a release tag (e.g. the "
         "git SHA) or set platform:storage.ecrImmutableTags to false",
         AWS_TOPOLOGIES,
+        each=lambda s: s.services,
+    ),
+    # AWS: the services, their names and what they reach.
+    CrossCheck(
+        "platform:services",
+        "at least one service",
+        lambda s: not s.services,
+        "every entry is disabled; the cluster needs at least one service (the presets' api and web)",
+        AWS_TOPOLOGIES,
+    ),
+    CrossCheck(
+        "platform:services.<name>.subdomain",
+        "no two services on one host name",
+        lambda s, name: served_on_same_host(s, name) is not None,
+        lambda s, name: (
+            f"{s.services[name].subdomain!r} is also {served_on_same_host(s, name)}'s: one host name is "
+            "served by one service; give each its own subdomain"
+        ),
+        AWS_TOPOLOGIES,
+        each=lambda s: s.services,
+    ),
+    CrossCheck(
+        "platform:services.<name>.subdomain",
+        "without platform:dns.domain, one served service at most",
+        lambda s, name: not s.dns.domain and name in served_services(s)[1:],
+        lambda s, name: (
+            f"without platform:dns.domain the load balancer has only its own name, which "
+            f"{served_services(s)[0]} already takes; set platform:dns.domain or unset this subdomain"
+        ),
+        AWS_TOPOLOGIES,
+        each=lambda s: s.services,
+    ),
+    CrossCheck(
+        "platform:services.<name>.secrets",
+        "MONGODB_URI only while platform:atlas.enabled",
+        lambda s, name: "MONGODB_URI" in s.services[name].secrets and not s.atlas.enabled,
+        "lists MONGODB_URI, but platform:atlas.enabled is false: there is no Atlas cluster to connect "
+        "to; remove it from the list or enable Atlas",
+        AWS_TOPOLOGIES,
+        each=lambda s: s.services,
+    ),
+    CrossCheck(
+        "platform:services.<name>.secrets",
+        "DATABASE_URL for the service the database admin task runs as",
+        lambda s, name: (
+            name == DATABASE_ADMIN_IMAGE_SERVICE and "DATABASE_URL" not in s.services[name].secrets
+        ),
+        lambda s, name: (
+            f"must list DATABASE_URL: the database admin task runs the {name} image and connects as "
+            "it does (components/migrations.py)"
+        ),
+        AWS_TOPOLOGIES,
+        each=lambda s: s.services,
+    ),
+    CrossCheck(
+        "platform:services.api",
+        "present: the database admin task runs the API's image",
+        lambda s: DATABASE_ADMIN_IMAGE_SERVICE not in s.services,
+        f"the {DATABASE_ADMIN_IMAGE_SERVICE} service is disabled or missing, but the database admin task "
+        "runs its image (components/migrations.py); keep it",
+        AWS_TOPOLOGIES,
+    ),
+    CrossCheck(
+        "platform:dns.<key>",
+        "not set on AWS: each service's subdomain names its host",
+        lambda s, key: _SUBDOMAIN_FIELDS[key] in s.dns.model_fields_set,
+        lambda s, key: (
+            "is pre-commercial's (Vercel and Render custom domains); on AWS each service is served at "
+            "platform:services.<name>.subdomain"
+        ),
+        AWS_TOPOLOGIES,
+        each=lambda s: _SUBDOMAIN_FIELDS,
     ),
     CrossCheck(
         "platform:cutover.hosts.<host>",
@@ -380,16 +459,20 @@ CROSS_CHECKS: tuple[CrossCheck, ...] = (
     # AWS: sizes, regions and ports the services would refuse halfway through an update.
     CrossCheck(
         "platform:schedule.offHoursMinCount",
-        "in 'scale-down' mode, not above platform:compute.minCount",
-        lambda s: (
+        "in 'scale-down' mode, not above the daytime floor of a service that follows the schedule",
+        lambda s, name: (
             s.schedule.enabled
             and s.schedule.mode == "scale-down"
-            and s.schedule.off_hours_min_count > s.compute.min_count
+            and s.services[name].schedule
+            and s.schedule.off_hours_min_count > s.services[name].min_count
         ),
-        "{s.schedule.off_hours_min_count} is above platform:compute.minCount {s.compute.min_count}, "
-        "the daytime floor; the off-hours floor must not be higher (equal: no schedule is needed and "
-        "none is made)",
+        lambda s, name: (
+            f"{s.schedule.off_hours_min_count} is above platform:services.{name}.minCount "
+            f"{s.services[name].min_count}, the daytime floor; the off-hours floor must not be higher "
+            "(equal: no schedule is needed and none is made)"
+        ),
         AWS_TOPOLOGIES,
+        each=lambda s: s.services,
     ),
     CrossCheck(
         "platform:atlas.region",

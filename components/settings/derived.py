@@ -22,11 +22,13 @@ BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
 MAX_BUCKET_NAME = 63
 ACCOUNT_ID = "<12-digit account id>"
 # IAM role names: at most 64 characters (IAM API Reference, CreateRole ``RoleName``). The roles
-# the stack names after itself, by suffix: the ECS roles (components/security.py) and the flow-log
-# role (components/network.py) always, the database scheduler's (components/database.py) with a
-# schedule, Datadog's integration role (components/datadog.py) and the log path's two roles
-# (components/log_shipping.py) when those are on.
-ALWAYS_ROLE_SUFFIXES = ("-ecs-execution", "-ecs-task", "-vpc-flow-logs", "-db-scheduler")
+# the stack names after itself, by suffix: each service's two ECS roles (components/service.py,
+# ``-<service>`` and one of SERVICE_ROLE_SUFFIXES), the database admin task's two
+# (components/migrations.py), the flow-log role (components/network.py) and the database
+# scheduler's (components/database.py) always, Datadog's integration role (components/datadog.py)
+# and the log path's two roles (components/log_shipping.py) when those are on.
+SERVICE_ROLE_SUFFIXES = ("-execution", "-task")
+ALWAYS_ROLE_SUFFIXES = ("-db-admin-execution", "-db-admin-task", "-vpc-flow-logs", "-db-scheduler")
 DATADOG_INTEGRATION_ROLE_SUFFIX = "-datadog-integration"
 LOG_SHIPPING_ROLE_SUFFIXES = ("-firehose-datadog", "-logs-to-firehose")
 MAX_ROLE_NAME = 64
@@ -48,7 +50,7 @@ def bad_bucket_name(s: Settings) -> str | None:
 
 def long_role_name(s: Settings) -> str | None:
     """The longest IAM role name made from the stack's name, if IAM would refuse it."""
-    suffixes = list(ALWAYS_ROLE_SUFFIXES)
+    suffixes = [*ALWAYS_ROLE_SUFFIXES, *(f"-{n}{x}" for n in s.services for x in SERVICE_ROLE_SUFFIXES)]
     if s.datadog.enabled and s.datadog.aws_integration:
         suffixes.append(DATADOG_INTEGRATION_ROLE_SUFFIX)
     if s.datadog.logs:
@@ -59,13 +61,40 @@ def long_role_name(s: Settings) -> str | None:
 
 def bad_sentry_slug(s: Settings) -> str | None:
     """The first Sentry project slug the topology would create and Sentry refuse
-    (components/topologies.py: the API's; components/platforms/topology.py: the web's, the API's
-    and the backup job's)."""
+    (components/topologies.py: one per service with a ``sentryPlatform``; components/platforms/
+    topology.py: the web's, the API's and the backup job's)."""
     if not s.sentry.enabled:
         return None
-    projects = ["api"] if s.on_aws else ["api", "web", *(["backup"] if s.backup.enabled else [])]
+    if s.on_aws:
+        projects = [name for name, service in s.services.items() if service.sentry_platform]
+    else:
+        projects = ["api", "web", *(["backup"] if s.backup.enabled else [])]
     slugs = (f"{s.name()}-{short}" for short in projects)
     return next((slug for slug in slugs if not SENTRY_SLUG.fullmatch(slug)), None)
+
+
+# The service whose image the database admin task runs (components/migrations.py): it holds node,
+# node-postgres and the CA files the database URL names.
+DATABASE_ADMIN_IMAGE_SERVICE = "api"
+
+
+def served_services(s: Settings) -> list[str]:
+    """The services served through the load balancer (those with a subdomain), in order."""
+    return [name for name, service in s.services.items() if service.subdomain is not None]
+
+
+def served_on_same_host(s: Settings, name: str) -> str | None:
+    """An earlier service with the same subdomain as ``name``, if any."""
+    subdomain = s.services[name].subdomain
+    earlier = list(s.services)[: list(s.services).index(name)]
+    return next((e for e in earlier if subdomain and s.services[e].subdomain == subdomain), None)
+
+
+def public_hosts(s: Settings) -> dict[str, str]:
+    """``<subdomain>.<domain>`` of every served service on AWS, by service; none without a domain."""
+    if not s.dns.domain:
+        return {}
+    return {name: f"{s.services[name].subdomain}.{s.dns.domain}" for name in served_services(s)}
 
 
 def cutover_needs(s: Settings) -> list[str]:

@@ -23,7 +23,7 @@ from components.settings.fields import (
     Section,
     SettingsError,
 )
-from components.settings.root import AWS_SECTIONS, MANAGED_SECTIONS, SECTIONS, Settings
+from components.settings.root import AWS_SECTIONS, MANAGED_SECTIONS, SECTIONS, Settings, entry_model
 
 # The topology presets, one stack-file-shaped YAML file per topology at the repository's root:
 # presets/<topology>.yaml, found from this file, not the working directory.
@@ -94,11 +94,14 @@ def _describe(error: dict[str, Any], section: str, *, secret: bool = False) -> s
     key = f"{NAMESPACE}:{section}" + (f".{location}" if location else "")
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
-        allowed = sorted(field.alias or name for name, field in SECTIONS[section].model_fields.items())
-        return f"{key}: unknown key; allowed keys in {NAMESPACE}:{section} are {allowed}"
+        model, where = entry_model(section), f"{NAMESPACE}:{section}"
+        if model is not SECTIONS[section]:  # a map's entry: the keys of one entry are allowed
+            where += f".{loc[0]}"
+        allowed = sorted(field.alias or name for name, field in model.model_fields.items())
+        return f"{key}: unknown key; allowed keys in {where} are {allowed}"
     if error["type"] == "missing":
         return f"{key}: required, but not set"
-    secret_keys = _secret_keys(SECTIONS[section])
+    secret_keys = _secret_keys(entry_model(section))
     # A problem of the whole section already names the values involved; its input would be the
     # entire section, presets included.
     if not loc or secret or loc[0] in secret_keys or error["type"] == SECRET_LOOKING_ERROR:
@@ -158,6 +161,7 @@ def parse_settings(
 
     if topology in AWS_TOPOLOGIES and region is None:
         raise SettingsError(["aws:region: required for the AWS topologies (ap-northeast-1 is Tokyo)"])
+    sections["services_section"] = sections.pop("services")
     settings = Settings(project=project, stack=stack, topology=topology, region=region, **sections)
     problems = cross_check_problems(settings)
     if problems:

@@ -20,14 +20,16 @@ from components.settings.data import AtlasSettings, BackupSettings, DatabaseSett
 from components.settings.fields import AWS_TOPOLOGIES, Section, SettingsError, Topology
 from components.settings.managed import RenderSettings, SupabaseSettings, VercelSettings
 from components.settings.observability import DatadogSettings, MonitoringSettings, SentrySettings
+from components.settings.services import ServiceSettings, ServicesSettings
 
-SECTIONS: dict[str, type[Section]] = {
+SECTIONS: dict[str, type[Section] | type[ServicesSettings]] = {
     "network": NetworkSettings,
     "dns": DnsSettings,
     "cutover": CutoverSettings,
     "security": SecuritySettings,
     "storage": StorageSettings,
     "compute": ComputeSettings,
+    "services": ServicesSettings,
     "schedule": ScheduleSettings,
     "edge": EdgeSettings,
     "database": DatabaseSettings,
@@ -43,9 +45,25 @@ SECTIONS: dict[str, type[Section]] = {
 
 # Sections that only mean something on AWS, and those only for the managed platforms.
 AWS_SECTIONS = frozenset(
-    {"network", "cutover", "security", "storage", "compute", "schedule", "edge", "database", "datadog"}
+    {
+        "network",
+        "cutover",
+        "security",
+        "storage",
+        "compute",
+        "services",
+        "schedule",
+        "edge",
+        "database",
+        "datadog",
+    }
 )
 MANAGED_SECTIONS = frozenset({"vercel", "render", "supabase", "backup"})
+
+
+def entry_model(section: str) -> type[Section]:
+    """The model of a section's keys; for ``services``, a map, that of one entry."""
+    return ServiceSettings if section == "services" else SECTIONS[section]  # type: ignore[return-value]
 
 
 class Settings(BaseModel):
@@ -63,6 +81,7 @@ class Settings(BaseModel):
     security: SecuritySettings
     storage: StorageSettings
     compute: ComputeSettings
+    services_section: ServicesSettings
     schedule: ScheduleSettings
     edge: EdgeSettings
     database: DatabaseSettings
@@ -76,6 +95,11 @@ class Settings(BaseModel):
     backup: BackupSettings
     datadog_api_key: Any = None
     """The ``datadog:apiKey`` provider secret (an Output) when the Datadog agent runs on AWS."""
+
+    @property
+    def services(self) -> dict[str, ServiceSettings]:
+        """The enabled ``platform:services`` entries (none in pre-commercial), by name."""
+        return self.services_section.enabled if self.on_aws else {}
 
     @property
     def on_aws(self) -> bool:
