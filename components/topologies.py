@@ -421,7 +421,7 @@ def _front_door(
             vpc_id=network.vpc_id,
             alb_listener_port=compute.listener_port,
             alb_dns_name=compute.alb_dns_name,
-            domain_name=place.api_host,
+            hosts={"api": place.api_host} if place.api_host else {},
             zone_id=place.zone_id,
             access_log_retention_days=settings.monitoring.log_retention_days,
             log_kms_key_arn=(edge_key or key).key_arn,
