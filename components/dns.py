@@ -29,6 +29,29 @@ class ValidatedCertificateArgs:
     ACM gives every certificate for a name the same record, and two owners would each delete it
     from under the other (and the other's renewals would then fail)."""
 
+    @classmethod
+    def covering(
+        cls,
+        names: Sequence[str],
+        *,
+        zone_id: pulumi.Input[str],
+        region: str | None = None,
+        create_validation_records: bool = True,
+    ) -> ValidatedCertificateArgs:
+        """One certificate for all of ``names``: the first is its subject, the others its subject
+        alternative names. Give the same names in the same order wherever a stack requests a
+        certificate for them (the CloudFront viewer's and the ALB's), since ACM replaces a
+        certificate whose names change."""
+        if not names:
+            raise ValueError("a certificate needs at least one name")
+        return cls(
+            domain_name=names[0],
+            zone_id=zone_id,
+            subject_alternative_names=tuple(names[1:]),
+            region=region,
+            create_validation_records=create_validation_records,
+        )
+
 
 class ValidatedCertificate(pulumi.ComponentResource):
     """An ACM certificate validated by DNS, usable once its validation records have been seen."""

@@ -1,6 +1,8 @@
 """Edge: CloudFront in front of the internal ALB through a VPC origin, with WAF and access logs.
 
-The ALB sits in private subnets and accepts connections only from the security group AWS
+One distribution serves every public host (``api.<domain>``, ``www.<domain>``, ...): all of them
+behind the one web ACL, all through the one VPC origin, with the viewer's Host header passed on so
+the ALB's host rules pick the service. The ALB sits in private subnets and accepts connections only from the security group AWS
 gives CloudFront's VPC-origin network interfaces, so every request passes the distribution
 (and its web ACL) first. CloudFront-scoped resources live in us-east-1 whatever the stack's
 region: the viewer certificate, the web ACL, and the log delivery of both.
@@ -8,7 +10,8 @@ region: the viewer certificate, the web ACL, and the log delivery of both.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -29,13 +32,22 @@ network interfaces carry it, so an ingress rule naming it admits CloudFront and 
 # AWS managed policies, referenced by id (CloudFront developer guide, "Use managed cache policies"
 # and "Use managed origin request policies").
 CACHING_DISABLED_POLICY_ID = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
-ALL_VIEWER_EXCEPT_HOST_HEADER_POLICY_ID = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+# AllViewer: every viewer header, Host included, every cookie and query string. Host must reach the
+# ALB, whose listener rules route by it.
+# https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-origin-request-policies.html
+ALL_VIEWER_POLICY_ID = "216adef6-5c7f-47e4-b989-5492eafa07d3"
 
 ORIGIN_ID = "api-alb"
 ALL_METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
 CACHED_METHODS = ["GET", "HEAD"]
 HSTS_MAX_AGE_SECONDS = 63_072_000  # two years
 ONE_YEAR_SECONDS = 31_536_000
+ONE_DAY_SECONDS = 86_400
+# CloudFront's default cache key is the distribution's own d….cloudfront.net name and the path, not
+# the alias the viewer asked for, so without Host in the key api.<domain>/x and www.<domain>/x
+# would share one cache entry.
+# https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/understanding-the-cache-key.html
+HOST_HEADER = "Host"
 
 # Managed rule groups of the web ACL: (rule name, AWS rule group), in evaluation order after the
 # IP reputation list and the rate limit. Together with those ~1,130 WCUs, under the 1,500 included.
@@ -75,22 +87,29 @@ class EdgeArgs:
     log_kms_key_arn: pulumi.Input[str]
     """The stack's us-east-1 key (components/kms.py): encrypts the access and WAF log groups, which
     live in us-east-1 with CloudFront and the CLOUDFRONT-scope web ACL."""
-    domain_name: str | None = None
-    """Public name of the API, e.g. ``api.example.com``. With HTTPS to the origin it is also the
-    origin host (TLS server name), so the ALB's certificate must cover it. ``None``: the
-    distribution is only reachable at its ``*.cloudfront.net`` name."""
+    hosts: Mapping[str, str] = field(default_factory=dict)
+    """Public name of each exposed service, e.g. ``{"api": "api.example.com", "web":
+    "www.example.com"}``: the distribution's aliases and the names on its certificate. The viewer's
+    Host reaches the ALB, which routes by it; with HTTPS to the origin CloudFront checks the ALB's
+    certificate against that Host, so the ALB's certificate must cover every one of them. Empty:
+    the distribution is only reachable at its ``*.cloudfront.net`` name."""
     zone_id: pulumi.Input[str] | None = None
-    """Route 53 hosted zone of ``domain_name``, for the certificate's validation. The name's own
-    records belong to the cut-over (components/cutover.py), which owns them in every phase."""
+    """Route 53 hosted zone of the hosts, for the certificate's validation. The names' own records
+    belong to the cut-over (components/cutover.py), which owns them in every phase."""
     access_log_retention_days: int = 90
     """Days CloudFront access logs are kept in CloudWatch Logs."""
     viewer_validation_records_exist: bool = False
-    """True when the stack's regional certificate for ``domain_name`` already writes the ACM
-    validation records, which the us-east-1 certificate then shares instead of owning a copy."""
+    """True when the stack's regional certificate already writes the ACM validation records of
+    every one of ``hosts``, which the us-east-1 certificate then shares instead of owning a copy."""
+
+    @property
+    def names(self) -> list[str]:
+        """The hosts in service-name order: the certificate's names (the first is its subject)."""
+        return [self.hosts[service] for service in sorted(self.hosts)]
 
 
 class Edge(pulumi.ComponentResource):
-    """CloudFront distribution for the API, its VPC origin, WAF and logs."""
+    """CloudFront distribution for the public hosts, its VPC origin, WAF and logs."""
 
     distribution_id: pulumi.Output[str]
     """The distribution's id."""
@@ -100,8 +119,8 @@ class Edge(pulumi.ComponentResource):
     """Its ``d….cloudfront.net`` name."""
     distribution_hosted_zone_id: pulumi.Output[str]
     """CloudFront's hosted zone id, for alias records."""
-    url: pulumi.Output[str]
-    """``https://<domain_name>``, or the ``cloudfront.net`` name without a domain."""
+    urls: dict[str, str]
+    """``https://<host>`` of each service in ``hosts``; empty without hosts."""
     certificate_arn: pulumi.Output[str] | None
     """The us-east-1 viewer certificate, ``None`` without a domain."""
     vpc_origin_id: pulumi.Output[str]
@@ -136,11 +155,7 @@ class Edge(pulumi.ComponentResource):
             distribution_arn=distribution.arn,
             distribution_domain_name=distribution.domain_name,
             distribution_hosted_zone_id=distribution.hosted_zone_id,
-            url=(
-                pulumi.Output.from_input(f"https://{args.domain_name}")
-                if args.domain_name
-                else pulumi.Output.concat("https://", distribution.domain_name)
-            ),
+            urls={service: f"https://{host}" for service, host in args.hosts.items()},
             certificate_arn=certificate_arn,
             vpc_origin_id=vpc_origin.id,
             access_log_group_name=access_log_group.name,
@@ -201,17 +216,18 @@ class Edge(pulumi.ComponentResource):
         return vpc_origin, alb_ingress
 
     def _viewer_certificate(self) -> pulumi.Output[str] | None:
-        """The us-east-1 certificate of the API's name: the one configured, or one requested and
-        validated through Route 53; None without a domain (CloudFront's default, with a warning)."""
+        """The us-east-1 certificate of every host (one name, the others as subject alternative
+        names): the one configured, or one requested and validated through Route 53; None without
+        hosts (CloudFront's default, with a warning)."""
         name, args, settings = self._name, self._args, self._args.settings
         child = pulumi.ResourceOptions(parent=self)
-        if args.domain_name and settings.certificate_arn:
+        if args.hosts and settings.certificate_arn:
             return pulumi.Output.from_input(settings.certificate_arn)
-        if args.domain_name:
+        if args.hosts:
             return ValidatedCertificate(
                 f"{name}-viewer",
-                ValidatedCertificateArgs(
-                    domain_name=args.domain_name,
+                ValidatedCertificateArgs.covering(
+                    args.names,
                     zone_id=args.zone_id,
                     region=EDGE_REGION,
                     create_validation_records=not args.viewer_validation_records_exist,
@@ -221,7 +237,7 @@ class Edge(pulumi.ComponentResource):
         pulumi.log.warn(
             "No domain: the distribution serves the default *.cloudfront.net certificate, so "
             "viewers' TLS ends at a cloudfront.net name and the TLSv1.2_2021 minimum cannot be "
-            "enforced. Set platform:dns.domain for the API's own name and certificate.",
+            "enforced. Set platform:dns.domain for the services' own names and certificate.",
             resource=self,
         )
         return None
@@ -233,21 +249,58 @@ class Edge(pulumi.ComponentResource):
         web_acl: aws.wafv2.WebAcl | None,
         certificate_arn: pulumi.Output[str] | None,
     ) -> aws.cloudfront.Distribution:
-        """The distribution: HTTPS to viewers, the VPC origin behind, nothing cached unless asked."""
+        """The distribution: HTTPS to viewers, the VPC origin behind, the immutable paths cached
+        per host, nothing else cached unless asked."""
         name, args, settings = self._name, self._args, self._args.settings
         https_to_origin = args.alb_listener_port == 443
+        security_headers = self._security_headers_policy(name, args)
+        immutable_policy_id = (
+            self._immutable_cache_policy(name, args).id if settings.immutable_paths else None
+        )
         distribution = aws.cloudfront.Distribution(
             f"{name}-distribution",
             enabled=True,
-            comment=f"{args.name_prefix} API",
-            aliases=[args.domain_name] if args.domain_name else None,
+            comment=f"{args.name_prefix} public hosts",
+            aliases=args.names or None,
             origins=[
                 {
                     "origin_id": ORIGIN_ID,
-                    "domain_name": args.domain_name if https_to_origin else args.alb_dns_name,
+                    # The viewer's Host is forwarded (AllViewer), and CloudFront then checks the
+                    # ALB's certificate against that Host, not only against this name ("One of the
+                    # domain names in the certificate must match ... the value that you specified
+                    # for Origin Domain Name ... [or] the value of the Host header if you configured
+                    # CloudFront to forward the Host header to your origin":
+                    # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/http-502-bad-gateway.html).
+                    # The VPC-origin guide states no rule of its own here; its endpoint takes the
+                    # custom origin's protocol policy and TLS versions (API_VpcOriginEndpointConfig),
+                    # so the custom-origin rule above is the one relied on. Hence the ALB's
+                    # certificate covers every host, and this name is one of them (the first)
+                    # rather than the ALB's internal name, which no ACM certificate can cover.
+                    "domain_name": args.names[0] if https_to_origin else args.alb_dns_name,
                     "vpc_origin_config": {"vpc_origin_id": vpc_origin.id},
                 }
             ],
+            # Evaluated in list order, first match wins, before the default behaviour; the list is
+            # in place-updatable (no replacement of the distribution), see ordered_cache_behavior in
+            # hashicorp/terraform-provider-aws internal/service/cloudfront/distribution.go.
+            ordered_cache_behaviors=[
+                {
+                    "path_pattern": path,
+                    "target_origin_id": ORIGIN_ID,
+                    "viewer_protocol_policy": "redirect-to-https",
+                    "allowed_methods": CACHED_METHODS,
+                    "cached_methods": CACHED_METHODS,
+                    "compress": True,
+                    "cache_policy_id": immutable_policy_id,
+                    # No origin request policy: what is in the cache key (Host, the normalised
+                    # Accept-Encoding) is also what CloudFront sends to the origin, and an asset
+                    # needs nothing else.
+                    # https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_ParametersInCacheKeyAndForwardedToOrigin.html
+                    "response_headers_policy_id": security_headers.id,
+                }
+                for path in settings.immutable_paths
+            ]
+            or None,
             default_cache_behavior={
                 "target_origin_id": ORIGIN_ID,
                 "viewer_protocol_policy": "redirect-to-https",
@@ -255,8 +308,8 @@ class Edge(pulumi.ComponentResource):
                 "cached_methods": CACHED_METHODS,
                 "compress": True,
                 "cache_policy_id": self._cache_policy_id(name, args),
-                "origin_request_policy_id": ALL_VIEWER_EXCEPT_HOST_HEADER_POLICY_ID,
-                "response_headers_policy_id": self._security_headers_policy(name, args).id,
+                "origin_request_policy_id": ALL_VIEWER_POLICY_ID,
+                "response_headers_policy_id": security_headers.id,
             },
             viewer_certificate=(
                 {
@@ -323,14 +376,45 @@ class Edge(pulumi.ComponentResource):
 
     # -- caching and headers ----------------------------------------------------------------
 
+    def _immutable_cache_policy(self, name: str, args: EdgeArgs) -> aws.cloudfront.CachePolicy:
+        """The managed CachingOptimized policy's settings plus Host in the cache key.
+
+        Content-hashed assets never change under one name, so the origin's Cache-Control decides
+        (Next.js sends ``public, max-age=31536000, immutable``, up to ``max_ttl``); an answer without
+        one is kept a day, as CachingOptimized does. Not CachingOptimized itself: it keys on no
+        header, so a 404 that api.<domain>/_next/static/x gets from the API (or from the ALB's
+        default rule) would be served to www.<domain>/_next/static/x. With Host in the key each
+        host has its own entries. CloudFront lets a cache policy key on Host:
+        https://repost.aws/knowledge-center/configure-cloudfront-to-forward-headers
+        """
+        return aws.cloudfront.CachePolicy(
+            f"{name}-immutable-cache",
+            name=f"{args.name_prefix}-immutable-assets",
+            comment="Content-hashed assets: origin Cache-Control up to a year, one entry per host",
+            # 0, not CachingOptimized's 1: a "no-store" answer (an error page) is not kept at all.
+            min_ttl=0,
+            default_ttl=ONE_DAY_SECONDS,
+            max_ttl=ONE_YEAR_SECONDS,
+            parameters_in_cache_key_and_forwarded_to_origin={
+                "headers_config": {"header_behavior": "whitelist", "headers": {"items": [HOST_HEADER]}},
+                "cookies_config": {"cookie_behavior": "none"},
+                "query_strings_config": {"query_string_behavior": "none"},
+                "enable_accept_encoding_gzip": True,
+                "enable_accept_encoding_brotli": True,
+            },
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
     def _cache_policy_id(self, name: str, args: EdgeArgs) -> pulumi.Input[str]:
+        """The default behaviour's cache policy: every host's pages and API calls outside the
+        immutable paths."""
         if not args.settings.cache_api:
             return CACHING_DISABLED_POLICY_ID
         # Not the managed UseOriginCacheControlHeaders policy: a caching policy must put the
         # Authorization header in the cache key for CloudFront to forward it at all, and the
         # managed one leaves it (and query strings) out, which would break authenticated calls.
         # Keying on credentials, cookies and the full query also means a response cached for one
-        # caller is never served to another.
+        # caller is never served to another, and keying on Host one host's for another's.
         policy = aws.cloudfront.CachePolicy(
             f"{name}-api-cache",
             name=f"{args.name_prefix}-api-origin-cache-control",
@@ -341,7 +425,7 @@ class Edge(pulumi.ComponentResource):
             parameters_in_cache_key_and_forwarded_to_origin={
                 "headers_config": {
                     "header_behavior": "whitelist",
-                    "headers": {"items": ["Authorization", "Origin"]},
+                    "headers": {"items": ["Authorization", HOST_HEADER, "Origin"]},
                 },
                 "cookies_config": {"cookie_behavior": "all"},
                 "query_strings_config": {"query_string_behavior": "all"},
@@ -354,7 +438,7 @@ class Edge(pulumi.ComponentResource):
 
     def _security_headers_policy(self, name: str, args: EdgeArgs) -> aws.cloudfront.ResponseHeadersPolicy:
         # Own policy rather than the managed SecurityHeadersPolicy, which sends
-        # X-Frame-Options SAMEORIGIN; an API is never framed, so DENY.
+        # X-Frame-Options SAMEORIGIN; neither the API nor the web is framed, so DENY.
         return aws.cloudfront.ResponseHeadersPolicy(
             f"{name}-security-headers",
             name=f"{args.name_prefix}-api-security-headers",
@@ -519,12 +603,16 @@ class Edge(pulumi.ComponentResource):
 def _check(args: EdgeArgs) -> None:
     if args.alb_listener_port not in (80, 443):
         raise ValueError(f"alb_listener_port must be 443 (HTTPS) or 80 (HTTP), not {args.alb_listener_port}")
-    if args.alb_listener_port == 443 and not args.domain_name:
+    if args.alb_listener_port == 443 and not args.hosts:
         raise ValueError(
-            "an HTTPS ALB listener needs domain_name: CloudFront verifies the ALB's certificate against it"
+            "an HTTPS ALB listener needs hosts: CloudFront verifies the ALB's certificate against them"
         )
-    if bool(args.domain_name) != (args.zone_id is not None):
-        raise ValueError("domain_name and zone_id go together (certificate validation)")
+    if bool(args.hosts) != (args.zone_id is not None):
+        raise ValueError("hosts and zone_id go together (certificate validation)")
+    names = list(args.hosts.values())
+    if len(set(names)) != len(names):
+        # The ALB routes by Host: one name cannot lead to two services.
+        raise ValueError(f"hosts gives one name to two services: {dict(args.hosts)}")
     if args.access_log_retention_days not in LOG_RETENTION_DAYS:
         raise ValueError(
             f"access_log_retention_days {args.access_log_retention_days} is not a CloudWatch "

@@ -312,14 +312,13 @@ def _image(settings: Settings, storage: Storage, service: str) -> tuple[pulumi.I
 
 def _load_balancer(settings: Settings, place: _Placement, network: Network, storage: Storage) -> LoadBalancer:
     """The shared ALB, with HTTPS when the domain gives it a certificate for every served host."""
-    hosts = list(place.hosts.values())
+    # Sorted by service, as the edge orders its viewer certificate's names (EdgeArgs.names): the
+    # two certificates then share the validation records of the same names.
+    hosts = [host for _, host in sorted(place.hosts.items())]
     # Without a domain, the load balancer and the edge each warn about what is served over HTTP.
     certificate = (
         ValidatedCertificate(
-            "alb-certificate",
-            ValidatedCertificateArgs(
-                domain_name=hosts[0], subject_alternative_names=hosts[1:], zone_id=place.zone_id
-            ),
+            "alb-certificate", ValidatedCertificateArgs.covering(hosts, zone_id=place.zone_id)
         )
         if hosts and place.zone_id is not None
         else None
@@ -503,7 +502,7 @@ def _front_door(
             vpc_id=network.vpc_id,
             alb_listener_port=load_balancer.listener_port,
             alb_dns_name=load_balancer.dns_name,
-            domain_name=place.public_hosts.get("api"),
+            hosts=place.public_hosts,
             zone_id=place.zone_id,
             access_log_retention_days=settings.monitoring.log_retention_days,
             log_kms_key_arn=(edge_key or key).key_arn,

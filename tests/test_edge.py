@@ -1,4 +1,5 @@
-"""Edge: CloudFront + WAF in front of an internal ALB that only CloudFront can reach."""
+"""Edge: CloudFront + WAF in front of an internal ALB that only CloudFront can reach, for every
+public host (the API and the web) at once."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 import pytest
 
 from components.edge import Edge, EdgeArgs
-from components.settings import EdgeSettings
+from components.settings import EdgeSettings, SettingsError, parse_settings
 from tools.harness import Run, run_stack
 from tools.mocks import ACCOUNT_ID
 
@@ -24,7 +25,16 @@ CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 ALB_SG = "sg-0a1b2c3d4e5f60718"
 VPC_ID = "vpc-0123456789abcdef0"
 ZONE_ID = "Z0123456789ABCDEFGHIJ"
-DOMAIN = "api.example.com"
+API_HOST = "api.example.com"
+WEB_HOST = "www.example.com"
+HOSTS = {"web": WEB_HOST, "api": API_HOST}
+# The AWS-managed AllViewer origin request policy (all viewer headers, Host included):
+# https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-origin-request-policies.html
+ALL_VIEWER = "216adef6-5c7f-47e4-b989-5492eafa07d3"
+# What Next.js sends with /_next/static/* (content-hashed build output):
+# https://nextjs.org/docs/app/guides/self-hosting (Caching and ISR / automatic caching)
+NEXT_STATIC_MAX_AGE = 31_536_000
+CACHE_POLICY = "aws:cloudfront/cachePolicy:CachePolicy"
 EXISTING_CERTIFICATE = f"arn:aws:acm:us-east-1:{ACCOUNT_ID}:certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
 # Not the defaults, so a hard-coded value cannot pass.
 RATE_LIMIT = 1234
@@ -60,7 +70,7 @@ def _edge(settings: EdgeSettings, **overrides) -> Edge:
         "alb_security_group_id": ALB_SG,
         "vpc_id": VPC_ID,
         "alb_listener_port": 443,
-        "domain_name": DOMAIN,
+        "hosts": HOSTS,
         "zone_id": ZONE_ID,
         "access_log_retention_days": ACCESS_RETENTION,
         "log_kms_key_arn": EDGE_KEY_ARN,
@@ -89,7 +99,7 @@ def run() -> Run:
 def bare() -> Run:
     """No domain (so HTTP to the ALB and the default certificate), no WAF, API caching on."""
     settings = EdgeSettings(cloudfront=True, cache_api=True)
-    return _run(settings, alb_listener_port=80, domain_name=None, zone_id=None)
+    return _run(settings, alb_listener_port=80, hosts={}, zone_id=None)
 
 
 def _distribution(run: Run) -> dict:
@@ -185,15 +195,27 @@ def test_no_waf_resources_when_waf_is_off(bare: Run) -> None:
 # -- TLS to viewers -------------------------------------------------------------------------
 
 
-def test_viewer_certificate_is_requested_in_us_east_1_for_the_domain(run: Run) -> None:
+def test_viewer_certificate_is_requested_in_us_east_1_for_every_host(run: Run) -> None:
     certificate = run.one(CERTIFICATE)
     assert certificate["region"] == "us-east-1"
-    assert certificate["domainName"] == DOMAIN
+    names = {certificate["domainName"], *certificate["subjectAlternativeNames"]}
+    assert names == {API_HOST, WEB_HOST}
+    assert len(certificate["subjectAlternativeNames"]) == 1
     viewer = _distribution(run)["viewerCertificate"]
     assert viewer["acmCertificateArn"] == certificate.outputs["arn"]
     assert viewer["minimumProtocolVersion"] == "TLSv1.2_2021"
     assert viewer["sslSupportMethod"] == "sni-only"
-    assert _distribution(run)["aliases"] == [DOMAIN]
+    assert sorted(_distribution(run)["aliases"]) == sorted([API_HOST, WEB_HOST])
+
+
+def test_each_host_gets_its_own_validation_record_unless_the_regional_certificate_writes_them(
+    run: Run,
+) -> None:
+    # ACM gives each name its own validation CNAME, so a certificate for two names needs two.
+    assert len([r for r in run.of_type(RECORD) if "validation" in r.name]) == 2
+    shared = _run(EdgeSettings(cloudfront=True), viewer_validation_records_exist=True)
+    assert not shared.of_type(RECORD)
+    assert shared.one(CERTIFICATE)["domainName"] in (API_HOST, WEB_HOST)
 
 
 def test_an_existing_certificate_is_used_instead_of_requesting_one() -> None:
@@ -212,9 +234,8 @@ def test_without_a_domain_the_default_certificate_is_used_and_flagged(bare: Run)
 
 def test_the_edge_serves_its_name_but_leaves_the_names_records_to_the_cut_over(run: Run) -> None:
     """components/cutover.py owns the name's records in every phase; CloudFront must still answer."""
-    assert not [r for r in run.of_type(RECORD) if r["name"] == DOMAIN]
-    assert run.one(DISTRIBUTION)["aliases"] == [DOMAIN]
-    assert run.one(CERTIFICATE, "viewer")["domainName"] == DOMAIN
+    assert not [r for r in run.of_type(RECORD) if r["name"] in (API_HOST, WEB_HOST)]
+    assert set(run.one(DISTRIBUTION)["aliases"]) == {API_HOST, WEB_HOST}
 
 
 # -- origin lock-down -----------------------------------------------------------------------
@@ -232,8 +253,10 @@ def test_distribution_origin_is_the_vpc_origin_never_a_public_endpoint(run: Run)
     [origin] = _distribution(run)["origins"]
     assert origin["vpcOriginConfig"]["vpcOriginId"] == run.one(VPC_ORIGIN).id
     assert "customOriginConfig" not in origin
-    # The TLS server name CloudFront checks the ALB's certificate against.
-    assert origin["domainName"] == DOMAIN
+    # One of the names on the ALB's certificate; with Host forwarded, CloudFront checks the
+    # certificate against the viewer's Host as well (CloudFront developer guide, "HTTP 502 status
+    # code (Bad Gateway)"), so every host is on it.
+    assert origin["domainName"] in (API_HOST, WEB_HOST)
     assert _behavior(run)["targetOriginId"] == origin["originId"]
 
 
@@ -272,11 +295,11 @@ def test_without_a_certificate_cloudfront_talks_http_to_the_alb_and_warns(bare: 
 def test_api_responses_are_not_cached_by_default(run: Run) -> None:
     behavior = _behavior(run)
     assert behavior["cachePolicyId"] == CACHING_DISABLED
-    assert not run.of_type("aws:cloudfront/cachePolicy:CachePolicy")
+    assert [p["name"] for p in run.of_type(CACHE_POLICY)] == [f"{PREFIX}-immutable-assets"]
 
 
 def test_cache_api_honours_origin_cache_control_keyed_per_caller(bare: Run) -> None:
-    policy = bare.one("aws:cloudfront/cachePolicy:CachePolicy")
+    policy = bare.one(CACHE_POLICY, "api-cache")
     assert _behavior(bare)["cachePolicyId"] == policy.id != CACHING_DISABLED
     # Nothing is cached unless the API says so.
     assert policy["defaultTtl"] == 0 and policy["minTtl"] == 0 and policy["maxTtl"] > 0
@@ -284,6 +307,73 @@ def test_cache_api_honours_origin_cache_control_keyed_per_caller(bare: Run) -> N
     assert "Authorization" in key["headersConfig"]["headers"]["items"]
     assert key["queryStringsConfig"]["queryStringBehavior"] == "all"
     assert key["cookiesConfig"]["cookieBehavior"] == "all"
+
+
+def _ordered(run: Run) -> list[dict]:
+    return _distribution(run).get("orderedCacheBehaviors", [])
+
+
+def test_next_static_assets_have_their_own_behaviour_with_a_long_cache(run: Run) -> None:
+    [behavior] = _ordered(run)
+    assert behavior["pathPattern"] == "/_next/static/*"
+    assert behavior["targetOriginId"] == _behavior(run)["targetOriginId"]
+    assert behavior["viewerProtocolPolicy"] == "redirect-to-https"
+    assert set(behavior["allowedMethods"]) == {"GET", "HEAD"}
+    policy = run.one(CACHE_POLICY, "immutable")
+    assert behavior["cachePolicyId"] == policy.id not in (CACHING_DISABLED, None)
+    # The origin's one-year max-age is honoured in full, and a no-store answer is not kept.
+    assert policy["maxTtl"] >= NEXT_STATIC_MAX_AGE
+    assert policy["minTtl"] == 0
+    assert policy["defaultTtl"] > 0
+    key = policy["parametersInCacheKeyAndForwardedToOrigin"]
+    assert key["enableAcceptEncodingBrotli"] and key["enableAcceptEncodingGzip"]
+    # Security headers on assets too.
+    assert behavior["responseHeadersPolicyId"] == _behavior(run)["responseHeadersPolicyId"]
+
+
+def test_the_asset_cache_key_holds_the_host_so_one_hosts_answer_never_reaches_another(run: Run) -> None:
+    """CloudFront's default key is the distribution's own name and the path, not the alias asked
+    for; without Host in the key a 404 cached for api.<domain>/_next/static/x would be served to
+    www.<domain>/_next/static/x (CloudFront developer guide, "Understand the cache key")."""
+    key = run.one(CACHE_POLICY, "immutable")["parametersInCacheKeyAndForwardedToOrigin"]
+    headers = key["headersConfig"]
+    assert headers["headerBehavior"] == "whitelist"
+    assert [h.lower() for h in headers["headers"]["items"]] == ["host"]
+    assert key["cookiesConfig"]["cookieBehavior"] == "none"
+    assert key["queryStringsConfig"]["queryStringBehavior"] == "none"
+
+
+def test_the_cache_api_key_holds_the_host_as_well(bare: Run) -> None:
+    key = bare.one(CACHE_POLICY, "api-cache")["parametersInCacheKeyAndForwardedToOrigin"]
+    assert "host" in [h.lower() for h in key["headersConfig"]["headers"]["items"]]
+
+
+def test_pages_and_api_stay_uncached_behind_the_asset_behaviour(run: Run) -> None:
+    assert _behavior(run)["cachePolicyId"] == CACHING_DISABLED
+    assert all(b["pathPattern"] != "*" for b in _ordered(run))
+
+
+def test_the_viewers_host_reaches_the_alb_which_routes_by_it(run: Run) -> None:
+    # The default behaviour forwards every viewer header, Host included.
+    assert _behavior(run)["originRequestPolicyId"] == ALL_VIEWER
+    # The asset behaviour has no origin request policy; what is in its cache key (Host) is
+    # forwarded to the origin (CloudFront API reference, ParametersInCacheKeyAndForwardedToOrigin).
+    [behavior] = _ordered(run)
+    assert "originRequestPolicyId" not in behavior
+
+
+def test_immutable_paths_are_configurable_and_keep_their_order() -> None:
+    paths = ("/_next/static/*", "/fonts/*.woff2", "/icons/?.svg")
+    run = _run(EdgeSettings(cloudfront=True, immutable_paths=paths))
+    assert [b["pathPattern"] for b in _ordered(run)] == list(paths)
+    policy = run.one(CACHE_POLICY, "immutable")
+    assert {b["cachePolicyId"] for b in _ordered(run)} == {policy.id}
+
+
+def test_no_immutable_paths_means_no_asset_behaviour_and_no_policy() -> None:
+    run = _run(EdgeSettings(cloudfront=True, immutable_paths=()))
+    assert "orderedCacheBehaviors" not in run.one(DISTRIBUTION).inputs
+    assert not run.of_type(CACHE_POLICY)
 
 
 def test_viewers_get_https_http3_and_compression(run: Run) -> None:
@@ -347,15 +437,15 @@ def test_outputs_name_the_distribution(run: Run, bare: Run) -> None:
     distribution = run.one(DISTRIBUTION)
     assert outputs["distribution_id"] == distribution.id
     assert outputs["distribution_domain_name"] == distribution.outputs["domainName"]
-    assert outputs["url"] == f"https://{DOMAIN}"
-    bare_domain = bare.one(DISTRIBUTION).outputs["domainName"]
-    assert bare.one("platform:edge:Edge").outputs["url"] == f"https://{bare_domain}"
+    assert outputs["urls"] == {"api": f"https://{API_HOST}", "web": f"https://{WEB_HOST}"}
+    assert bare.one("platform:edge:Edge").outputs["urls"] == {}
 
 
 @pytest.mark.parametrize(
     ("settings", "overrides", "message"),
     [
-        (EdgeSettings(cloudfront=True), {"domain_name": None, "zone_id": None}, "HTTPS ALB listener"),
+        (EdgeSettings(cloudfront=True), {"hosts": {}, "zone_id": None}, "HTTPS ALB listener"),
+        (EdgeSettings(cloudfront=True), {"hosts": {"api": API_HOST, "web": API_HOST}}, "two services"),
         (EdgeSettings(cloudfront=True), {"zone_id": None}, "zone_id"),
         (EdgeSettings(cloudfront=True), {"access_log_retention_days": 10}, "retention"),
     ],
@@ -384,3 +474,47 @@ def test_large_bodies_are_blocked_unless_the_setting_counts_them(run: Run) -> No
     assert _common_rule_statement(lenient)["ruleActionOverrides"] == [
         {"name": "SizeRestrictions_BODY", "actionToUse": {"count": {}}}
     ]
+
+
+def test_the_waf_guards_every_host_through_the_one_distribution(run: Run) -> None:
+    """The web ACL attaches to the distribution, not to a host, so the API and the web share every
+    rule (the 8 KB body limit included)."""
+    distribution = _distribution(run)
+    assert set(distribution["aliases"]) == {API_HOST, WEB_HOST}
+    assert distribution["webAclId"] == run.one(WEB_ACL).outputs["arn"]
+    assert len(run.of_type(DISTRIBUTION)) == 1
+
+
+def test_the_default_settings_cache_the_next_static_assets() -> None:
+    assert EdgeSettings().immutable_paths == ("/_next/static/*",)
+
+
+def _edge_problems(edge: dict) -> list[str]:
+    config = {"topology": "commercial", "compute": {"imageTag": "1.0.0"}, "dns": {"domain": "example.com"}}
+    with pytest.raises(SettingsError) as error:
+        parse_settings({**config, "edge": edge}, stack="test", region=REGION)
+    return error.value.problems
+
+
+@pytest.mark.parametrize(
+    ("paths", "why"),
+    [
+        (["*"], "default behaviour"),
+        (["/*"], "default behaviour"),
+        (["/_next/static/<x>"], "path pattern"),
+        (["/" + "a" * 255], "path pattern"),
+        ([""], "path pattern"),
+        (["/_next/static/*", "_next/static/*"], "twice"),
+    ],
+)
+def test_immutable_paths_must_be_cloudfront_path_patterns(paths: list[str], why: str) -> None:
+    [problem] = _edge_problems({"cloudfront": True, "immutablePaths": paths})
+    assert problem.startswith("platform:edge.immutablePaths: ")
+    assert why in problem
+
+
+def test_a_valid_list_of_immutable_paths_is_accepted() -> None:
+    config = {"topology": "commercial", "compute": {"imageTag": "1.0.0"}, "dns": {"domain": "example.com"}}
+    paths = ["/_next/static/*", "/_next/image*", "fonts/*.woff2"]
+    settings = parse_settings({**config, "edge": {"immutablePaths": paths}}, stack="test", region=REGION)
+    assert settings.edge.immutable_paths == tuple(paths)

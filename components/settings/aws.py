@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import time
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from components.settings.fields import (
     INTERFACE_ENDPOINTS,
@@ -157,6 +158,9 @@ class ScheduleSettings(Section):
         return self
 
 
+_CACHE_PATH_PATTERN = re.compile(r"[A-Za-z0-9_\-.*?$/~\"'@:+&]{1,255}")
+
+
 class EdgeSettings(Section):
     """``platform:edge``: CloudFront and WAF in front of the ALB.
 
@@ -169,12 +173,19 @@ class EdgeSettings(Section):
     certificate_arn: str | None = Field(
         None, pattern=r"^arn:aws:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$"
     )
-    """An existing ACM certificate for the CloudFront aliases; must be in us-east-1. Unset with a
-    domain: one is requested in us-east-1 and validated through Route 53."""
+    """An existing ACM certificate for the CloudFront aliases (every public host); must be in
+    us-east-1. Unset with a domain: one is requested in us-east-1 for all the hosts and validated
+    through Route 53."""
     price_class: Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"] = "PriceClass_200"
     """PriceClass_200 is the cheapest that includes Japan's edge locations."""
     cache_api: bool = False
-    """Cache API responses at the edge (honours origin Cache-Control); off: nothing is cached."""
+    """Cache what the default behaviour serves (the API and the web's server-rendered pages) when
+    the origin's Cache-Control allows it, keyed per host and caller; off: nothing outside
+    ``immutablePaths`` is cached."""
+    immutable_paths: tuple[str, ...] = ("/_next/static/*",)
+    """CloudFront path patterns of content-hashed assets, cached at the edge for as long as the
+    origin allows (Next.js sends ``max-age=31536000, immutable`` for ``/_next/static/*``), one cache
+    entry per host. Checked in this order, before the default behaviour."""
     waf: bool = False
     """Attach a WAF web ACL (AWS managed rules and a per-IP rate limit) to the distribution."""
     waf_rate_limit: int = Field(2000, ge=10, le=2_000_000_000)
@@ -195,3 +206,22 @@ class EdgeSettings(Section):
         if self.waf and not self.cloudfront:
             raise ValueError("waf needs cloudfront: the web ACL has CLOUDFRONT scope")
         return self
+
+    @field_validator("immutable_paths")
+    @classmethod
+    def _valid_path_patterns(cls, paths: tuple[str, ...]) -> tuple[str, ...]:
+        # CloudFront's path-pattern rules: at most 255 characters from this set, * and ? the only
+        # wildcards, "*" alone reserved for the default behaviour. https://docs.aws.amazon.com/
+        # AmazonCloudFront/latest/DeveloperGuide/DownloadDistValuesCacheBehavior.html#DownloadDistValuesPathPattern
+        for path in paths:
+            if not _CACHE_PATH_PATTERN.fullmatch(path) or path.removeprefix("/") == "*":
+                raise ValueError(
+                    f"{path!r} is not a CloudFront path pattern for a cache behaviour: 1-255 of "
+                    "A-Z a-z 0-9 _ - . * ? $ / ~ \" ' @ : + &, not * alone (the default behaviour)"
+                )
+        # CloudFront treats a pattern the same with or without its leading slash, so "/a/*" and
+        # "a/*" would be two behaviours for one set of requests.
+        normalized = [path.removeprefix("/") for path in paths]
+        if len(set(normalized)) != len(normalized):
+            raise ValueError(f"lists a path pattern twice (a leading / makes no difference): {list(paths)}")
+        return paths
