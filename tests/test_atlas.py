@@ -37,17 +37,17 @@ CUSTOM_DNS = "mongodbatlas:index/customDnsConfigurationClusterAws:CustomDnsConfi
 LINK = AtlasPrivateLink(
     vpc_id="vpc-0commercial",
     subnet_ids=["subnet-0private0a", "subnet-0private0c"],
-    client_security_group_id="sg-0apptasks",
     region="ap-northeast-1",
 )
 PEER = AtlasPeering(
     vpc_id="vpc-0commercial",
     vpc_cidr="10.0.0.0/16",
     route_table_ids=["rtb-0private0a", "rtb-0private0c", "rtb-0private0d"],
-    client_security_group_id="sg-0apptasks",
     region="ap-northeast-1",
 )
 ATLAS_BLOCK = "192.168.248.0/21"
+# The one client service the AWS topologies admit (the API tasks' security group).
+TASKS_SG = "sg-0apptasks"
 
 
 def _settings(tier_preset: str, **overrides: Any) -> AtlasSettings:
@@ -57,6 +57,7 @@ def _settings(tier_preset: str, **overrides: Any) -> AtlasSettings:
 def _run(args: MongoAtlasArgs) -> Run:
     def program() -> None:
         atlas = MongoAtlas("mongo", args)
+        atlas.admit("api", TASKS_SG)
         pulumi.export("connection_uri", atlas.connection_uri)
         pulumi.export("project_id", atlas.project_id)
         pulumi.export("cluster_name", atlas.cluster_name)
@@ -232,7 +233,7 @@ def test_private_link_setting_without_a_vpc_is_refused() -> None:
 
 def test_private_link_must_be_in_the_cluster_region() -> None:
     elsewhere = AtlasPrivateLink(
-        vpc_id="vpc-1", subnet_ids=["subnet-1"], client_security_group_id="sg-1", region="us-east-1"
+        vpc_id="vpc-1", subnet_ids=["subnet-1"], region="us-east-1"
     )
     settings = _settings("commercial", connectivity="private-link")
     args = MongoAtlasArgs(settings=settings, project_name="platform-c", private_link=elsewhere)
@@ -263,9 +264,9 @@ def test_private_link_admits_only_the_tasks_on_atlas_node_ports(m10: Run) -> Non
     [ingress] = m10.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
     [egress] = m10.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
     assert ingress["securityGroupId"] == endpoint_sg.id
-    assert ingress["referencedSecurityGroupId"] == LINK.client_security_group_id
+    assert ingress["referencedSecurityGroupId"] == TASKS_SG
     assert "cidrIpv4" not in ingress.inputs
-    assert egress["securityGroupId"] == LINK.client_security_group_id
+    assert egress["securityGroupId"] == TASKS_SG
     assert egress["referencedSecurityGroupId"] == endpoint_sg.id
     for rule in (ingress, egress):
         assert (rule["ipProtocol"], rule["fromPort"], rule["toPort"]) == ("tcp", 1024, 65535)
@@ -303,7 +304,7 @@ def test_a_vpc_for_the_other_path_is_refused() -> None:
 
 def test_peering_must_be_in_the_cluster_region() -> None:
     elsewhere = AtlasPeering(
-        vpc_id="vpc-1", vpc_cidr="10.0.0.0/16", route_table_ids=["rtb-1"], client_security_group_id="sg-1",
+        vpc_id="vpc-1", vpc_cidr="10.0.0.0/16", route_table_ids=["rtb-1"],
         region="us-east-1",
     )  # fmt: skip
     args = MongoAtlasArgs(settings=_settings("commercial"), project_name="platform-c", peering=elsewhere)
@@ -353,7 +354,7 @@ def test_peering_admits_the_tasks_security_group_and_the_configured_addresses_on
     entries = peered.of_type(ACCESS)
     assert sorted(e.get("cidrBlock", "") for e in entries) == ["", VPN]
     [by_group] = [e for e in entries if "awsSecurityGroup" in e.inputs]
-    assert by_group["awsSecurityGroup"] == PEER.client_security_group_id
+    assert by_group["awsSecurityGroup"] == TASKS_SG
     assert by_group["projectId"] == peered.output("project_id")
     # Atlas resolves the group only through an active peering.
     assert peered.one(ACCEPTER).urn in by_group.dependencies
@@ -374,7 +375,8 @@ def test_peering_uri_uses_the_standard_srv_host(peered: Run) -> None:
 
 def test_the_peering_uri_waits_for_the_whole_path() -> None:
     # Whatever stores the URI (the SSM parameter the tasks read) is created after the accepted
-    # peering, every route and the tasks' access list entry, so no task starts without a path.
+    # peering and every route, so no task starts without a network path. The clients' access-list
+    # entries come with admit(), once the services' groups exist (they read the URI first).
     def program() -> None:
         atlas = MongoAtlas(
             "mongo", MongoAtlasArgs(settings=_settings("commercial"), project_name="c", peering=PEER)
@@ -383,8 +385,7 @@ def test_the_peering_uri_waits_for_the_whole_path() -> None:
 
     run = run_stack("staging", config=CONFIG, program=program)
     needed = {r.urn for r in (*run.of_type(ACCEPTER), *run.of_type(ROUTE))}
-    needed |= {e.urn for e in run.of_type(ACCESS) if "awsSecurityGroup" in e.inputs}
-    assert len(needed) == 1 + len(PEER.route_table_ids) + 1
+    assert len(needed) == 1 + len(PEER.route_table_ids)
     assert needed <= set(run.one("aws:ssm/parameter:Parameter").dependencies)
 
 
