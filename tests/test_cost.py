@@ -7,7 +7,8 @@ import pytest
 from components.settings import parse_settings
 from tests.conftest import committed_run
 from tools import cost
-from tools.harness import run_stack
+from tools.harness import Run, run_stack
+from tools.mocks import Captured
 from tools.preview import settings_of
 
 
@@ -40,43 +41,214 @@ def test_a_stack_without_a_stop_schedule_runs_all_month() -> None:
 
 
 def test_worked_example_staging_around_the_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The staging stack's resources, run around the clock with a larger service, priced by hand.
+    """The staging stack's load balancer and addresses, priced by hand.
 
     Prices (USD, ap-northeast-1, on demand), as read in 2025-2026:
-    - Fargate Linux/ARM: $0.04045 per vCPU-hour, $0.00442 per GB-hour
-      (https://aws.amazon.com/fargate/pricing/, Asia Pacific (Tokyo)); cross-check: ARM is 20%
-      under Linux/x86, $0.05056 and $0.00553 in Tokyo.
     - Application Load Balancer: $0.0243 per ALB-hour, $0.008 per LCU-hour
       (https://aws.amazon.com/elasticloadbalancing/pricing/, Asia Pacific (Tokyo)).
     - Public IPv4 address: $0.005 per address-hour, in use or idle, in every region
       (https://aws.amazon.com/vpc/pricing/, "Public IPv4 address" tab; charged since 2024-02-01).
 
     The quantities are large enough that an error in a price's last digit moves a line by more
-    than a cent.
+    than a cent. Fargate's worked examples are below, on services built by hand.
     """
     # Inputs written here rather than taken from presets or the cost model's traffic table.
     monkeypatch.setitem(cost.TRAFFIC["staging"], "lcu", 10)
-    always_on = settings(
-        schedule={"enabled": False},
-        compute={"cpu": 1024, "memory": 2048, "architecture": "ARM64", "minCount": 4, "maxCount": 4},
-        network={"azCount": 2, "nat": "instance"},
-    )
     run = committed_run("staging")
     assert len(run.of_type("aws:lb/loadBalancer:LoadBalancer")) == 1
     assert len(run.of_type("aws:ec2/eip:Eip")) == 2  # one per NAT instance
-    lines = {line.item: line.monthly_usd for line in cost.estimate(run, always_on).lines}
+    lines = {line.item: line.monthly_usd for line in cost.estimate(run, settings_of(run)).lines}
 
-    # Four tasks of 1 vCPU and 2 GB, 730 h each = 2,920 task-hours:
-    # vCPU 2,920 x 1 x 0.04045 = 118.114; memory 2,920 x 2 x 0.00442 = 25.8128; 143.9268
-    assert lines["ECS Fargate tasks"] == 143.93
     # One ALB at 10 LCU, 730 h: 730 x (0.0243 + 10 x 0.008) = 730 x 0.1043 = 76.139
     assert lines["Application Load Balancer"] == 76.14
     # Two Elastic IPs (the NAT instances) + the internet-facing ALB's address in each of the two
-    # AZs, 730 h each: 4 x 730 x 0.005 = 14.60
+    # AZs, 730 h each; the tasks have no public address: 4 x 730 x 0.005 = 14.60
     assert lines["Public IPv4 addresses"] == 14.60
-    # Together: 143.93 + 76.14 + 14.60 = 234.67
-    fixed = ("ECS Fargate tasks", "Application Load Balancer", "Public IPv4 addresses")
-    assert sum(lines[item] for item in fixed) == pytest.approx(234.67)
+
+
+# Fargate, Linux, ap-northeast-1 (https://aws.amazon.com/fargate/pricing/, Asia Pacific (Tokyo)),
+# as read in 2025-2026: ARM $0.04045 per vCPU-hour and $0.00442 per GB-hour; x86 $0.05056 and
+# $0.00553 (ARM is 20% under x86). Fargate Spot's price moves with spare capacity; the estimate
+# takes the same page's "up to 70% discount" off the on-demand rate.
+CLUSTER = "platform-test"
+
+
+def _resource(type_: str, logical: str, inputs: dict[str, object]) -> Captured:
+    return Captured(
+        urn=f"urn:pulumi:test::platform::{type_}::{logical}", type=type_, name=logical, inputs=inputs
+    )
+
+
+def _service(
+    key: str,
+    cpu: int,
+    memory: int,
+    architecture: str | None,
+    *,
+    desired: int = 1,
+    strategy: list[dict] | None = None,
+    public_ip: bool = False,
+) -> list[Captured]:
+    """A task definition and its service in CLUSTER, shaped as the AWS provider takes them."""
+    family = f"platform-test-{key}"
+    task: dict[str, object] = {"family": family, "cpu": str(cpu), "memory": str(memory)}
+    if architecture:
+        task["runtimePlatform"] = {"cpuArchitecture": architecture, "operatingSystemFamily": "LINUX"}
+    service: dict[str, object] = {
+        "name": family,
+        "cluster": f"arn:aws:ecs:ap-northeast-1:123456789012:cluster/{CLUSTER}",
+        "taskDefinition": f"arn:aws:ecs:ap-northeast-1:123456789012:task-definition/{family}:7",
+        "desiredCount": float(desired),
+        "networkConfiguration": {"assignPublicIp": public_ip, "subnets": ["subnet-a"]},
+    }
+    if strategy is not None:
+        service["capacityProviderStrategies"] = strategy
+    return [
+        _resource("aws:ecs/taskDefinition:TaskDefinition", f"{key}-task", task),
+        _resource("aws:ecs/service:Service", f"{key}-service", service),
+    ]
+
+
+def _scaling(key: str, floor: int, *actions: tuple[str, str, int]) -> list[Captured]:
+    """A scalable target and its scheduled actions (suffix, cron, min capacity)."""
+    resource_id = f"service/{CLUSTER}/platform-test-{key}"
+    scope = {
+        "resourceId": resource_id,
+        "serviceNamespace": "ecs",
+        "scalableDimension": "ecs:service:DesiredCount",
+    }
+    return [
+        _resource(
+            "aws:appautoscaling/target:Target", f"{key}-target", {"minCapacity": float(floor), **scope}
+        ),
+        *(
+            _resource(
+                "aws:appautoscaling/scheduledAction:ScheduledAction",
+                f"{key}-{suffix}",
+                {
+                    "name": f"platform-test-{key}-{suffix}",
+                    "schedule": cron,
+                    "timezone": "Asia/Tokyo",
+                    "scalableTargetAction": {"minCapacity": float(minimum), "maxCapacity": 6.0},
+                    **scope,
+                },
+            )
+            for suffix, cron, minimum in actions
+        ),
+    ]
+
+
+def _cluster(insights: str = "enabled") -> list[Captured]:
+    return [
+        _resource(
+            "aws:ecs/cluster:Cluster",
+            "cluster",
+            {"name": CLUSTER, "settings": [{"name": "containerInsights", "value": insights}]},
+        ),
+        _resource(
+            "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders",
+            "capacity-providers",
+            {
+                "clusterName": CLUSTER,
+                "capacityProviders": ["FARGATE", "FARGATE_SPOT"],
+                "defaultCapacityProviderStrategies": [{"capacityProvider": "FARGATE", "weight": 1.0}],
+            },
+        ),
+    ]
+
+
+# api: 0.5 vCPU / 1 GB ARM64, 2 tasks by day and 1 at night; its two monthly starts at 08:45 name
+# 5 and 3 open days (4.0 a month), the daily stop is at 20:00.
+API = [
+    *_service(
+        "api", 512, 1024, "ARM64", desired=2, strategy=[{"capacityProvider": "FARGATE", "weight": 1.0}]
+    ),
+    *_scaling(
+        "api",
+        1,
+        ("start-2026-12", "cron(45 8 1,2,3,4,7 12 ? 2026)", 2),
+        ("start-2027-01", "cron(45 8 4,5,6 1 ? 2027)", 2),
+        ("stop", "cron(0 20 * * ? *)", 1),
+    ),
+]
+# web: 1 vCPU / 3 GB X86_64, a floor of 2 all month; one task on regular Fargate (the base), the
+# rest split 1:3 between Fargate and Fargate Spot.
+WEB = [
+    *_service(
+        "web",
+        1024,
+        3072,
+        "X86_64",
+        desired=2,
+        strategy=[
+            {"capacityProvider": "FARGATE", "base": 1.0, "weight": 1.0},
+            {"capacityProvider": "FARGATE_SPOT", "weight": 3.0},
+        ],
+    ),
+    *_scaling("web", 2),
+]
+# worker: 0.25 vCPU / 0.5 GB, no runtimePlatform (ECS's default, X86_64), no scaling (its desired
+# count of 1 holds), the cluster's default strategy, and a public IP.
+WORKER = _service("worker", 256, 512, None, desired=1, public_ip=True)
+
+
+def _estimate(*resources: Captured) -> dict[str, cost.CostLine]:
+    run = Run(stack="test", config={}, resources=list(resources), outputs={})
+    return {line.item: line for line in cost.estimate(run, settings()).lines}
+
+
+def test_each_service_is_priced_from_its_task_definition_strategy_and_floors() -> None:
+    lines = _estimate(*_cluster(), *API, *WEB)
+    # api: day 11.25 h (08:45-20:00) x 4.0 days = 45 h at 2 tasks, night 730 - 45 = 685 h at 1:
+    # 90 + 685 = 775 task-hours x (0.5 x 0.04045 + 1 x 0.00442 = 0.024645) = 19.099875
+    assert lines["Fargate api"].monthly_usd == 19.10
+    assert lines["Fargate api"].basis.startswith("775 task-hours x 0.5 vCPU / 1 GB ARM64")
+    # web: 2 tasks x 730 h = 1,460 task-hours at 1 x 0.05056 + 3 x 0.00553 = 0.06715 an hour.
+    # The base task is on Fargate; of the second, 1/4 on Fargate and 3/4 on Spot: 0.75 x 730
+    # = 547.5 Spot task-hours at 30% of the rate, 912.5 at the full rate:
+    # 912.5 x 0.06715 = 61.274375 + 547.5 x 0.020145 = 11.0293875 -> 72.3037625
+    assert lines["Fargate web"].monthly_usd == 72.30
+    assert "548 of them on Spot" in lines["Fargate web"].basis
+    # No task has a public address and the run has no ALB or Elastic IP: no IPv4 line.
+    assert "Public IPv4 addresses" not in lines
+
+
+def test_a_third_service_is_priced_without_a_code_change() -> None:
+    two = _estimate(*_cluster(), *API, *WEB)
+    three = _estimate(*_cluster(), *API, *WEB, *WORKER)
+    # worker: 730 h x 1 task x (0.25 x 0.05056 + 0.5 x 0.00553 = 0.015405) = 11.24565
+    assert three["Fargate worker"].monthly_usd == 11.25
+    assert "X86_64" in three["Fargate worker"].basis
+    assert {item: three[item] for item in two if item.startswith("Fargate ")} == {
+        item: line for item, line in two.items() if item.startswith("Fargate ")
+    }
+    # Its public address, every hour it runs: 730 x 0.005 = 3.65
+    assert three["Public IPv4 addresses"].monthly_usd == 3.65
+    # Container Insights counts the services of the cluster that has it on.
+    assert three["Container Insights"].monthly_usd == pytest.approx(
+        1.5 * two["Container Insights"].monthly_usd
+    )
+    assert "api, web, worker" in three["Container Insights"].basis
+    assert "Container Insights" not in _estimate(*_cluster("disabled"), *API, *WEB, *WORKER)
+
+
+def test_spot_prices_only_the_tasks_above_the_base() -> None:
+    base_only = [
+        *_service(
+            "web",
+            1024,
+            3072,
+            "X86_64",
+            strategy=[
+                {"capacityProvider": "FARGATE", "base": 2.0, "weight": 1.0},
+                {"capacityProvider": "FARGATE_SPOT", "weight": 3.0},
+            ],
+        ),
+        *_scaling("web", 2),
+    ]
+    # Both tasks fit in the base: 1,460 task-hours x 0.06715 = 98.039, nothing on Spot.
+    line = _estimate(*_cluster(), *base_only)["Fargate web"]
+    assert line.monthly_usd == 98.04 and "Spot" not in line.basis
 
 
 @pytest.mark.parametrize(("stack", "low", "high"), [("staging", 40, 70), ("prod-precommercial", 0, 68)])
@@ -112,13 +284,14 @@ def test_atlas_peering_saves_exactly_the_private_link_endpoint_hours() -> None:
 
 
 def test_stopping_at_night_is_what_keeps_staging_cheap() -> None:
-    run = committed_run("staging")
-    always_on = settings_of(run).model_copy(
-        update={"schedule": settings_of(run).schedule.model_copy(update={"enabled": False})}
-    )
-    nightly = cost.estimate(run, settings_of(run))
-    around_the_clock = cost.estimate(run, always_on)
+    nightly_run = committed_run("staging")
+    always_on_run = run_stack("staging", {"platform:schedule": {"enabled": False}})
+    nightly = cost.estimate(nightly_run, settings_of(nightly_run))
+    around_the_clock = cost.estimate(always_on_run, settings_of(always_on_run))
     assert around_the_clock.total - nightly.total > 10
+    # The service's floor of 1 holds all month once no scheduled action lowers it.
+    fargate = {line.item: line for line in around_the_clock.lines}["Fargate api"]
+    assert fargate.basis.startswith("730 task-hours")
 
 
 def test_render_autoscaling_costs_its_workspace_plan() -> None:

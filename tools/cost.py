@@ -8,13 +8,14 @@ drift in review, not a bill: confirm with the AWS Pricing Calculator before comm
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from components.schedule import horizon, local_now, open_days
 from components.settings import DATABASE_STOP_DELAY_MINUTES, ScheduleSettings, Settings
-from tools.harness import Run
+from tools.harness import PROJECT, Run
+from tools.mocks import Captured
 
 HOURS_PER_MONTH = 730
 
@@ -164,12 +165,175 @@ def _count(run: Run, type_: str) -> int:
     return len(run.of_type(type_))
 
 
+# ECS services, priced from what the run registered: each service's task definition, capacity
+# provider strategy and scheduled floors. A second or third service costs its own line.
+SERVICE = "aws:ecs/service:Service"
+TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
+SCALABLE_TARGET = "aws:appautoscaling/target:Target"
+SCHEDULED_ACTION = "aws:appautoscaling/scheduledAction:ScheduledAction"
+
+
+@dataclass(frozen=True)
+class ServiceUsage:
+    """One ECS service's month: its task size and how many tasks run for how many hours."""
+
+    name: str
+    cluster: str
+    vcpu: float
+    gb: float
+    architecture: str
+    periods: tuple[tuple[float, int], ...]
+    """(hours a month, task floor): by day and by night when scheduled, else the month at one floor."""
+    strategy: tuple[tuple[str, int, float], ...]
+    """(capacity provider, base, weight) as ECS places the tasks."""
+    public_ip: bool
+
+    @property
+    def task_hours(self) -> float:
+        return sum(hours * tasks for hours, tasks in self.periods)
+
+    @property
+    def peak_floor(self) -> int:
+        return max((tasks for _, tasks in self.periods), default=0)
+
+    def spot_task_hours(self) -> float:
+        return sum(hours * _spot_tasks(tasks, self.strategy) for hours, tasks in self.periods)
+
+
+def _spot_tasks(tasks: int, strategy: Sequence[tuple[str, int, float]]) -> float:
+    """How many of ``tasks`` ECS places on FARGATE_SPOT: each provider's base first, then the rest
+    split by weight (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CapacityProviderStrategyItem.html,
+    ``base`` and ``weight``)."""
+    placed = dict.fromkeys((provider for provider, _, _ in strategy), 0.0)
+    left = float(tasks)
+    for provider, base, _ in strategy:
+        placed[provider] += min(base, left)
+        left -= min(base, left)
+    weights = sum(weight for _, _, weight in strategy)
+    for provider, _, weight in strategy:
+        if weights:
+            placed[provider] += left * weight / weights
+    return placed.get("FARGATE_SPOT", 0.0)
+
+
+def _last_segment(arn: str) -> str:
+    """``arn:...:cluster/name`` -> ``name``; ``arn:...:task-definition/family:3`` -> ``family``."""
+    return arn.rsplit("/", 1)[-1].split(":", 1)[0]
+
+
+def _cron_clock(cron: str) -> float:
+    """The hour of day (``cron(M H ...)``) an Application Auto Scaling action fires at."""
+    minute, hour = cron.removeprefix("cron(").split()[:2]
+    return int(hour) + int(minute) / 60
+
+
+def _cron_days(cron: str) -> int:
+    """How many days a ``cron(M H d1,d2,... MM ? YYYY)`` start names (components/schedule.py)."""
+    return len(cron.removeprefix("cron(").split()[2].split(","))
+
+
+def _periods(run: Run, resource_id: str, desired: int) -> tuple[tuple[float, int], ...]:
+    """Hours and task floor by period, from the service's scheduled actions.
+
+    A ``start-*`` action (one per month, naming its open days) raises the floor to the day's, the
+    daily ``stop`` lowers it to the night's until the next start: day hours are the start-to-stop
+    window on each open day, the rest of the month is night. Without actions the scalable
+    target's floor holds all month; without a target, the service's desired count.
+    """
+    actions = [a for a in run.of_type(SCHEDULED_ACTION) if a.get("resourceId") == resource_id]
+    starts = [a for a in actions if "-start-" in str(a.get("name"))]
+    stops = [a for a in actions if str(a.get("name")).endswith("-stop")]
+    targets = [t for t in run.of_type(SCALABLE_TARGET) if t.get("resourceId") == resource_id]
+    floor = int(targets[0].get("minCapacity")) if targets else desired
+    if not (starts and stops):
+        return ((HOURS_PER_MONTH, floor),)
+    day_floor = int(starts[0]["scalableTargetAction"]["minCapacity"])
+    night_floor = int(stops[0]["scalableTargetAction"]["minCapacity"])
+    window = (_cron_clock(str(stops[0]["schedule"])) - _cron_clock(str(starts[0]["schedule"]))) % 24
+    days = round(sum(_cron_days(str(a["schedule"])) for a in starts) / len(starts), 1)
+    day_hours = round(window * days, 1)
+    return ((day_hours, day_floor), (HOURS_PER_MONTH - day_hours, night_floor))
+
+
+def _strategy(run: Run, service: Captured, cluster: str) -> tuple[tuple[str, int, float], ...]:
+    """The service's capacity provider strategy, else its cluster's default, else plain Fargate."""
+    items = service.get("capacityProviderStrategies") or []
+    if not items and not service.get("launchType"):
+        defaults = [
+            c
+            for c in run.of_type("aws:ecs/clusterCapacityProviders:ClusterCapacityProviders")
+            if c.get("clusterName") == cluster
+        ]
+        items = (defaults[0].get("defaultCapacityProviderStrategies") or []) if defaults else []
+    if not items:
+        return (("FARGATE", 0, 1.0),)
+    return tuple(
+        (str(i["capacityProvider"]), int(i.get("base") or 0), float(i.get("weight") or 0)) for i in items
+    )
+
+
+def service_usage(run: Run) -> list[ServiceUsage]:
+    """Every ECS service the run registered, with what its task definition and scaling say."""
+    families = {str(t.get("family")): t for t in run.of_type(TASK_DEFINITION)}
+    prefix = f"{PROJECT}-{run.stack}-"
+    usages = []
+    for service in run.of_type(SERVICE):
+        name = str(service.get("name"))
+        cluster = _last_segment(str(service.get("cluster")))
+        task = families[_last_segment(str(service.get("taskDefinition")))]
+        platform = task.get("runtimePlatform") or {}
+        network = service.get("networkConfiguration") or {}
+        usages.append(
+            ServiceUsage(
+                name=name.removeprefix(prefix),
+                cluster=cluster,
+                vcpu=int(task.get("cpu")) / 1024,
+                gb=int(task.get("memory")) / 1024,
+                # ECS's default when runtimePlatform is unset
+                # (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RuntimePlatform.html).
+                architecture=str(platform.get("cpuArchitecture") or "X86_64"),
+                periods=_periods(run, f"service/{cluster}/{name}", int(service.get("desiredCount") or 0)),
+                strategy=_strategy(run, service, cluster),
+                public_ip=bool(network.get("assignPublicIp")),
+            )
+        )
+    return usages
+
+
+def fargate_line(usage: ServiceUsage) -> CostLine:
+    """Task-hours at the task size's rate; the share ECS places on Spot above the base at Spot's."""
+    p = PRICES
+    rate = (
+        usage.vcpu * p["fargate_vcpu_hour"][usage.architecture]
+        + usage.gb * p["fargate_gb_hour"][usage.architecture]
+    )
+    spot_hours = usage.spot_task_hours()
+    on_demand_hours = usage.task_hours - spot_hours
+    periods = " + ".join(f"{tasks} x {hours:g} h" for hours, tasks in usage.periods)
+    spot_note = f", {spot_hours:.0f} of them on Spot" if spot_hours else ""
+    return CostLine(
+        f"Fargate {usage.name}",
+        on_demand_hours * rate + spot_hours * rate * (1 - p["fargate_spot_discount"]),
+        f"{usage.task_hours:.0f} task-hours x {usage.vcpu:g} vCPU / {usage.gb:g} GB {usage.architecture} "
+        f"({periods}){spot_note}",
+    )
+
+
+def _container_insights(run: Run) -> set[str]:
+    """Clusters whose containerInsights setting is on (``enabled`` or ``enhanced``)."""
+    return {
+        str(c.get("name"))
+        for c in run.of_type("aws:ecs/cluster:Cluster")
+        for s in c.get("settings") or []
+        if s.get("name") == "containerInsights" and s.get("value") != "disabled"
+    }
+
+
 def _aws_lines(run: Run, settings: Settings) -> Iterable[CostLine]:
     p = PRICES
     traffic = TRAFFIC[settings.topology]
-    hours = service_hours(settings)
     db_hours = database_hours(settings)
-    compute = settings.compute
+    services = service_usage(run)
 
     nat_gateways = _count(run, "aws:ec2/natGateway:NatGateway")
     if nat_gateways:
@@ -191,13 +355,14 @@ def _aws_lines(run: Run, settings: Settings) -> Iterable[CostLine]:
     albs = run.of_type("aws:lb/loadBalancer:LoadBalancer")
     public_albs = [a for a in albs if not a.get("internal")]
     alb_ips = len(public_albs) * settings.network.az_count
-    task_ips = compute.min_count if settings.network.nat == "none" else 0
-    ipv4_hours = (eips + alb_ips) * HOURS_PER_MONTH + task_ips * hours
+    # A task given a public IP holds its address for as long as it runs.
+    task_ip_hours = sum(s.task_hours for s in services if s.public_ip)
+    ipv4_hours = (eips + alb_ips) * HOURS_PER_MONTH + task_ip_hours
     if ipv4_hours:
         yield CostLine(
             "Public IPv4 addresses",
             ipv4_hours * p["public_ipv4_hour"],
-            f"{eips} Elastic IPs + {alb_ips} ALB addresses 730 h, {task_ips} task addresses {hours} h",
+            f"{eips} Elastic IPs + {alb_ips} ALB addresses 730 h, {task_ip_hours:.0f} task address-hours",
         )
     interface_endpoints = [
         r for r in run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint") if r.get("vpcEndpointType") == "Interface"
@@ -230,35 +395,15 @@ def _aws_lines(run: Run, settings: Settings) -> Iterable[CostLine]:
             len(albs) * HOURS_PER_MONTH * (p["alb_hour"] + traffic["lcu"] * p["alb_lcu_hour"]),
             f"{len(albs)} x 730 h + {traffic['lcu']} LCU",
         )
-    if _count(run, "aws:ecs/service:Service"):
-        vcpu, gb = compute.cpu / 1024, compute.memory / 1024
-        rate = (
-            vcpu * p["fargate_vcpu_hour"][compute.architecture]
-            + gb * p["fargate_gb_hour"][compute.architecture]
-        )
-        task_hours = compute.min_count * hours
-        if settings.schedule.enabled and settings.schedule.mode == "scale-down":
-            working = service_hours(
-                settings.model_copy(
-                    update={"schedule": settings.schedule.model_copy(update={"mode": "stop"})}
-                )
-            )
-            task_hours = compute.min_count * working + settings.schedule.off_hours_min_count * (
-                HOURS_PER_MONTH - working
-            )
-        spot_note = ""
-        if compute.spot:
-            on_demand = min(compute.on_demand_base, compute.min_count)
-            spot_share = (compute.min_count - on_demand) / max(compute.min_count, 1)
-            rate *= 1 - spot_share * p["fargate_spot_discount"]
-            spot_note = f", {on_demand} on-demand base and the rest on Spot"
+    for usage in services:
+        yield fargate_line(usage)
+    insights = [s.name for s in services if s.cluster in _container_insights(run)]
+    if insights:
         yield CostLine(
-            "ECS Fargate tasks",
-            task_hours * rate,
-            f"{task_hours:.0f} task-hours x {vcpu} vCPU / {gb} GB {compute.architecture}{spot_note}",
+            "Container Insights",
+            len(insights) * p["container_insights_month"],
+            f"{len(insights)} x ${p['container_insights_month']}: task metrics of {', '.join(insights)}",
         )
-        if compute.container_insights:
-            yield CostLine("Container Insights", p["container_insights_month"], "one service's task metrics")
     for db in run.of_type("aws:rds/instance:Instance"):
         klass = str(db.get("instanceClass"))
         storage = int(db.get("allocatedStorage") or 20)
@@ -318,7 +463,7 @@ def _aws_lines(run: Run, settings: Settings) -> Iterable[CostLine]:
     if _count(run, "aws:ecr/repository:Repository"):
         yield CostLine("ECR storage", 5 * p["ecr_gb_month"], "5 GB of images")
     if settings.datadog.enabled:
-        tasks = compute.min_count
+        tasks = sum(s.peak_floor for s in services)
         yield CostLine(
             "Datadog (vendor)",
             tasks * (p["datadog_task_month"] + p["datadog_apm_task_month"])
