@@ -519,7 +519,10 @@ def test_a_step_back_needs_the_phase_it_leaves_acknowledged_once() -> None:
 STACK = "prod-commercial"
 CANARY = {
     "phase": "canary",
-    "hosts": {"api": {"legacyHost": LEGACY, "awsWeight": 25}},
+    "hosts": {
+        "api": {"legacyHost": LEGACY, "awsWeight": 25},
+        "web": {"legacyHost": "cname.vercel-dns-0.com", "healthCheckHost": "platform-web.vercel.app"},
+    },
     "legacyDatabaseUrl": "postgresql://app:pw@pooler.example.net:5432/postgres?sslmode=require",
     "legacyMongodbUri": "mongodb+srv://app:pw@cluster.example.net/app",
 }

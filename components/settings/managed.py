@@ -21,6 +21,11 @@ from components.settings.fields import (
 class VercelSettings(Section):
     """``platform:vercel``: the Next.js web front end (pre-commercial)."""
 
+    enabled: bool = True
+    """Host the web on Vercel. Turn it off once the commercial stack serves ``www.<domain>`` alone
+    (cut-over phase ``data-switched`` or ``done``): the stack then deletes the Vercel project, its
+    domain and its variables, exports no ``webUrl`` and Render trusts ``https://<webSubdomain>.
+    <domain>``, the web on AWS (docs/migration.md, 5.2). Needs ``platform:dns.domain``."""
     plan: Literal["hobby", "pro", "enterprise"] = "pro"
     """Vercel plan of the team; Hobby forbids commercial use."""
     team_id: str | None = Field(None, pattern=r"^team_[A-Za-z0-9]+$")
