@@ -1,18 +1,20 @@
 """Cut-over: the Route 53 records of the names CloudFront serves, and their move from pre-commercial.
 
-One component owns each public name (``api.<domain>``; issue 11 adds ``www.<domain>`` as one more
-entry of ``hosts``) in every phase of ``platform:cutover.phase``:
+One component owns each public name (``api.<domain>`` and ``www.<domain>``, one entry of ``hosts``
+each) in every phase of ``platform:cutover.phase``; the phase is the same for all, the weights and
+the health check are each host's own:
 
 - ``off``: one weighted CNAME (set ``aws``, weight 100) to the distribution.
-- ``canary``: the same record with ``awsWeight`` beside a weighted CNAME (set ``legacy``) to the
-  pre-commercial host with ``100 - awsWeight``, guarded by a health check.
+- ``canary``: the same record with the host's ``awsWeight`` beside a weighted CNAME (set ``legacy``)
+  to its pre-commercial host (Render, Vercel) with ``100 - awsWeight``, guarded by a health check.
 - ``data-switched``: the ``aws`` record at 100 alone again.
 - ``done``: the ``aws`` record becomes an alias A record, beside a new alias AAAA record.
 
 Why this shape: Route 53 refuses a CNAME beside any other record of its name, alias A/AAAA
 included ("RRSet of type CNAME ... is not permitted as it conflicts with other records"), and all
 records of a weighted set have one type (API reference, ResourceRecordSet ``Type``). The legacy side
-can only be a CNAME (an alias must have the type of its target, and Render is reached by name), so
+can only be a CNAME (an alias must have the type of its target, and Render and Vercel are reached
+by name), so
 while the canary runs both sides are weighted CNAMEs. Pulumi creates records with new logical names
 before it deletes removed ones (pulumi/pulumi pkg/resource/deploy/deployment_executor.go: deletes
 run after the program), so each phase only adds records of the type already there, removes some at
@@ -68,8 +70,10 @@ class HostArgs:
     legacy: CutoverHost | None = None
     """``canary`` only: the pre-commercial host and the weight."""
     legacy_health_check_path: str | None = "/health"
-    """HTTPS path Route 53 probes on the legacy host during the canary; while it fails, lookups are
-    answered with the AWS record whatever the weights. ``None``: no health check."""
+    """HTTPS path Route 53 probes on the legacy side during the canary; while it fails, lookups are
+    answered with the AWS record whatever the weights. The same application runs on both sides,
+    so it is the service's own health path (the API's ``/health``, the web's ``/api/health``).
+    ``None``: no health check."""
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,7 @@ class CutoverArgs:
     zone_id: pulumi.Input[str]
     """Route 53 public hosted zone of every host."""
     hosts: Mapping[str, HostArgs]
-    """Per service (``api``), its public name and, in the canary, its legacy side."""
+    """Per service (``api``, ``web``), its public name and, in the canary, its legacy side."""
     distribution_domain_name: pulumi.Input[str]
     """The CloudFront distribution's ``d….cloudfront.net`` name; it must list every host among its
     aliases, with a us-east-1 certificate covering it."""
@@ -138,6 +142,11 @@ class CutoverRecords(pulumi.ComponentResource):
             # After the AWS record has its canary weight, so that `off` -> `canary` never answers
             # with both records at full weight.
             depends_on=[aws_record],
+            # UPSERT: a name that already serves users (www.<domain> on Vercel) is first turned by
+            # hand into this very set, weighted `legacy` at 100, in one atomic change batch
+            # (docs/migration.md); the canary then takes it over without a moment unanswered. Only
+            # a set of this name, type and identifier is overwritten; the `aws` one stays CREATE.
+            allow_overwrite=True,
         )
         return weights, [aws_record, legacy_record], health_check_id
 
@@ -151,6 +160,7 @@ class CutoverRecords(pulumi.ComponentResource):
         weight: int,
         health_check_id: pulumi.Input[str] | None = None,
         depends_on: Sequence[pulumi.Resource] = (),
+        allow_overwrite: bool = False,
     ) -> aws.route53.Record:
         return aws.route53.Record(
             name,
@@ -162,8 +172,10 @@ class CutoverRecords(pulumi.ComponentResource):
             set_identifier=set_identifier,
             weighted_routing_policies=[{"weight": weight}],
             health_check_id=health_check_id,
-            # CREATE, not UPSERT: never take over a record someone else manages.
-            allow_overwrite=False,
+            # False: CREATE, not UPSERT, so a record someone else manages is never taken over
+            # (hashicorp/terraform-provider-aws internal/service/route53/record.go,
+            # resourceRecordCreate: UPSERT only with allow_overwrite or on an update).
+            allow_overwrite=allow_overwrite,
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(depends_on)),
         )
 
@@ -202,17 +214,22 @@ class CutoverRecords(pulumi.ComponentResource):
         # Costs ~$2.75/month (non-AWS endpoint, HTTPS). Without it, an outage of the legacy host
         # keeps its share of users failing until someone changes the weights; with it, Route 53
         # answers with the AWS record instead, which serves the same data during the canary.
+        # Without an IP address Route 53 resolves `fqdn` and sends it as Host and SNI (API
+        # reference, HealthCheckConfig FullyQualifiedDomainName), so it must be a name the legacy
+        # platform routes to this service: Render's own host does, Vercel's shared CNAME target
+        # does not (the settings require `healthCheckHost` there).
         legacy_host = host.legacy.legacy_host
+        probed = host.legacy.health_check_host or legacy_host
         health_check = aws.route53.HealthCheck(
             f"{name}-legacy-health",
             type="HTTPS",
-            fqdn=legacy_host,
+            fqdn=probed,
             port=HTTPS_PORT,
             resource_path=host.legacy_health_check_path,
             enable_sni=True,
             request_interval=HEALTH_CHECK_INTERVAL_SECONDS,
             failure_threshold=HEALTH_CHECK_FAILURE_THRESHOLD,
-            tags={"Name": f"{host.record_name} legacy ({legacy_host})"},
+            tags={"Name": f"{host.record_name} legacy ({probed})"},
             opts=pulumi.ResourceOptions(parent=self),
         )
         return health_check.id

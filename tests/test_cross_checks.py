@@ -246,7 +246,10 @@ def test_a_bad_stack_name_fails_before_any_resource() -> None:
 _URL_ON_443 = "postgresql://postgres.abcdefghijklmnopqrst:pw@pooler.example.com:443/postgres?sslmode=require"
 _CANARY = {
     "phase": "canary",
-    "hosts": {"api": {"legacyHost": "platform-api.onrender.com"}},
+    "hosts": {
+        "api": {"legacyHost": "platform-api.onrender.com"},
+        "web": {"legacyHost": "cname.vercel-dns-0.com", "healthCheckHost": "platform-web.vercel.app"},
+    },
     "legacyDatabaseUrl": _URL_ON_443,
     "legacyMongodbUri": "mongodb+srv://app:pw@platform.abcde.mongodb.net/app",
     "legacyDatabasePort": 443,
@@ -336,3 +339,56 @@ _CANARY = {
 def test_each_topology_rule_refuses_what_it_says(topology: str, sections: dict, expected: str) -> None:
     problems = problems_of(topology, **sections)
     assert any(p.startswith(expected) for p in problems), problems
+
+
+# -- pre-commercial: Vercel, Render and the web's name ------------------------------------------
+
+_TEAM = {"teamId": "team_abc123"}
+
+
+def test_vercel_and_render_never_claim_one_custom_domain() -> None:
+    dns = {"domain": "example.com", "apiSubdomain": "app", "webSubdomain": "app"}
+    [problem] = problems_of("pre-commercial", vercel=_TEAM, dns=dns, render={"customDomain": True})
+    assert problem == (
+        "platform:dns.webSubdomain: 'app' is also platform:dns.apiSubdomain: Vercel (the web) and "
+        "Render (the API, render.customDomain) would both claim app.example.com; give them different "
+        "subdomains (defaults: www and api)"
+    )
+    # Render on onrender.com, or Vercel gone: only one of them claims the name.
+    assert parse_settings(
+        {"topology": "pre-commercial", "vercel": _TEAM, "dns": dns}, stack="test", region="ap-northeast-1"
+    )
+    assert parse_settings(
+        {
+            "topology": "pre-commercial",
+            "vercel": {"enabled": False},
+            "dns": dns,
+            "render": {"customDomain": True},
+        },
+        stack="test",
+        region="ap-northeast-1",
+    )
+
+
+def test_vercel_is_dropped_only_where_the_web_has_a_name_to_move_to() -> None:
+    [problem] = problems_of("pre-commercial", vercel={"enabled": False})
+    assert problem.startswith(
+        "platform:vercel.enabled: false drops the only place this stack serves the web from: without "
+        "platform:dns.domain its users are at <projectName>.vercel.app"
+    )
+
+
+def test_without_vercel_its_own_rules_do_not_apply() -> None:
+    # No team and the Hobby plan are refused only for a project the stack still makes.
+    settings = parse_settings(
+        {
+            "topology": "pre-commercial",
+            "vercel": {"enabled": False, "plan": "hobby"},
+            "dns": {"domain": "example.com"},
+        },
+        stack="test",
+        region="ap-northeast-1",
+    )
+    assert settings.vercel.enabled is False
+    problems = problems_of("pre-commercial", vercel={"plan": "hobby"})
+    assert {p.split(":")[1] for p in problems} == {"vercel.teamId", "vercel.plan"}

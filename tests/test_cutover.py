@@ -256,6 +256,8 @@ class Deployed:
     zone_id: str = ZONE_ID
     dependencies: frozenset[str] = frozenset()
     delete_before_replace: bool = False
+    allow_overwrite: bool = False
+    """The provider creates with UPSERT instead of CREATE (record.go, resourceRecordCreate)."""
 
 
 def _record_set(inputs: Mapping) -> dict:
@@ -284,6 +286,7 @@ def _state(run: Run) -> dict[str, Deployed]:
             r["zoneId"],
             frozenset(d for d in r.dependencies if d in records),
             r.delete_before_replace,
+            bool(r.plain_inputs.get("allowOverwrite")),
         )
         for urn, r in records.items()
     }
@@ -304,7 +307,7 @@ class Deployment:
 def _deployment(old: Mapping[str, Deployed], new: Mapping[str, Deployed]) -> Deployment:
     plan = Deployment()
     for urn, goal in new.items():
-        create = [("CREATE", goal.record_set)]
+        create = [("UPSERT" if goal.allow_overwrite else "CREATE", goal.record_set)]
         before = old.get(urn)
         if before is None:
             plan.steps[urn] = [create]
@@ -351,14 +354,15 @@ def _moments(zone: Zone, plan: Deployment) -> Iterator[Zone]:
                 yield current
 
 
-def _assert_always_answered(zone: Zone, plan: Deployment) -> int:
-    """No batch refused in any order, and the name answers an IPv4 lookup at every moment: an A or
-    CNAME, never both kinds. Returns the number of moments checked."""
+def _assert_always_answered(zone: Zone, plan: Deployment, names: tuple[str, ...] = (RECORD_NAME,)) -> int:
+    """No batch refused in any order, and each name answers an IPv4 lookup at every moment: an A
+    or CNAME, never both kinds. Returns the number of moments checked."""
     seen = 0
     for moment in _moments(zone, plan):
-        types = {t for t, _ in moment.at(RECORD_NAME)}
-        assert types & {"A", "CNAME"}, f"no answer for {RECORD_NAME}: {moment.at(RECORD_NAME)}"
-        assert "CNAME" not in types or types == {"CNAME"}, moment.at(RECORD_NAME)
+        for name in names:
+            types = {t for t, _ in moment.at(name)}
+            assert types & {"A", "CNAME"}, f"no answer for {name}: {moment.at(name)}"
+            assert "CNAME" not in types or types == {"CNAME"}, moment.at(name)
         seen += 1
     return seen
 
@@ -519,7 +523,10 @@ def test_a_step_back_needs_the_phase_it_leaves_acknowledged_once() -> None:
 STACK = "prod-commercial"
 CANARY = {
     "phase": "canary",
-    "hosts": {"api": {"legacyHost": LEGACY, "awsWeight": 25}},
+    "hosts": {
+        "api": {"legacyHost": LEGACY, "awsWeight": 25},
+        "web": {"legacyHost": "cname.vercel-dns-0.com", "healthCheckHost": "platform-web.vercel.app"},
+    },
     "legacyDatabaseUrl": "postgresql://app:pw@pooler.example.net:5432/postgres?sslmode=require",
     "legacyMongodbUri": "mongodb+srv://app:pw@cluster.example.net/app",
 }
@@ -585,3 +592,171 @@ def test_the_whole_commercial_stack_moves_through_the_phases_in_single_ups() -> 
     states = [_state(run_stack(STACK, {"platform:cutover": phase})) for phase in phases]
     for before, after in itertools.pairwise(states):
         assert _assert_always_answered(_zone_of(before), _deployment(before, after)) > 1
+
+
+# -- two names: the API's from Render, the web's from Vercel ---------------------------------------
+
+WEB_NAME = "www.example.com"
+WEB_LEGACY = "cname.vercel-dns-0.com"  # Vercel's CNAME target for a subdomain (vercel.com/docs/domains/set-up-custom-domain)
+WEB_PROBE = "platform-web.vercel.app"
+WEB_HEALTH = "/api/health"
+BOTH = (RECORD_NAME, WEB_NAME)
+
+
+def _run_both(phase: str, api_weight: int = 0, web_weight: int = 0) -> Run:
+    canary = phase == "canary"
+    api = CutoverHost(legacy_host=LEGACY, aws_weight=api_weight) if canary else None
+    web = (
+        CutoverHost(legacy_host=WEB_LEGACY, aws_weight=web_weight, health_check_host=WEB_PROBE)
+        if canary
+        else None
+    )
+    args = CutoverArgs(
+        settings=_settings(phase),
+        zone_id=ZONE_ID,
+        hosts={"api": HostArgs(RECORD_NAME, api, HEALTH_PATH), "web": HostArgs(WEB_NAME, web, WEB_HEALTH)},
+        distribution_domain_name=DISTRIBUTION,
+        distribution_zone_id=CLOUDFRONT_ZONE,
+    )
+    return run_stack("commercial", config=CONFIG, program=lambda: CutoverRecords("cutover", args))
+
+
+def _records_of(run: Run, name: str) -> dict[str, dict]:
+    return {
+        f"{r.get('setIdentifier') or '-'}/{r['type']}": r.plain_inputs
+        for r in run.of_type(RECORD)
+        if r["name"] == name
+    }
+
+
+@pytest.mark.parametrize(
+    ("phase", "expected"),
+    [
+        ("off", {"aws/CNAME"}),
+        ("canary", {"aws/CNAME", "legacy/CNAME"}),
+        ("data-switched", {"aws/CNAME"}),
+        ("done", {"-/A", "-/AAAA"}),
+    ],
+)
+def test_both_names_have_their_own_records_and_phase_marker_in_every_phase(phase: str, expected: set) -> None:
+    run = _run_both(phase, 10, 50)
+    for name in BOTH:
+        assert set(_records_of(run, name)) == expected, name
+        [marker] = [r for r in run.of_type(RECORD) if r["name"] == f"_cutover.{name}"]
+        assert (marker["type"], marker["records"]) == ("TXT", [f"phase={phase}"])
+        assert {r.urn for r in run.of_type(RECORD) if r["name"] == name} <= set(marker.dependencies)
+    # Nothing else: two names' records, two markers.
+    assert {r["name"] for r in run.of_type(RECORD)} == {*BOTH, *(f"_cutover.{n}" for n in BOTH)}
+
+
+def test_one_name_at_ten_percent_while_the_other_is_at_fifty() -> None:
+    run = _run_both("canary", api_weight=10, web_weight=50)
+    api, web = _records_of(run, RECORD_NAME), _records_of(run, WEB_NAME)
+    assert (_weight(api["aws/CNAME"]), _weight(api["legacy/CNAME"])) == (10, 90)
+    assert (_weight(web["aws/CNAME"]), _weight(web["legacy/CNAME"])) == (50, 50)
+    assert api["legacy/CNAME"]["records"] == [LEGACY] and web["legacy/CNAME"]["records"] == [WEB_LEGACY]
+    assert api["aws/CNAME"]["records"] == web["aws/CNAME"]["records"] == [DISTRIBUTION]
+
+
+def test_each_legacy_side_has_its_own_health_check_on_its_own_path_and_name() -> None:
+    run = _run_both("canary", 10, 50)
+    checks = {c["fqdn"]: c for c in run.of_type(HEALTH_CHECK)}
+    # The API on Render is probed by its own host; Vercel's shared CNAME target would reach no
+    # project, so the web is probed by the name Vercel serves it at (healthCheckHost).
+    assert set(checks) == {LEGACY, WEB_PROBE}
+    assert checks[LEGACY]["resourcePath"] == HEALTH_PATH and checks[WEB_PROBE]["resourcePath"] == WEB_HEALTH
+    assert all(c["type"] == "HTTPS" and c["port"] == 443 and c["enableSni"] for c in checks.values())
+    assert _records_of(run, RECORD_NAME)["legacy/CNAME"]["healthCheckId"] == checks[LEGACY].id
+    assert _records_of(run, WEB_NAME)["legacy/CNAME"]["healthCheckId"] == checks[WEB_PROBE].id
+
+
+def test_the_outputs_hold_each_names_weights() -> None:
+    captured: dict[str, CutoverRecords] = {}
+    args = CutoverArgs(
+        settings=_settings("canary"),
+        zone_id=ZONE_ID,
+        hosts={
+            "api": HostArgs(RECORD_NAME, CutoverHost(legacy_host=LEGACY, aws_weight=10)),
+            "web": HostArgs(
+                WEB_NAME, CutoverHost(legacy_host=WEB_LEGACY, aws_weight=50, health_check_host=WEB_PROBE)
+            ),
+        },
+        distribution_domain_name=DISTRIBUTION,
+        distribution_zone_id=CLOUDFRONT_ZONE,
+    )
+    run_stack(
+        "commercial", config=CONFIG, program=lambda: captured.setdefault("r", CutoverRecords("cutover", args))
+    )
+    assert captured["r"].hosts == {
+        "api": {"record": RECORD_NAME, "awsWeight": 10, "legacyWeight": 90},
+        "web": {"record": WEB_NAME, "awsWeight": 50, "legacyWeight": 50},
+    }
+    assert set(captured["r"].health_check_ids) == {"api", "web"}
+
+
+def test_only_the_legacy_record_may_overwrite_a_set_of_its_own_identifier() -> None:
+    for name in BOTH:
+        records = _records_of(_run_both("canary", 10, 50), name)
+        assert records["legacy/CNAME"]["allowOverwrite"] is True
+        assert records["aws/CNAME"]["allowOverwrite"] is False
+
+
+# Each name steps on its own: the API first, then the web, then both at 100 before the data window.
+TWO_HOST_MIGRATION = [
+    ("off", 0, 0),
+    ("canary", 0, 0),
+    ("canary", 10, 0),
+    ("canary", 10, 50),
+    ("canary", 50, 10),  # one steps forward while the other steps back
+    ("canary", 100, 100),
+    ("data-switched", 0, 0),
+    ("done", 0, 0),
+]
+
+
+@pytest.fixture(scope="module")
+def two_host_states() -> list[dict[str, Deployed]]:
+    return [_state(_run_both(*step)) for step in TWO_HOST_MIGRATION]
+
+
+def test_every_step_of_both_names_is_one_pulumi_up_that_route_53_accepts(two_host_states: list) -> None:
+    for before, after in itertools.pairwise(two_host_states):
+        assert _assert_always_answered(_zone_of(before), _deployment(before, after), BOTH) > 1
+
+
+def _hand_made(record_set: dict) -> Zone:
+    return Zone({_key(record_set): record_set})
+
+
+VERCEL_PLAIN = {
+    "name": WEB_NAME,
+    "type": "CNAME",
+    "setIdentifier": None,
+    "ttl": 60,
+    "records": (WEB_LEGACY,),
+    "healthCheckId": None,
+}
+
+
+def test_the_canary_takes_over_www_from_the_hand_made_weighted_legacy_record() -> None:
+    # docs/migration.md, the web's phase 1: the plain CNAME Vercel asked for becomes, in one change
+    # batch, the weighted `legacy` set at 100; the canary's UPSERT then adopts it.
+    zone = _hand_made(VERCEL_PLAIN)
+    weighted = {**VERCEL_PLAIN, "setIdentifier": "legacy", "weight": 100}
+    zone.apply([("DELETE", VERCEL_PLAIN), ("CREATE", weighted)])
+    assert zone.at(WEB_NAME) == [("CNAME", "legacy")]
+    plan = _deployment({}, _state(_run_both("canary", 0, 0)))
+    assert _assert_always_answered(zone, plan, (WEB_NAME,)) > 1
+
+
+def test_the_plain_cname_vercel_asked_for_stops_the_canary_in_every_order() -> None:
+    # Why the swap above comes first: weighted sets cannot join a simple set of their name and type.
+    plan = _deployment({}, _state(_run_both("canary", 0, 0)))
+    orders = 0
+    for steps in _orders(plan.after):
+        orders += 1
+        zone = _hand_made(VERCEL_PLAIN)
+        with pytest.raises(InvalidChangeBatchError, match="a simple set and weighted sets"):
+            for batch in [b for s in steps for b in plan.steps[s]]:
+                zone.apply(batch)
+    assert orders > 1

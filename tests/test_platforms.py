@@ -636,3 +636,45 @@ def test_a_larger_compute_raises_the_limits():
     )
     [problem] = pooler_problems(supabase={"computeSize": "small"})
     assert problem.startswith("platform:supabase.computeSize: the free plan runs on 'nano' only")
+
+
+# -- dropping Vercel once the web is on AWS (docs/migration.md, 5.2) ----------------------------
+
+VERCEL_DROPPED = {"platform:vercel": {"enabled": False}, "platform:dns": {"domain": "example.com"}}
+
+
+@pytest.fixture(scope="module")
+def without_vercel():
+    return run_stack(STACK, VERCEL_DROPPED)
+
+
+def test_without_vercel_no_vercel_resource_is_registered(without_vercel, run):
+    assert any(r.type.startswith("vercel:") for r in run.resources)  # the committed stack has them
+    assert [
+        r.type for r in without_vercel.resources if r.type.startswith(("vercel:", "platform:vercel:"))
+    ] == []
+    # Render and the data stay: only the web left this stack.
+    assert without_vercel.one(SERVICE) and without_vercel.one(SUPABASE)
+
+
+def test_without_vercel_the_api_trusts_the_webs_name_on_aws(without_vercel):
+    # The commercial stack serves www.<domain> by then; the API's CORS origin stays that name.
+    assert env_of(without_vercel)["WEB_ORIGIN"] == "https://www.example.com"
+
+
+def test_without_vercel_the_stack_exports_no_web_url(without_vercel):
+    assert "webUrl" not in without_vercel.outputs
+    assert without_vercel.output("apiUrl") == without_vercel.one(SERVICE).outputs["serviceDetails"]["url"]
+    assert "vercel" not in without_vercel.output("dashboards")
+
+
+def test_without_vercel_the_cost_model_drops_its_line(without_vercel, configured):
+    from tools import cost
+    from tools.preview import settings_of
+
+    with_vercel = cost.estimate(configured, settings_of(configured))
+    dropped = cost.estimate(without_vercel, settings_of(without_vercel))
+    assert "Vercel pro (vendor)" in {line.item for line in with_vercel.lines}
+    assert not any(line.item.startswith("Vercel") for line in dropped.lines)
+    # Vercel Pro is $20 per seat a month (vercel.com/pricing); the model counts one seat.
+    assert round(with_vercel.total - dropped.total, 2) == 20.0

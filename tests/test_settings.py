@@ -382,7 +382,8 @@ def test_aws_topologies_require_a_region() -> None:
 PASSWORD = "s3cr3t-Pa55word"
 LEGACY_DATABASE_URL = f"postgresql://postgres.abcdefghijklmnopqrst:{PASSWORD}@aws-0-ap-southeast-1.pooler.supabase.com:5432/postgres?sslmode=require"
 LEGACY_MONGODB_URI = f"mongodb+srv://platform-app:{PASSWORD}@platform.abcde.mongodb.net/app?retryWrites=true"
-HOSTS = {"api": {"legacyHost": "platform-api.onrender.com", "awsWeight": 5}}
+WEB_LEGACY = {"legacyHost": "cname.vercel-dns-0.com", "healthCheckHost": "platform-web.vercel.app"}
+HOSTS = {"api": {"legacyHost": "platform-api.onrender.com", "awsWeight": 5}, "web": WEB_LEGACY}
 LEGACY = {
     "phase": "canary",
     "hosts": HOSTS,
@@ -411,8 +412,9 @@ def test_the_canary_needs_its_host_and_both_connection_strings() -> None:
     # Without them the canary's AWS share (or a failing legacy health check, even at weight 0)
     # would send users to this stack's empty databases while the rest write to the legacy ones.
     problems = problems_of("commercial", cutover={"phase": "canary"})
-    assert len(problems) == 3
+    assert len(problems) == 4
     assert problems[0].startswith("platform:cutover.hosts.api: required in phase 'canary'")
+    assert problems[1].startswith("platform:cutover.hosts.web: required in phase 'canary'")
     assert any(
         p.startswith("platform:cutover.legacyDatabaseUrl: required in phase 'canary'") for p in problems
     )
@@ -452,15 +454,99 @@ def test_the_old_keys_that_combined_into_a_split_are_gone() -> None:
     assert all("unknown key" in p for p in problems)
 
 
-def test_only_the_api_name_moves_for_now_and_never_onto_itself() -> None:
-    hosts = {**HOSTS, "web": {"legacyHost": "cname.vercel-dns.com"}}
+def test_the_api_and_the_web_move_and_no_other_name() -> None:
+    settings = parse("commercial", cutover=LEGACY)
+    assert settings.cutover.hosts["web"].legacy_host == "cname.vercel-dns-0.com"
+    hosts = {**HOSTS, "admin": {"legacyHost": "platform-admin.onrender.com"}}
     [problem] = problems_of("commercial", cutover={**LEGACY, "hosts": hosts})
-    assert problem == "platform:cutover.hosts.web: not a name the cut-over moves; allowed: ['api']"
-    own = {"api": {"legacyHost": "api.example.com"}}
-    [problem] = problems_of("commercial", cutover={**LEGACY, "hosts": own})
-    assert problem.startswith(
-        "platform:cutover.hosts.api.legacyHost: api.example.com is the cut-over's own name"
+    assert problem == "platform:cutover.hosts.admin: not a name the cut-over moves; allowed: ['api', 'web']"
+
+
+def test_each_host_has_its_own_weight() -> None:
+    hosts = {"api": {**HOSTS["api"], "awsWeight": 10}, "web": {**WEB_LEGACY, "awsWeight": 50}}
+    cutover = parse("commercial", cutover={**LEGACY, "hosts": hosts}).cutover
+    assert (cutover.hosts["api"].aws_weight, cutover.hosts["web"].aws_weight) == (10, 50)
+    # Unset, a host stays all on its legacy side, whatever the other's weight.
+    hosts = {"api": {**HOSTS["api"], "awsWeight": 100}, "web": WEB_LEGACY}
+    assert parse("commercial", cutover={**LEGACY, "hosts": hosts}).cutover.hosts["web"].aws_weight == 0
+
+
+# One name, one place: a legacy side (or its probe) that is a name this stack's records serve
+# would answer the name from CloudFront twice, or from another name's records.
+@pytest.mark.parametrize(
+    ("host", "entry", "expected"),
+    [
+        (
+            "api",
+            {"legacyHost": "api.example.com"},
+            "platform:cutover.hosts.api.legacyHost: api.example.com is the cut-over's own name, which "
+            "this stack's records serve; use the pre-commercial service's host (Render: "
+            "platform-api.onrender.com; Vercel: the CNAME target it shows for the name)",
+        ),
+        (
+            "web",
+            {"legacyHost": "www.example.com", "healthCheckHost": "platform-web.vercel.app"},
+            "platform:cutover.hosts.web.legacyHost: www.example.com is the cut-over's own name, which",
+        ),
+        (
+            "web",
+            {"legacyHost": "api.example.com", "healthCheckHost": "platform-web.vercel.app"},
+            "platform:cutover.hosts.web.legacyHost: api.example.com is the name of cut-over host 'api', "
+            "which this stack's records serve",
+        ),
+        (
+            "web",
+            {"legacyHost": "platform-api.onrender.com"},
+            "platform:cutover.hosts.web.legacyHost: platform-api.onrender.com is also "
+            "hosts.api.legacyHost: each name's legacy share would reach the other's service",
+        ),
+        (
+            "web",
+            {"legacyHost": "cname.vercel-dns-0.com"},
+            "platform:cutover.hosts.web.healthCheckHost: required with legacyHost cname.vercel-dns-0.com: "
+            "every Vercel project shares that target",
+        ),
+        (
+            "web",
+            {"legacyHost": "d1d4fc829fe7bc7c.vercel-dns-017.com"},
+            "platform:cutover.hosts.web.healthCheckHost: required with legacyHost "
+            "d1d4fc829fe7bc7c.vercel-dns-017.com",
+        ),
+        (
+            "web",
+            {"legacyHost": "cname.vercel-dns.com", "healthCheckHost": "www.example.com"},
+            "platform:cutover.hosts.web.healthCheckHost: www.example.com is answered by this stack's "
+            "weighted records, so the check would probe CloudFront as often as the legacy side",
+        ),
+    ],
+)
+def test_no_name_is_served_from_two_places(host: str, entry: dict, expected: str) -> None:
+    [problem] = problems_of("commercial", cutover={**LEGACY, "hosts": {**HOSTS, host: entry}})
+    assert problem.startswith(expected)
+
+
+def test_the_served_names_follow_the_subdomain_settings() -> None:
+    # The web served at site.example.com: www.example.com is then a name like any other.
+    dns = {"webSubdomain": "site"}
+    hosts = {**HOSTS, "web": {"legacyHost": "www.example.com", "healthCheckHost": "platform-web.vercel.app"}}
+    assert parse("commercial", dns=dns, cutover={**LEGACY, "hosts": hosts}).cutover.hosts["web"]
+    [problem] = problems_of(
+        "commercial",
+        dns=dns,
+        cutover={
+            **LEGACY,
+            "hosts": {
+                **hosts,
+                "web": {"legacyHost": "site.example.com", "healthCheckHost": "platform-web.vercel.app"},
+            },
+        },
     )
+    assert problem.startswith("platform:cutover.hosts.web.legacyHost: site.example.com is the cut-over's own")
+
+
+def test_a_render_host_is_probed_as_it_is() -> None:
+    # Render routes by its own host name, so the API needs no separate probe name.
+    assert parse("commercial", cutover=LEGACY).cutover.hosts["api"].health_check_host is None
 
 
 @pytest.mark.parametrize("weight", [-1, 101])

@@ -319,7 +319,11 @@ def legacy_cutover(**extra: object) -> dict:
     return {
         "platform:cutover": {
             "phase": "canary",
-            "hosts": {"api": {"legacyHost": "platform-api.onrender.com", "awsWeight": 5}},
+            "hosts": {
+                "api": {"legacyHost": "platform-api.onrender.com", "awsWeight": 5},
+                # Every cut-over host takes part in the canary; the web's stays all on Vercel here.
+                "web": {"legacyHost": "cname.vercel-dns-0.com", "healthCheckHost": "platform-web.vercel.app"},
+            },
             "legacyDatabaseUrl": LEGACY_DATABASE_URL,
             "legacyMongodbUri": LEGACY_MONGODB_URI,
             **extra,

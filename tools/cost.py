@@ -493,9 +493,13 @@ def _sentry_lines(settings: Settings) -> Iterable[CostLine]:
 
 
 def _managed_lines(settings: Settings) -> Iterable[CostLine]:
-    yield CostLine(
-        f"Vercel {settings.vercel.plan} (vendor)", PRICES["vercel_month"][settings.vercel.plan], "one seat"
-    )
+    # platform:vercel.enabled false: the web is the commercial stack's, and so is its cost.
+    if settings.vercel.enabled:
+        yield CostLine(
+            f"Vercel {settings.vercel.plan} (vendor)",
+            PRICES["vercel_month"][settings.vercel.plan],
+            "one seat",
+        )
     render = settings.render
     yield CostLine(
         f"Render {render.plan} (vendor)",

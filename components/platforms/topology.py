@@ -5,7 +5,8 @@ Pro, the API on Render with autoscaling, PostgreSQL on Supabase's free plan and 
 Atlas' free M0 tier, with Sentry for errors when enabled, and (``platform:backup``) a daily
 Render cron job dumping both databases to an Object-Locked S3 bucket in the team's AWS account.
 Every secret travels as a Pulumi secret from the service that issues it to the one that uses it;
-the stack exports URLs and names only.
+the stack exports URLs and names only. ``platform:vercel.enabled: false`` drops Vercel once the
+commercial stack serves the web (the seed's "managed services shrink", docs/migration.md 5.2).
 """
 
 from __future__ import annotations
@@ -85,14 +86,20 @@ def build_pre_commercial(settings: Settings) -> None:
         api_secrets["SENTRY_DSN"] = dsns["api"]
 
     # The site first, so the API trusts the origin Vercel accepted (a project domain), and the
-    # site's environment last, once the API's URL is known.
-    web = VercelWeb(
-        "web",
-        VercelWebArgs(
-            settings=settings.vercel,
-            dns=settings.dns,
-            function_region=FUNCTION_REGION_NEAR_RENDER[settings.render.region],
-        ),
+    # site's environment last, once the API's URL is known. Without Vercel (the web moved to the
+    # commercial stack, docs/migration.md 5.2) the origin is the web's name there.
+    web: VercelWeb | None = None
+    if settings.vercel.enabled:
+        web = VercelWeb(
+            "web",
+            VercelWebArgs(
+                settings=settings.vercel,
+                dns=settings.dns,
+                function_region=FUNCTION_REGION_NEAR_RENDER[settings.render.region],
+            ),
+        )
+    web_origin: pulumi.Input[str] = (
+        web.url if web is not None else f"https://{settings.dns.web_subdomain}.{settings.dns.domain}"
     )
     # With render.customDomain the API is called at api.<domain>, the name the commercial stack's
     # weighted records later move to AWS; Render serves it until then (docs/migration.md, phase 2).
@@ -106,7 +113,7 @@ def build_pre_commercial(settings: Settings) -> None:
             secrets=api_secrets,
             environment={
                 "NODE_ENV": "production",
-                "WEB_ORIGIN": web.url,
+                "WEB_ORIGIN": web_origin,
                 # Each instance's pool, sized so all of them fit the Supavisor limit (settings checks).
                 "DATABASE_POOL_MAX": str(settings.supabase.connections_per_instance),
             },
@@ -114,22 +121,25 @@ def build_pre_commercial(settings: Settings) -> None:
         ),
     )
     dashboards["render"] = api.dashboard_url
-    VercelEnvironment(
-        "web-env",
-        VercelEnvironmentArgs(
-            settings=settings.vercel,
-            project_id=web.project_id,
-            api_url=api.public_url,
-            secrets={"SENTRY_DSN": dsns["web"]} if "web" in dsns else {},
-        ),
-    )
-    # Vercel dashboard URLs are scoped by the team's slug, which the settings do not hold.
-    dashboards["vercel"] = "https://vercel.com/dashboard"
+    if web is not None:
+        VercelEnvironment(
+            "web-env",
+            VercelEnvironmentArgs(
+                settings=settings.vercel,
+                project_id=web.project_id,
+                api_url=api.public_url,
+                secrets={"SENTRY_DSN": dsns["web"]} if "web" in dsns else {},
+            ),
+        )
+        # Vercel dashboard URLs are scoped by the team's slug, which the settings do not hold.
+        dashboards["vercel"] = "https://vercel.com/dashboard"
 
     if settings.backup.enabled:
         dashboards["backup"] = _backups(settings, postgres, mongo, dsns.get("backup")).dashboard_url
 
-    pulumi.export("webUrl", web.url)
+    # No webUrl without Vercel: the web is then the commercial stack's (its own outputs say where).
+    if web is not None:
+        pulumi.export("webUrl", web.url)
     pulumi.export("apiUrl", api.public_url)
     pulumi.export("dashboards", dashboards)
 

@@ -29,8 +29,11 @@ from components.settings.derived import (
     peered,
     pooler,
     public_subnet_prefix,
+    served_name_of,
     served_on_same_host,
     served_services,
+    shared_legacy_host,
+    vercel_target_unprobed,
     whole_internet,
 )
 from components.settings.fields import (
@@ -295,23 +298,72 @@ CROSS_CHECKS: tuple[CrossCheck, ...] = (
     ),
     CrossCheck(
         "platform:cutover.hosts.<host>",
-        "phase 'canary': set for every name the cut-over moves",
+        "phase 'canary': set for every name the cut-over moves that a service is served at",
         lambda s, host: s.cutover.legacy_data and host not in s.cutover.hosts,
         "required in phase 'canary': legacyHost (the pre-commercial host) and awsWeight (0-100)",
+        AWS_TOPOLOGIES,
+        each=lambda s: [host for host in CUTOVER_HOSTS if host in served_services(s)],
+    ),
+    # One name is served from one place at a time: from here (CloudFront) or from its own
+    # pre-commercial service, never by the records of another name this stack serves.
+    CrossCheck(
+        "platform:cutover.hosts.<host>.legacyHost",
+        "phase 'canary': not a name the cut-over serves (its own or another host's)",
+        lambda s, host: (
+            s.cutover.legacy_data
+            and host in s.cutover.hosts
+            and served_name_of(s, s.cutover.hosts[host].legacy_host) is not None
+        ),
+        lambda s, host: (
+            f"{s.cutover.hosts[host].legacy_host} is "
+            + (
+                "the cut-over's own name"
+                if served_name_of(s, s.cutover.hosts[host].legacy_host) == host
+                else f"the name of cut-over host {served_name_of(s, s.cutover.hosts[host].legacy_host)!r}"
+            )
+            + ", which this stack's records serve; use the pre-commercial service's host (Render: "
+            "platform-api.onrender.com; Vercel: the CNAME target it shows for the name)"
+        ),
         AWS_TOPOLOGIES,
         each=lambda s: CUTOVER_HOSTS,
     ),
     CrossCheck(
         "platform:cutover.hosts.<host>.legacyHost",
-        "phase 'canary': not the cut-over's own name",
+        "phase 'canary': each host's own (no two names share a legacy host)",
+        lambda s, host: s.cutover.legacy_data and shared_legacy_host(s, host) is not None,
+        lambda s, host: (
+            f"{s.cutover.hosts[host].legacy_host} is also hosts.{shared_legacy_host(s, host)}.legacyHost: "
+            "each name's legacy share would reach the other's service; give each name its own "
+            "pre-commercial host (api: Render's onrender.com host, web: Vercel's CNAME target)"
+        ),
+        AWS_TOPOLOGIES,
+        each=lambda s: CUTOVER_HOSTS,
+    ),
+    CrossCheck(
+        "platform:cutover.hosts.<host>.healthCheckHost",
+        "phase 'canary': set when legacyHost is a Vercel CNAME target",
+        lambda s, host: s.cutover.legacy_data and vercel_target_unprobed(s, host),
+        lambda s, host: (
+            f"required with legacyHost {s.cutover.hosts[host].legacy_host}: every Vercel project "
+            "shares that target, so a health check naming it reaches no project, fails, and moves "
+            "the name's whole share to CloudFront even at awsWeight 0; set a name Vercel serves the "
+            "production deployment at, e.g. <projectName>.vercel.app"
+        ),
+        AWS_TOPOLOGIES,
+        each=lambda s: CUTOVER_HOSTS,
+    ),
+    CrossCheck(
+        "platform:cutover.hosts.<host>.healthCheckHost",
+        "phase 'canary': not a name the cut-over serves",
         lambda s, host: (
             s.cutover.legacy_data
             and host in s.cutover.hosts
-            and s.cutover.hosts[host].legacy_host == f"{s.dns.api_subdomain}.{s.dns.domain}"
+            and served_name_of(s, s.cutover.hosts[host].health_check_host) is not None
         ),
         lambda s, host: (
-            f"{s.cutover.hosts[host].legacy_host} is the cut-over's own name; use the pre-commercial "
-            "service's host (e.g. platform-api.onrender.com)"
+            f"{s.cutover.hosts[host].health_check_host} is answered by this stack's weighted records, "
+            "so the check would probe CloudFront as often as the legacy side; use a name only the "
+            "pre-commercial service answers (Render's onrender.com host, <projectName>.vercel.app)"
         ),
         AWS_TOPOLOGIES,
         each=lambda s: CUTOVER_HOSTS,
@@ -397,11 +449,34 @@ CROSS_CHECKS: tuple[CrossCheck, ...] = (
     # Pre-commercial: the managed platforms and the backups.
     CrossCheck(
         "platform:vercel.teamId",
-        "set (without a team the project lands on the Hobby plan)",
-        lambda s: s.vercel.team_id is None,
+        "set while Vercel is enabled (without a team the project lands on the Hobby plan)",
+        lambda s: s.vercel.enabled and s.vercel.team_id is None,
         "required for pre-commercial: without it Vercel creates the project in the token's personal "
         "scope, which is the Hobby plan (Pro is a team plan); set the team's id (team_..., Vercel > "
         "Team Settings > General)",
+        PRE_COMMERCIAL,
+    ),
+    CrossCheck(
+        "platform:vercel.enabled",
+        "false only with platform:dns.domain (the web's name, served by then from prod-commercial)",
+        lambda s: not s.vercel.enabled and not s.dns.domain,
+        "false drops the only place this stack serves the web from: without platform:dns.domain "
+        "its users are at <projectName>.vercel.app, which nothing else can serve; keep it true, or "
+        "set the domain whose <webSubdomain>.<domain> the commercial stack serves (docs/migration.md)",
+        PRE_COMMERCIAL,
+    ),
+    CrossCheck(
+        "platform:dns.webSubdomain",
+        "apart from platform:dns.apiSubdomain while Vercel and Render both claim a custom domain",
+        lambda s: (
+            s.vercel.enabled
+            and s.render.custom_domain
+            and bool(s.dns.domain)
+            and s.dns.web_subdomain == s.dns.api_subdomain
+        ),
+        "{s.dns.web_subdomain!r} is also platform:dns.apiSubdomain: Vercel (the web) and Render (the "
+        "API, render.customDomain) would both claim {s.dns.web_subdomain}.{s.dns.domain}; give them "
+        "different subdomains (defaults: www and api)",
         PRE_COMMERCIAL,
     ),
     CrossCheck(
@@ -444,7 +519,7 @@ CROSS_CHECKS: tuple[CrossCheck, ...] = (
     CrossCheck(
         "platform:vercel.plan",
         "not 'hobby' (no commercial use)",
-        lambda s: s.vercel.plan == "hobby",
+        lambda s: s.vercel.enabled and s.vercel.plan == "hobby",
         "'hobby' forbids commercial use (Vercel's fair-use terms); pre-commercial serves real users, "
         "so use 'pro' or 'enterprise'",
         PRE_COMMERCIAL,

@@ -1,4 +1,5 @@
-"""``platform:cutover``: moving the pre-commercial API's public name to the commercial stack.
+"""``platform:cutover``: moving the pre-commercial public names (the API's, the web's) to the
+commercial stack.
 
 Its own module because it spans the topologies: an AWS stack's section that holds the
 pre-commercial databases' URLs, with a phase vocabulary that components/cutover.py and the checks
@@ -17,38 +18,50 @@ from components.settings.fields import DomainName, MongodbSrvUri, PostgresUrl, S
 # The cut-over's phases, in the only order a stack may take them (docs/migration.md).
 CUTOVER_PHASES: tuple[str, ...] = ("off", "canary", "data-switched", "done")
 CutoverPhase = Literal["off", "canary", "data-switched", "done"]
-# Public names the cut-over moves, by service; the web's ``www`` joins with issue 11.
-CUTOVER_HOSTS: tuple[str, ...] = ("api",)
+# Public names the cut-over moves, by service: ``api.<domain>`` from Render, ``www.<domain>`` from
+# Vercel (docs/migration.md). Every one moves in the same phase, each with its own weight.
+CUTOVER_HOSTS: tuple[str, ...] = ("api", "web")
 
 
 class CutoverHost(Section):
     """``platform:cutover.hosts.<host>``: one public name during the canary."""
 
     legacy_host: DomainName
-    """Host name of the pre-commercial service, e.g. ``platform-api.onrender.com``."""
+    """Where the pre-commercial service is reached by name: the API's Render host
+    (``platform-api.onrender.com``), the web's CNAME target that Vercel shows for
+    ``www.<domain>`` (``vercel domains inspect www.<domain>``; Vercel's docs give
+    ``cname.vercel-dns-0.com``, older projects ``cname.vercel-dns.com``)."""
     aws_weight: int = Field(0, ge=0, le=100)
     """Percent of DNS answers that point at CloudFront (0: none yet, 100: all)."""
+    health_check_host: DomainName | None = None
+    """The name Route 53's health check of the legacy side connects to and sends as Host and SNI;
+    unset: ``legacyHost``. Required when ``legacyHost`` is a Vercel CNAME target: every Vercel
+    project shares those, so a probe naming one reaches no project. Use a name Vercel serves the
+    production deployment at without authentication, e.g. ``<projectName>.vercel.app``."""
 
 
 class CutoverSettings(Section):
-    """``platform:cutover``: moving ``api.<domain>`` from the pre-commercial API to AWS gradually.
+    """``platform:cutover``: moving ``api.<domain>`` (from Render) and ``www.<domain>`` (from
+    Vercel) to AWS gradually.
 
-    The name is always served by Route 53 records this stack owns, and ``phase`` says which:
-    ``off`` (one weighted CNAME to CloudFront, the API on this stack's databases), ``canary``
-    (weighted CNAMEs split the name between CloudFront and the pre-commercial host, the API on the
-    pre-commercial databases), ``data-switched`` (CloudFront alone again, the API on this stack's
-    databases after the copy), ``done`` (free alias A/AAAA records to CloudFront). Phases only move
-    forward, one at a time (``off`` may go straight to ``done``); see docs/migration.md.
+    The names are always served by Route 53 records this stack owns, and ``phase``, one for every
+    name, says which: ``off`` (one weighted CNAME per name to CloudFront, the API on this stack's
+    databases), ``canary`` (weighted CNAMEs split each name between CloudFront and its
+    pre-commercial host, each name by its own ``awsWeight``; the API on the pre-commercial
+    databases), ``data-switched`` (CloudFront alone again, the API on this stack's databases after
+    the copy), ``done`` (free alias A/AAAA records to CloudFront). Phases only move forward, one at
+    a time (``off`` may go straight to ``done``); see docs/migration.md.
     """
 
     phase: CutoverPhase = "off"
-    """``off``, ``canary``, ``data-switched`` or ``done``. Each ``pulumi up`` compares it with the
-    phase the stack's Route 53 zone records (a ``_cutover.<host>`` TXT record) and refuses a skip
-    or a step back (see ``rollbackFrom``)."""
+    """``off``, ``canary``, ``data-switched`` or ``done``, for every name at once. Each ``pulumi up``
+    compares it with the phase the stack's Route 53 zone records (a ``_cutover.<host>`` TXT record
+    per name) and refuses a skip or a step back (see ``rollbackFrom``)."""
     hosts: dict[str, CutoverHost] = Field(default_factory=dict)
-    """``canary`` only: per public name (``api``), ``legacyHost`` (the pre-commercial host, e.g.
-    ``platform-api.onrender.com``) and ``awsWeight`` (percent of DNS answers that get CloudFront,
-    0-100, default 0)."""
+    """``canary`` only, required for ``api`` and ``web``: per public name, ``legacyHost`` (the
+    pre-commercial host: ``platform-api.onrender.com``, Vercel's CNAME target), ``awsWeight``
+    (percent of DNS answers that get CloudFront, 0-100, default 0; each name steps on its own)
+    and ``healthCheckHost`` (the name the legacy health check probes; required for Vercel)."""
     ttl_seconds: int = Field(60, ge=30, le=3600)
     """TTL of the weighted CNAMEs: short, so a step (or a step back) takes effect quickly. Alias
     records (phase ``done``) have none."""

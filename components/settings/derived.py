@@ -12,6 +12,7 @@ import ipaddress
 import re
 from collections.abc import Iterable
 
+from components.settings.cutover import CUTOVER_HOSTS
 from components.settings.fields import SUPABASE_POOLER_LIMITS
 from components.settings.root import Settings
 
@@ -101,6 +102,43 @@ def cutover_needs(s: Settings) -> list[str]:
     """What every phase but ``off`` needs and the settings lack: the names CloudFront serves."""
     needed = (("platform:dns.domain", s.dns.domain), ("platform:edge.cloudfront", s.edge.cloudfront))
     return [name for name, ok in needed if not ok]
+
+
+# Vercel's CNAME targets for a custom subdomain: ``cname.vercel-dns.com``, now also numbered
+# (``cname.vercel-dns-0.com``) and per project (``<hash>.vercel-dns-017.com``); Vercel shows the
+# one to use for each domain (https://vercel.com/docs/domains/set-up-custom-domain). All projects
+# share them: Vercel picks the project by the request's host name.
+VERCEL_DNS_TARGET = re.compile(r"^([a-z0-9-]+\.)*vercel-dns(-[0-9]+)?\.com$")
+
+
+def cutover_public_names(s: Settings) -> dict[str, str]:
+    """The names the cut-over serves from this stack, by host (``api``, ``web``): each served
+    service's ``<subdomain>.<domain>``; none without a domain."""
+    return {host: name for host, name in public_hosts(s).items() if host in CUTOVER_HOSTS}
+
+
+def served_name_of(s: Settings, name: str | None) -> str | None:
+    """The cut-over host whose public name ``name`` is, if any."""
+    return next((host for host, public in cutover_public_names(s).items() if public == name), None)
+
+
+def shared_legacy_host(s: Settings, host: str) -> str | None:
+    """An earlier cut-over host whose ``legacyHost`` is ``host``'s too (in the canary)."""
+    hosts = s.cutover.hosts
+    if host not in hosts:
+        return None
+    earlier = [h for h in hosts if h < host and hosts[h].legacy_host == hosts[host].legacy_host]
+    return min(earlier) if earlier else None
+
+
+def vercel_target_unprobed(s: Settings, host: str) -> bool:
+    """Whether ``host``'s legacy side is a Vercel CNAME target with no ``healthCheckHost``."""
+    entry = s.cutover.hosts.get(host)
+    return (
+        entry is not None
+        and entry.health_check_host is None
+        and VERCEL_DNS_TARGET.fullmatch(entry.legacy_host) is not None
+    )
 
 
 def peered(s: Settings) -> bool:

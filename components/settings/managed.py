@@ -21,12 +21,18 @@ from components.settings.fields import (
 class VercelSettings(Section):
     """``platform:vercel``: the Next.js web front end (pre-commercial)."""
 
+    enabled: bool = True
+    """Host the web on Vercel. Turn it off once the commercial stack serves ``www.<domain>`` alone
+    (cut-over phase ``data-switched`` or ``done``): the stack then deletes the Vercel project, its
+    domain and its variables, exports no ``webUrl`` and Render trusts
+    ``https://<webSubdomain>.<domain>``, the web on AWS (docs/migration.md, 5.2). Needs
+    ``platform:dns.domain``."""
     plan: Literal["hobby", "pro", "enterprise"] = "pro"
     """Vercel plan of the team; Hobby forbids commercial use."""
     team_id: str | None = Field(None, pattern=r"^team_[A-Za-z0-9]+$")
     """Vercel team that owns the project (``team_...``, Team Settings > General). Required for
-    pre-commercial: without it the project lands in the token's personal scope, which is Hobby
-    (Pro is a team plan). Changing it replaces the project."""
+    pre-commercial while ``enabled``: without it the project lands in the token's personal scope,
+    which is Hobby (Pro is a team plan). Changing it replaces the project."""
     project_name: str = Field("platform-web", pattern=r"^[a-z0-9._-]{1,100}$")
     """Vercel project name."""
     repository: Repository = "example/web"
