@@ -7,16 +7,34 @@ import string
 
 import pytest
 
-from components.settings import CROSS_CHECKS, SECTIONS, TOPOLOGIES, SettingsError, parse_settings
+from components.settings import (
+    CROSS_CHECKS,
+    SECTIONS,
+    TOPOLOGIES,
+    SettingsError,
+    deep_merge,
+    entry_model,
+    parse_settings,
+)
 from tools.harness import last_run, run_stack, stack_config
 
 REGION = "ap-northeast-1"
-COMMERCIAL = {"compute": {"imageTag": "1.0.0"}, "dns": {"domain": "example.com"}}
+COMMERCIAL = {
+    "services": {"api": {"imageTag": "1.0.0"}, "web": {"imageTag": "1.0.0"}},
+    "dns": {"domain": "example.com"},
+}
+# Staging serves the web and the API on their own host names, which needs a domain.
+STAGING = {"dns": {"domain": "example.com"}}
+BASES = {"commercial": COMMERCIAL, "staging": STAGING}
+
+
+def parse(topology: str, region: str = REGION, stack: str = "test", **sections: object):
+    config = {"topology": topology, **deep_merge(BASES.get(topology, {}), sections)}
+    return parse_settings(config, stack=stack, region=region)
 
 
 def problems_of(topology: str, region: str = REGION, **sections: object) -> list[str]:
-    base = COMMERCIAL if topology == "commercial" else {}
-    config = {"topology": topology, **base, **sections}
+    config = {"topology": topology, **deep_merge(BASES.get(topology, {}), sections)}
     with pytest.raises(SettingsError) as error:
         parse_settings(config, stack="test", region=region)
     return error.value.problems
@@ -33,7 +51,7 @@ def test_an_atlas_joined_to_the_vpc_must_be_in_the_stacks_region() -> None:
 
 
 def test_a_public_atlas_may_live_in_another_region() -> None:
-    settings = parse_settings({"topology": "staging"}, stack="test", region="eu-west-1")
+    settings = parse("staging", region="eu-west-1")
     assert settings.atlas.region == "AP_NORTHEAST_1"
 
 
@@ -54,7 +72,7 @@ def test_the_vpc_leaves_public_subnets_an_alb_accepts(cidr: str, refused: bool) 
             p.startswith("platform:network.cidr: 10.0.0.0/24 leaves public subnets of /28") for p in problems
         )
     else:
-        parse_settings({"topology": "staging", "network": {"cidr": cidr}}, stack="test", region=REGION)
+        parse("staging", network={"cidr": cidr})
 
 
 @pytest.mark.parametrize("instance_class", ["db.t4g.mikro", "db.t5.micro", "db.m7g.micro", "db.t4g.3xlarge"])
@@ -66,9 +84,7 @@ def test_an_rds_instance_class_that_does_not_exist_is_refused(instance_class: st
 @pytest.mark.parametrize("instance_class", ["db.t4g.micro", "db.t3.small", "db.m7g.large", "db.r6g.2xlarge"])
 def test_real_rds_postgres_classes_pass(instance_class: str) -> None:
     # Classes the RDS User Guide lists for PostgreSQL (Concepts.DBInstanceClass.Support).
-    settings = parse_settings(
-        {"topology": "staging", "database": {"instanceClass": instance_class}}, stack="test", region=REGION
-    )
+    settings = parse("staging", database={"instanceClass": instance_class})
     assert settings.database.instance_class == instance_class
 
 
@@ -77,30 +93,27 @@ def test_real_rds_postgres_classes_pass(instance_class: str) -> None:
 )
 def test_a_plain_variable_named_like_a_secret_is_refused(name: str) -> None:
     value = "sk_live_do-not-print"
-    for section in ("compute", "render"):
-        problems = problems_of(
-            "staging" if section == "compute" else "pre-commercial",
-            **{section: {"environment": {name: value}}},
-        )
-        assert any(p.startswith(f"platform:{section}.environment") and name in p for p in problems), problems
+    for topology, key, sections in (
+        ("staging", "services.web", {"services": {"web": {"environment": {name: value}}}}),
+        ("pre-commercial", "render", {"render": {"environment": {name: value}}}),
+    ):
+        problems = problems_of(topology, **sections)
+        assert any(p.startswith(f"platform:{key}.environment") and name in p for p in problems), problems
         assert not any(value in p for p in problems), "the refused value is never quoted"
 
 
 @pytest.mark.parametrize("name", ["LOG_LEVEL", "KEYCLOAK_URL", "TOKENS_PER_MINUTE", "PUBLIC_KEYS_URL"])
 def test_ordinary_variables_pass(name: str) -> None:
-    settings = parse_settings(
-        {"topology": "staging", "compute": {"environment": {name: "x"}}}, stack="test", region=REGION
-    )
-    assert name in settings.compute.environment
+    settings = parse("staging", services={"api": {"environment": {name: "x"}}})
+    assert name in settings.services["api"].environment
 
 
 def test_staging_and_commercial_default_to_different_hosts() -> None:
     # Two stacks on one name would share (and fight over) its ACM validation record and its
     # Route 53 alias: staging gets its own names by default.
-    staging = parse_settings({"topology": "staging"}, stack="s", region=REGION).dns
-    commercial = parse_settings({"topology": "commercial", **COMMERCIAL}, stack="c", region=REGION).dns
-    assert staging.api_subdomain != commercial.api_subdomain
-    assert staging.web_subdomain != commercial.web_subdomain
+    staging, commercial = parse("staging", stack="s"), parse("commercial", stack="c")
+    for service in ("api", "web"):
+        assert staging.services[service].subdomain != commercial.services[service].subdomain
 
 
 def test_a_missing_permissions_boundary_is_refused_before_any_resource() -> None:
@@ -122,7 +135,10 @@ def test_every_row_names_a_key_as_the_stack_file_writes_it() -> None:
         namespace, _, path = check.key.partition(":")
         section, _, rest = path.partition(".")
         assert namespace == "platform" and section in SECTIONS, check.key
-        aliases = {field.alias for field in SECTIONS[section].model_fields.values()}
+        if section == "services":  # a map: the entry's name, then one of an entry's keys
+            name, _, rest = rest.partition(".")
+            assert name in ("", "<name>", "api"), check.key
+        aliases = {field.alias for field in entry_model(section).model_fields.values()}
         assert not rest or rest.split(".")[0] in aliases | {"<key>"}, check.key
         assert check.checks and set(check.topologies) <= set(TOPOLOGIES), check.key
     for check in CROSS_CHECKS:  # a message template names only the settings and the item
@@ -136,7 +152,12 @@ def test_every_row_names_a_key_as_the_stack_file_writes_it() -> None:
 
 def test_a_certificate_without_a_domain_is_refused_in_staging_too() -> None:
     arn = "arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"
-    problems = problems_of("staging", edge={"cloudfront": True, "certificateArn": arn})
+    problems = problems_of(
+        "staging",
+        edge={"cloudfront": True, "certificateArn": arn},
+        dns={"domain": None},
+        services={"web": {"enabled": False}},
+    )
     assert problems == ["platform:edge.certificateArn: needs platform:dns.domain for the CloudFront aliases"]
 
 
@@ -171,12 +192,11 @@ def test_render_addresses_of_the_whole_internet_fail_before_any_resource() -> No
 # RoleName); Sentry project slugs 1-50 lower-case letters, digits, '-' or '_'. The ALB log
 # bucket is "platform-<stack>-alb-logs-<12-digit account>": 9 + len(stack) + 10 + 12 <= 63, so a
 # stack name may have 32 characters; the backup bucket "platform-<stack>-backups-<account>":
-# 9 + len + 9 + 12 <= 63, 33 characters; the execution role "platform-<stack>-ecs-execution":
-# 9 + len + 14 <= 64, 41; the web's Sentry slug "platform-<stack>-web": 9 + len + 4 <= 50, 37.
+# 9 + len + 9 + 12 <= 63, 33 characters; the longest ECS role "platform-<stack>-db-admin-execution":
+# 9 + len + 19 <= 64, 36 (the database admin task's, "-db-admin-execution"); the web's Sentry slug "platform-<stack>-web": 9 + len + 4 <= 50, 37.
 def stack_problems(topology: str, stack: str, **sections: object) -> list[str]:
-    base = {**(COMMERCIAL if topology == "commercial" else {}), **sections}
     try:
-        parse_settings({"topology": topology, **base}, stack=stack, region=REGION)
+        parse(topology, stack=stack, **sections)
     except SettingsError as error:
         return [p for p in error.problems if p.startswith("stack: ")]
     return []
@@ -206,10 +226,14 @@ def test_a_stack_name_s3_refuses_is_refused(stack: str) -> None:
 
 
 def test_a_stack_name_too_long_for_an_iam_role_is_refused() -> None:
-    assert not any("IAM role" in p for p in stack_problems("staging", "s" * 41))
+    # Staging's longest role is the database admin task's execution role,
+    # "platform-<stack>-db-admin-execution": 9 + len + 19 <= 64 (CreateRole, RoleName), so 36.
+    assert not any("IAM role" in p for p in stack_problems("staging", "s" * 36))
     assert any(
-        p.startswith(f"stack: '{'s' * 42}' is too long: the IAM role name platform-{'s' * 42}-ecs-execution")
-        for p in stack_problems("staging", "s" * 42)
+        p.startswith(
+            f"stack: '{'s' * 37}' is too long: the IAM role name platform-{'s' * 37}-db-admin-execution"
+        )
+        for p in stack_problems("staging", "s" * 37)
     )
 
 
@@ -292,8 +316,8 @@ _CANARY = {
         ),
         (
             "commercial",
-            {"compute": {"minCount": 1}},
-            "platform:compute.minCount: commercial needs at least 2 tasks for HA (got 1)",
+            {"services": {"web": {"minCount": 1}}},
+            "platform:services.web.minCount: commercial needs at least 2 tasks for HA (got 1)",
         ),
         (
             "commercial",
@@ -314,7 +338,7 @@ _CANARY = {
         (
             "commercial",
             {"schedule": {"offHoursMinCount": 4}},
-            "platform:schedule.offHoursMinCount: 4 is above platform:compute.minCount 3, the daytime floor",
+            "platform:schedule.offHoursMinCount: 4 is above platform:services.api.minCount 3, the daytime floor",
         ),
         # EC2 refuses a second egress rule for 443, which the tasks already have.
         (

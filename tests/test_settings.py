@@ -13,6 +13,8 @@ from components.settings import (
     SECTIONS,
     TOPOLOGIES,
     SettingsError,
+    deep_merge,
+    entry_model,
     parse_settings,
 )
 from components.settings.loader import load_presets
@@ -45,18 +47,21 @@ CLOUDWATCH_RETENTION_DAYS = {
 }  # fmt: skip
 
 
-# Commercial pins its release: the preset alone is refused (see the test below).
+# Commercial pins its releases: the preset alone is refused (see the test below). The AWS stacks
+# serve two hosts, which needs a domain.
 PINNED = {
-    "commercial": {"compute": {"imageTag": "1.0.0"}, "dns": {"domain": "example.com"}},
+    "staging": {"dns": {"domain": "example.com"}},
+    "commercial": {
+        "services": {"api": {"imageTag": "1.0.0"}, "web": {"imageTag": "1.0.0"}},
+        "dns": {"domain": "example.com"},
+    },
     # Pre-commercial names its Vercel team (no preset can know it).
     "pre-commercial": {"vercel": {"teamId": "team_abc123"}},
 }
 
 
 def parse(topology: str = "staging", **sections: object):
-    config = {**PINNED.get(topology, {}), **sections}
-    for section in PINNED.get(topology, {}).keys() & sections.keys():
-        config[section] = {**PINNED[topology][section], **sections[section]}  # type: ignore[dict-item]
+    config = deep_merge(PINNED.get(topology, {}), sections)
     return parse_settings({"topology": topology, **config}, stack="test", region=REGION)
 
 
@@ -76,7 +81,9 @@ def test_commercial_refuses_a_moving_image_tag_and_a_missing_domain() -> None:
     with pytest.raises(SettingsError) as error:
         parse_settings({"topology": "commercial"}, stack="test", region=REGION)
     problems = error.value.problems
-    assert any(p.startswith("platform:compute.imageTag: 'latest' cannot be pushed twice") for p in problems)
+    assert any(
+        p.startswith("platform:services.api.imageTag: 'latest' cannot be pushed twice") for p in problems
+    )
     assert any(p.startswith("platform:dns.domain: commercial serves its own domain") for p in problems)
 
 
@@ -92,8 +99,9 @@ def test_a_preset_file_reads_like_a_stack_files_config_block() -> None:
         assert all(key.startswith("platform:") for key in document["config"])
     # Laid over by a stack file exactly as the engine's config would be: one key changes, the
     # preset's others stay.
-    staging = parse_settings({"topology": "staging", "compute": {"cpu": 512, "memory": 1024}}, region=REGION)
-    assert (staging.compute.cpu, staging.compute.max_count, staging.compute.log_retention_days) == (
+    staging = parse("staging", services={"api": {"cpu": 512, "memory": 1024}})
+    api = staging.services["api"]
+    assert (api.cpu, api.max_count, api.log_retention_days) == (
         512,
         2,
         14,
@@ -125,14 +133,20 @@ def test_a_malformed_preset_file_is_refused_naming_it(tmp_path, text: str, compl
 def test_presets_only_name_known_keys() -> None:
     for topology, sections in PRESETS.items():
         for section, values in sections.items():
-            aliases = {f.alias for f in SECTIONS[section].model_fields.values()}
-            assert set(values) <= aliases, (topology, section, set(values) - aliases)
+            # A map section (services) names its entries; each entry has the entry model's keys.
+            entries = values.values() if section == "services" else [values]
+            aliases = {f.alias for f in entry_model(section).model_fields.values()}
+            for entry in entries:
+                assert set(entry) <= aliases, (topology, section, set(entry) - aliases)
 
 
 def test_a_stack_key_overrides_the_preset_and_keeps_the_rest() -> None:
-    settings = parse("commercial", compute={"cpu": 1024, "memory": 2048})
-    assert (settings.compute.cpu, settings.compute.memory) == (1024, 2048)
-    assert settings.compute.max_count == PRESETS["commercial"]["compute"]["maxCount"]
+    settings = parse("commercial", services={"api": {"cpu": 1024, "memory": 2048}})
+    api = settings.services["api"]
+    assert (api.cpu, api.memory) == (1024, 2048)
+    assert api.max_count == PRESETS["commercial"]["services"]["api"]["maxCount"]
+    # The other entry keeps its preset whole.
+    assert settings.services["web"].cpu == PRESETS["commercial"]["services"]["web"]["cpu"]
 
 
 def test_presets_differ_where_the_design_says() -> None:
@@ -159,14 +173,14 @@ def test_bogus_topology_lists_the_allowed_ones() -> None:
 
 
 def test_unknown_section_and_unknown_key_are_both_reported() -> None:
-    problems = problems_of(computee={"cpu": 256}, compute={"cpus": 256})
+    problems = problems_of(computee={"cpu": 256}, services={"api": {"cpus": 256}})
     assert any(p.startswith("platform:computee: unknown key") for p in problems)
-    assert any(p.startswith("platform:compute.cpus: unknown key") and "'cpu'" in p for p in problems)
+    assert any(p.startswith("platform:services.api.cpus: unknown key") and "'cpu'" in p for p in problems)
 
 
 def test_a_section_of_another_topology_is_refused() -> None:
-    problems = problems_of("pre-commercial", compute={"cpu": 256})
-    assert problems == ["platform:compute: not used by the pre-commercial topology; remove it"]
+    problems = problems_of("pre-commercial", services={"api": {"cpu": 256}})
+    assert problems == ["platform:services: not used by the pre-commercial topology; remove it"]
 
 
 @pytest.mark.parametrize(
@@ -189,25 +203,25 @@ def test_malformed_or_unfit_cidr_names_key_and_value(cidr: str) -> None:
 def test_fargate_pairs_are_accepted_exactly_when_aws_allows_them(cpu: int, memory: int) -> None:
     valid = memory in AWS_FARGATE_SIZES.get(cpu, set())
     try:
-        parse(compute={"cpu": cpu, "memory": memory})
+        parse(services={"api": {"cpu": cpu, "memory": memory}})
     except SettingsError as error:
         assert not valid
         # A bad cpu is named itself; a bad pairing names the memory.
         named = memory if cpu in AWS_FARGATE_SIZES else cpu
-        assert "platform:compute" in error.problems[0] and f"{named} " in error.problems[0]
+        assert "platform:services.api" in error.problems[0] and f"{named} " in error.problems[0]
     else:
         assert valid
 
 
 @pytest.mark.parametrize("days", sorted(CLOUDWATCH_RETENTION_DAYS))
 def test_every_cloudwatch_retention_period_passes(days: int) -> None:
-    assert parse(compute={"logRetentionDays": days}).compute.log_retention_days == days
+    assert parse(services={"api": {"logRetentionDays": days}}).services["api"].log_retention_days == days
 
 
 @given(st.integers(min_value=0, max_value=4000).filter(lambda d: d not in CLOUDWATCH_RETENTION_DAYS))
 def test_other_retention_periods_are_refused(days: int) -> None:
-    [problem] = problems_of(compute={"logRetentionDays": days})
-    assert problem.startswith("platform:compute.logRetentionDays") and str(days) in problem
+    [problem] = problems_of(services={"api": {"logRetentionDays": days}})
+    assert problem.startswith("platform:services.api.logRetentionDays") and str(days) in problem
 
 
 @given(
@@ -240,13 +254,13 @@ def test_commercial_needs_two_zones() -> None:
 
 
 def test_spot_without_an_on_demand_base_is_refused() -> None:
-    problems = problems_of(compute={"spot": True, "architecture": "X86_64", "onDemandBase": 0})
+    problems = problems_of(services={"api": {"spot": True, "architecture": "X86_64", "onDemandBase": 0}})
     assert "onDemandBase" in problems[0]
 
 
 def test_spot_on_arm64_is_refused_because_fargate_spot_is_x86_only() -> None:
-    [problem] = problems_of(compute={"spot": True, "architecture": "ARM64"})
-    assert problem.startswith("platform:compute: spot needs architecture X86_64")
+    [problem] = problems_of(services={"api": {"spot": True, "architecture": "ARM64"}})
+    assert problem.startswith("platform:services.api: spot needs architecture X86_64")
 
 
 def test_schedule_start_after_stop_is_refused() -> None:
@@ -362,7 +376,9 @@ def test_a_peered_atlas_needs_the_tasks_in_private_subnets() -> None:
 
 
 def test_all_problems_are_reported_at_once() -> None:
-    problems = problems_of(compute={"cpu": 300}, schedule={"timezone": "Mars/Base"}, atlas={"tier": "M1"})
+    problems = problems_of(
+        services={"api": {"cpu": 300}}, schedule={"timezone": "Mars/Base"}, atlas={"tier": "M1"}
+    )
     assert len(problems) == 3
 
 
@@ -527,12 +543,12 @@ def test_no_name_is_served_from_two_places(host: str, entry: dict, expected: str
 
 def test_the_served_names_follow_the_subdomain_settings() -> None:
     # The web served at site.example.com: www.example.com is then a name like any other.
-    dns = {"webSubdomain": "site"}
+    web = {"services": {"web": {"subdomain": "site"}}}
     hosts = {**HOSTS, "web": {"legacyHost": "www.example.com", "healthCheckHost": "platform-web.vercel.app"}}
-    assert parse("commercial", dns=dns, cutover={**LEGACY, "hosts": hosts}).cutover.hosts["web"]
+    assert parse("commercial", **web, cutover={**LEGACY, "hosts": hosts}).cutover.hosts["web"]
     [problem] = problems_of(
         "commercial",
-        dns=dns,
+        **web,
         cutover={
             **LEGACY,
             "hosts": {
@@ -560,7 +576,10 @@ def test_weights_stay_within_zero_to_one_hundred(weight: int) -> None:
 @pytest.mark.parametrize("phase", ["canary", "data-switched", "done"])
 def test_every_phase_but_off_needs_cloudfront_and_a_domain(phase: str) -> None:
     cutover = LEGACY if phase == "canary" else {"phase": phase}
-    problems = problems_of("staging", cutover=cutover)
+    # Staging without a domain serves one service only.
+    problems = problems_of(
+        "staging", cutover=cutover, dns={"domain": None}, services={"web": {"enabled": False}}
+    )
     assert (
         f"platform:cutover.phase: {phase!r} needs platform:dns.domain, platform:edge.cloudfront"
         in problems[0]
@@ -575,8 +594,9 @@ def test_done_serves_alias_records_without_a_ttl() -> None:
 
 def test_without_atlas_the_legacy_mongodb_uri_is_neither_needed_nor_allowed() -> None:
     legacy = {k: v for k, v in LEGACY.items() if k != "legacyMongodbUri"}
-    assert parse("commercial", cutover=legacy, atlas={"enabled": False}).cutover.legacy_data
-    [problem] = problems_of("commercial", cutover=LEGACY, atlas={"enabled": False})
+    no_atlas = {"atlas": {"enabled": False}, "services": {"api": {"secrets": ["DATABASE_URL"]}}}
+    assert parse("commercial", cutover=legacy, **no_atlas).cutover.legacy_data
+    [problem] = problems_of("commercial", cutover=LEGACY, **no_atlas)
     assert problem.startswith("platform:cutover.legacyMongodbUri: platform:atlas.enabled is false")
 
 
