@@ -2,7 +2,7 @@
 
 import yaml
 
-from components.settings import CROSS_CHECKS, SECTIONS
+from components.settings import CROSS_CHECKS, SECTIONS, entry_model
 from tools.config_reference import (
     PROJECT_FILE,
     README,
@@ -16,7 +16,7 @@ from tools.config_reference import (
 def test_every_setting_is_documented() -> None:
     for section, model in SECTIONS.items():
         assert model.__doc__, section
-        for name, field in model.model_fields.items():
+        for name, field in entry_model(section).model_fields.items():
             assert field.description, f"platform:{section}.{field.alias or name} has no docstring"
 
 
@@ -38,7 +38,7 @@ def test_pulumi_yaml_declares_and_describes_every_key() -> None:
     assert set(declared) == {"pulumi:autonaming", "topology", *SECTIONS}
     assert all(entry["description"] for entry in declared.values())
     for section, model in SECTIONS.items():
-        for name, field in model.model_fields.items():
+        for name, field in entry_model(section).model_fields.items():
             assert (field.alias or name) in declared[section]["description"]
 
 

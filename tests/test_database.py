@@ -25,7 +25,8 @@ CONFIG = {"aws:region": "ap-northeast-1", "platform:topology": "staging"}
 KEY = "arn:aws:kms:ap-northeast-1:123456789012:key/0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d"
 PRIVATE_SUBNETS = ["subnet-0private0a", "subnet-0private0c", "subnet-0private0d"]
 ZONES = ["ap-northeast-1a", "ap-northeast-1c", "ap-northeast-1d"]
-DB_SG = "sg-0database"
+VPC = "vpc-0staging"
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 RDS = "aws:rds/instance:Instance"
 CLUSTER = "aws:rds/cluster:Cluster"
 CLUSTER_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
@@ -50,7 +51,7 @@ def _run(
                 schedule=schedule,
                 name_prefix=prefix,
                 subnet_ids=PRIVATE_SUBNETS[: len(zones)],
-                security_group_id=DB_SG,
+                vpc_id=VPC,
                 kms_key_arn=KEY,
                 availability_zones=zones,
                 protect=protect,
@@ -134,7 +135,7 @@ def test_rds_is_encrypted_with_the_stack_key_and_private(staging: Run) -> None:
     assert instance["storageEncrypted"] is True
     assert instance["kmsKeyId"] == KEY
     assert instance["publiclyAccessible"] is False
-    assert instance["vpcSecurityGroupIds"] == [DB_SG]
+    assert instance["vpcSecurityGroupIds"] == [staging.one(SECURITY_GROUP).id]
     assert instance["engine"] == "postgres"
     assert instance["instanceClass"] == "db.t4g.micro"
     assert instance["storageType"] == "gp3"
@@ -370,7 +371,7 @@ def test_aurora_cluster_is_encrypted_private_and_protected(aurora: Run) -> None:
     assert cluster["engineMode"] == "provisioned"
     assert cluster["storageEncrypted"] is True
     assert cluster["kmsKeyId"] == KEY
-    assert cluster["vpcSecurityGroupIds"] == [DB_SG]
+    assert cluster["vpcSecurityGroupIds"] == [aurora.one(SECURITY_GROUP).id]
     assert cluster["dbSubnetGroupName"] == aurora.one("aws:rds/subnetGroup:SubnetGroup")["name"]
     assert isinstance(cluster.inputs["masterPassword"], Secret)
     assert cluster["backupRetentionPeriod"] == 14
@@ -479,3 +480,35 @@ def _assert_logs_keep_no_bind_parameters(parameters: dict[str, str]) -> None:
     assert parameters["log_statement"] == "ddl"
     assert parameters["log_parameter_max_length"] == "0"
     assert parameters["log_parameter_max_length_on_error"] == "0"
+
+
+def test_the_database_admits_no_one_until_a_client_is_admitted() -> None:
+    # A security group with no inbound rule admits nothing (VPC User Guide, "Security group
+    # rules": "by default, a security group includes no inbound rules"); each admitted client
+    # gets 5432 from its group, and the client's group its way out to this one.
+    def program() -> None:
+        database = Database(
+            "db",
+            DatabaseArgs(
+                settings=DatabaseSettings(),
+                schedule=None,
+                name_prefix="platform-staging",
+                subnet_ids=PRIVATE_SUBNETS[:2],
+                vpc_id=VPC,
+                kms_key_arn=KEY,
+                availability_zones=ZONES[:2],
+                protect=False,
+                now=DAYTIME,
+            ),
+        )
+        database.admit("api", "sg-0api")
+
+    run = run_stack("staging", config=CONFIG, program=program)
+    group = run.one(SECURITY_GROUP)
+    assert group["vpcId"] == VPC and not group.inputs.get("ingress")
+    [ingress] = run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    [egress] = run.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+    assert (ingress["securityGroupId"], ingress["referencedSecurityGroupId"]) == (group.id, "sg-0api")
+    assert (egress["securityGroupId"], egress["referencedSecurityGroupId"]) == ("sg-0api", group.id)
+    for rule in (ingress, egress):
+        assert (rule["ipProtocol"], rule["fromPort"], rule["toPort"]) == ("tcp", 5432, 5432)

@@ -22,7 +22,12 @@ EXPIRY_DAYS = 45
 
 
 def _storage(settings: StorageSettings, name_prefix: str = "platform-staging") -> None:
-    Storage("storage", StorageArgs(settings=settings, name_prefix=name_prefix, region="ap-northeast-1"))
+    Storage(
+        "storage",
+        StorageArgs(
+            settings=settings, name_prefix=name_prefix, region="ap-northeast-1", repositories=["api", "web"]
+        ),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -52,20 +57,27 @@ def _bucket_policy(run: Run) -> list[dict]:
 
 
 def test_tag_immutability_follows_the_setting(run: Run, mutable_run: Run) -> None:
-    assert run.one("aws:ecr/repository:Repository")["imageTagMutability"] == "IMMUTABLE"
-    assert mutable_run.one("aws:ecr/repository:Repository")["imageTagMutability"] == "MUTABLE"
+    # Every service's repository follows the one setting.
+    assert {r["imageTagMutability"] for r in run.of_type("aws:ecr/repository:Repository")} == {"IMMUTABLE"}
+    assert {r["imageTagMutability"] for r in mutable_run.of_type("aws:ecr/repository:Repository")} == {
+        "MUTABLE"
+    }
 
 
 def test_repository_scans_on_push_is_encrypted_and_never_force_deleted(run: Run) -> None:
-    repository = run.one("aws:ecr/repository:Repository")
+    repository = run.one("aws:ecr/repository:Repository", "web")
     assert repository["imageScanningConfiguration"] == {"scanOnPush": True}
     assert repository["encryptionConfigurations"] == [{"encryptionType": "AES256"}]
     assert repository["forceDelete"] is False
 
 
 def test_lifecycle_keeps_the_last_untagged_images_and_the_configured_tagged_count(run: Run) -> None:
-    lifecycle = run.one("aws:ecr/lifecyclePolicy:LifecyclePolicy")
-    assert lifecycle["repository"] == run.one("aws:ecr/repository:Repository")["name"]
+    lifecycle = run.one("aws:ecr/lifecyclePolicy:LifecyclePolicy", "web")
+    assert (
+        lifecycle["repository"]
+        == run.one("aws:ecr/repository:Repository", "web")["name"]
+        == "platform-staging-web"
+    )
     rules = {r["selection"]["tagStatus"]: r for r in json.loads(lifecycle["policy"])["rules"]}
     untagged, tagged = rules["untagged"]["selection"], rules["tagged"]["selection"]
     # Count-based expiry of untagged images: the long-standing imageCountMoreThan count type with
@@ -154,9 +166,15 @@ def test_outputs_point_at_the_resources(run: Run) -> None:
     outputs = run.one("platform:storage:Storage").outputs
     assert outputs["access_log_bucket_name"] == BUCKET
     assert outputs["access_log_bucket_arn"] == f"arn:aws:s3:::{BUCKET}"
-    assert outputs["repository_name"] == "platform-staging-api"
     registry = f"{ACCOUNT_ID}.dkr.ecr.ap-northeast-1.amazonaws.com"
-    assert outputs["repository_url"] == f"{registry}/platform-staging-api"
+    assert outputs["repository_urls"] == {
+        "api": f"{registry}/platform-staging-api",
+        "web": f"{registry}/platform-staging-web",
+    }
+    assert outputs["repository_arns"] == {
+        service: f"arn:aws:ecr:ap-northeast-1:{ACCOUNT_ID}:repository/platform-staging-{service}"
+        for service in ("api", "web")
+    }
 
 
 def test_the_bucket_name_reaches_the_alb_only_after_elb_may_write_to_the_bucket() -> None:
@@ -164,7 +182,12 @@ def test_the_bucket_name_reaches_the_alb_only_after_elb_may_write_to_the_bucket(
     def program() -> None:
         storage = Storage(
             "storage",
-            StorageArgs(settings=StorageSettings(), name_prefix="platform-staging", region="ap-northeast-1"),
+            StorageArgs(
+                settings=StorageSettings(),
+                name_prefix="platform-staging",
+                region="ap-northeast-1",
+                repositories=["api"],
+            ),
         )
         aws.lb.LoadBalancer(
             "alb", access_logs={"bucket": storage.access_log_bucket_name, "prefix": "alb", "enabled": True}

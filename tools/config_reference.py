@@ -24,6 +24,7 @@ from components.settings import (
     PRESETS,
     SECTIONS,
     TOPOLOGIES,
+    entry_model,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,6 +68,9 @@ def reference() -> str:
         "",
     ]
     for section, model in SECTIONS.items():
+        if section == "services":
+            lines += _services_reference()
+            continue
         lines += [
             f"#### `{NAMESPACE}:{section}`",
             "",
@@ -88,6 +92,33 @@ def reference() -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _services_reference() -> list[str]:
+    """``platform:services``, a map: one row per key of an entry, with its default and each AWS
+    preset's entries side by side (``api / web``)."""
+    section, model = "services", entry_model("services")
+    entries = {t: PRESETS[t].get(section, {}) for t in AWS_TOPOLOGIES}
+    headers = [f"{_SHORT[t]} ({' / '.join(entries[t])})" for t in AWS_TOPOLOGIES]
+    lines = [
+        f"#### `{NAMESPACE}:{section}`",
+        "",
+        _section_summary(section).rsplit(" Keys: ", 1)[0],
+        "",
+        "| key | default | " + " | ".join(headers) + " | meaning |",
+        "|---|---|" + "---|" * len(headers) + "---|",
+    ]
+    for name, field in model.model_fields.items():
+        alias = field.alias or name
+        default = field.get_default(call_default_factory=True)
+        presets = [
+            " / ".join(_value(entry.get(alias, default)) for entry in entries[t].values())
+            for t in AWS_TOPOLOGIES
+        ]
+        meaning = _markdown(field.description or "")
+        lines.append(f"| `<name>.{alias}` | {_value(default)} | " + " | ".join(presets) + f" | {meaning} |")
+    lines.append("")
+    return lines
+
+
 def checks_reference() -> str:
     """The cross-checks table as Markdown, in the order its problems are reported."""
     names = {TOPOLOGIES: "all", AWS_TOPOLOGIES: "staging, commercial"}
@@ -106,7 +137,7 @@ def _section_summary(section: str) -> str:
         scope = "AWS topologies only. "
     elif section in MANAGED_SECTIONS:
         scope = "Pre-commercial only. "
-    keys = ", ".join(field.alias or name for name, field in model.model_fields.items())
+    keys = ", ".join(field.alias or name for name, field in entry_model(section).model_fields.items())
     return f"{scope}{text[:1].upper()}{text[1:]} Keys: {keys}"
 
 

@@ -84,7 +84,8 @@ class ServiceSettings(Section):
     schedule: bool = True
     """Follow ``platform:schedule`` (business hours); off: the service runs around the clock."""
     spot: bool = False
-    """Run the tasks above ``onDemandBase`` on Fargate Spot (X86_64 only)."""
+    """Share the tasks above ``onDemandBase`` with Fargate Spot (X86_64 and, on platform version
+    1.4.0, the default, ARM64 too: ECS API reference, CapacityProviderStrategyItem)."""
     on_demand_base: int = Field(1, ge=0, le=100)
     """Tasks always on regular Fargate when ``spot`` is on."""
     spot_weight: int = Field(1, ge=1, le=1000)
@@ -121,8 +122,6 @@ class ServiceSettings(Section):
             )
         if self.min_count > self.max_count:
             raise ValueError(f"minCount {self.min_count} is above maxCount {self.max_count}")
-        if self.spot and self.architecture == "ARM64":
-            raise ValueError("spot needs architecture X86_64: Fargate Spot runs only X86_64 Linux tasks")
         if self.spot and self.on_demand_base < 1:
             raise ValueError("spot needs onDemandBase of at least 1 so one task never runs on Spot")
         if self.requests_per_target is not None and self.subdomain is None:
