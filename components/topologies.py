@@ -479,7 +479,7 @@ def _front_door(
     if not settings.edge.cloudfront:
         for service, host in place.hosts.items():
             alias_records(
-                f"{service}-record",
+                f"load-balancer-{service}-record",
                 zone_id=place.zone_id,
                 record_name=host,
                 target_dns_name=load_balancer.dns_name,

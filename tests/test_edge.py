@@ -490,7 +490,11 @@ def test_the_default_settings_cache_the_next_static_assets() -> None:
 
 
 def _edge_problems(edge: dict) -> list[str]:
-    config = {"topology": "commercial", "compute": {"imageTag": "1.0.0"}, "dns": {"domain": "example.com"}}
+    config = {
+        "topology": "commercial",
+        "services": {"api": {"imageTag": "1.0.0"}, "web": {"imageTag": "1.0.0"}},
+        "dns": {"domain": "example.com"},
+    }
     with pytest.raises(SettingsError) as error:
         parse_settings({**config, "edge": edge}, stack="test", region=REGION)
     return error.value.problems
@@ -514,7 +518,11 @@ def test_immutable_paths_must_be_cloudfront_path_patterns(paths: list[str], why:
 
 
 def test_a_valid_list_of_immutable_paths_is_accepted() -> None:
-    config = {"topology": "commercial", "compute": {"imageTag": "1.0.0"}, "dns": {"domain": "example.com"}}
+    config = {
+        "topology": "commercial",
+        "services": {"api": {"imageTag": "1.0.0"}, "web": {"imageTag": "1.0.0"}},
+        "dns": {"domain": "example.com"},
+    }
     paths = ["/_next/static/*", "/_next/image*", "fonts/*.woff2"]
     settings = parse_settings({**config, "edge": {"immutablePaths": paths}}, stack="test", region=REGION)
     assert settings.edge.immutable_paths == tuple(paths)

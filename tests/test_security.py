@@ -29,7 +29,11 @@ LEGACY_PORT = 6543
 CANARY = {
     "platform:cutover": {
         "phase": "canary",
-        "hosts": {"api": {"legacyHost": "platform-api.onrender.com", "awsWeight": 5}},
+        "hosts": {
+            "api": {"legacyHost": "platform-api.onrender.com", "awsWeight": 5},
+            # Every served cut-over host takes part; the web's stays all on Vercel here.
+            "web": {"legacyHost": "cname.vercel-dns-0.com", "healthCheckHost": "platform-web.vercel.app"},
+        },
         "legacyDatabaseUrl": (
             "postgresql://postgres.abcdefghijklmnopqrst:pw@aws-0-ap-southeast-1.pooler.supabase.com"
             f":{LEGACY_PORT}/postgres?sslmode=require"

@@ -258,9 +258,12 @@ def test_spot_without_an_on_demand_base_is_refused() -> None:
     assert "onDemandBase" in problems[0]
 
 
-def test_spot_on_arm64_is_refused_because_fargate_spot_is_x86_only() -> None:
-    [problem] = problems_of(services={"api": {"spot": True, "architecture": "ARM64"}})
-    assert problem.startswith("platform:services.api: spot needs architecture X86_64")
+def test_spot_takes_arm64_tasks_as_fargate_spot_does_on_platform_1_4_0() -> None:
+    # "FARGATE_SPOT supports Linux tasks with the ARM64 architecture on platform version 1.4.0 or
+    # later" (ECS API reference, CapacityProviderStrategyItem); LATEST is 1.4.0 for Linux, the
+    # version a service without platformVersion runs.
+    web = parse(services={"web": {"spot": True, "architecture": "ARM64"}}).services["web"]
+    assert web.spot and web.architecture == "ARM64"
 
 
 def test_schedule_start_after_stop_is_refused() -> None:

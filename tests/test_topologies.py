@@ -16,8 +16,8 @@ INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 ALB = "aws:lb/loadBalancer:LoadBalancer"
 
 
-def containers(run: Run) -> dict[str, dict]:
-    definitions = json.loads(run.one(TASK_DEFINITION, "compute")["containerDefinitions"])
+def containers(run: Run, service: str = "api") -> dict[str, dict]:
+    definitions = json.loads(run.one(TASK_DEFINITION, f"{service}-task")["containerDefinitions"])
     return {c["name"]: c for c in definitions}
 
 
@@ -38,18 +38,20 @@ def test_a_moving_image_tag_is_pulled_at_every_task_start(staging: Run, commerci
     # aws/containers-roadmap#2393). Staging pushes `latest` again and again to a mutable repository.
     api = containers(staging)["api"]
     assert api["image"].endswith(":latest")
-    assert staging.one("aws:ecr/repository:Repository")["imageTagMutability"] == "MUTABLE"
+    assert staging.one("aws:ecr/repository:Repository", "api")["imageTagMutability"] == "MUTABLE"
     assert api["versionConsistency"] == "disabled"
     # Commercial's tags are immutable: a resolved digest stays the tag's, so the default holds.
-    assert commercial.one("aws:ecr/repository:Repository")["imageTagMutability"] == "IMMUTABLE"
+    assert commercial.one("aws:ecr/repository:Repository", "api")["imageTagMutability"] == "IMMUTABLE"
     assert "versionConsistency" not in containers(commercial)["api"]
 
 
 def test_another_registrys_tag_is_pulled_at_every_start_unless_pinned_by_digest() -> None:
-    tagged = run_stack("staging", {"platform:compute": {"image": "public.ecr.aws/example/api:1.4.0"}})
+    tagged = run_stack(
+        "staging", {"platform:services": {"api": {"image": "public.ecr.aws/example/api:1.4.0"}}}
+    )
     assert containers(tagged)["api"]["versionConsistency"] == "disabled"
     digest = "public.ecr.aws/example/api@sha256:" + "a" * 64
-    pinned = run_stack("staging", {"platform:compute": {"image": digest}})
+    pinned = run_stack("staging", {"platform:services": {"api": {"image": digest}}})
     assert containers(pinned)["api"]["image"] == digest
     assert "versionConsistency" not in containers(pinned)["api"]
 
@@ -65,7 +67,9 @@ def test_secrets_reach_the_api_only_as_secure_parameters_of_this_stack(stack: st
     key_arn = run.named("key-key").outputs["arn"]
     for name, arn in injected.items():
         parameter = arns[arn]
-        assert parameter["name"] == f"/platform/{stack}/{name}"
+        # Each service's Sentry DSN is its own project's, stored under the service's name.
+        stored = "API_SENTRY_DSN" if name == "SENTRY_DSN" else name
+        assert parameter["name"] == f"/platform/{stack}/{stored}"
         assert parameter["type"] == "SecureString" and parameter["keyId"] == key_arn
         assert isinstance(parameter.inputs["value"], Secret)
     plain = {e["name"]: e["value"] for e in api.get("environment", [])}
@@ -101,7 +105,7 @@ def test_only_the_admin_task_gets_the_master_url(stack: str) -> None:
 
 
 def test_security_group_chain_spans_the_components(staging: Run) -> None:
-    service = staging.one("aws:ecs/service:Service")
+    service = staging.one("aws:ecs/service:Service", "api-service")
     [task_sg] = service["networkConfiguration"]["securityGroups"]
     [alb_sg] = staging.one(ALB)["securityGroups"]
     [db_sg] = staging.one("aws:rds/instance:Instance")["vpcSecurityGroupIds"]
@@ -114,7 +118,7 @@ def test_security_group_chain_spans_the_components(staging: Run) -> None:
 def test_tasks_and_data_live_in_private_subnets(staging: Run, commercial: Run) -> None:
     for run in (staging, commercial):
         private = {s.id for s in run.of_type("aws:ec2/subnet:Subnet") if s["tags"]["tier"] == "private"}
-        network = run.one("aws:ecs/service:Service")["networkConfiguration"]
+        network = run.one("aws:ecs/service:Service", "api-service")["networkConfiguration"]
         assert set(network["subnets"]) <= private and not network.get("assignPublicIp")
         group = run.one("aws:rds/subnetGroup:SubnetGroup")
         assert set(group["subnetIds"]) <= private
@@ -129,7 +133,7 @@ def test_atlas_admits_exactly_the_stacks_nat_addresses(staging: Run) -> None:
 
 
 def _task_sg(run: Run) -> str:
-    [task_sg] = run.one("aws:ecs/service:Service")["networkConfiguration"]["securityGroups"]
+    [task_sg] = run.one("aws:ecs/service:Service", "api-service")["networkConfiguration"]["securityGroups"]
     return task_sg
 
 
@@ -151,7 +155,7 @@ def test_commercial_routes_atlas_block_from_every_private_subnet(commercial: Run
         t.id for t in commercial.of_type("aws:ec2/routeTable:RouteTable") if "-private-" in t["tags"]["Name"]
     }
     to_atlas = [r for r in commercial.of_type("aws:ec2/route:Route") if r.get("vpcPeeringConnectionId")]
-    assert len(private_tables) == 3
+    assert len(private_tables) == 2  # one per AZ of the preset's two
     assert sorted(r["routeTableId"] for r in to_atlas) == sorted(private_tables)
     assert {(r["destinationCidrBlock"], r["vpcPeeringConnectionId"]) for r in to_atlas} == {
         (atlas_block, connection)
@@ -180,18 +184,28 @@ def test_commercial_alb_is_internal_and_only_cloudfront_gets_in(commercial: Run)
     rules = [r for r in commercial.of_type(INGRESS) if r["securityGroupId"] == alb_sg]
     assert rules and all("cidrIpv4" not in r.inputs and r.get("referencedSecurityGroupId") for r in rules)
     distribution = commercial.one("aws:cloudfront/distribution:Distribution")
-    assert distribution["aliases"] == ["api.example.com"]
+    assert distribution["aliases"] == ["api.example.com", "www.example.com"]
     assert distribution["webAclId"] == commercial.one("aws:wafv2/webAcl:WebAcl").outputs["arn"]
 
 
 def test_commercial_is_highly_available_in_every_tier(commercial: Run) -> None:
     zones = set(commercial.output("availabilityZones"))
-    assert len(zones) == 3
+    assert len(zones) == 2
     assert {s["availabilityZone"] for s in commercial.of_type("aws:ec2/subnet:Subnet")} == zones
     instances = commercial.of_type("aws:rds/clusterInstance:ClusterInstance")
     assert len({i["availabilityZone"] for i in instances}) == len(instances) >= 2
-    assert len(commercial.of_type("aws:ec2/instance:Instance")) == 3  # a NAT instance per AZ
-    assert commercial.one("aws:appautoscaling/target:Target")["minCapacity"] >= 2
+    assert len(commercial.of_type("aws:ec2/instance:Instance")) == 2  # a NAT instance per AZ
+    # Both services keep at least two tasks, each spread over both AZs' private subnets.
+    targets = commercial.of_type("aws:appautoscaling/target:Target")
+    assert len(targets) == 2 and all(t["minCapacity"] >= 2 for t in targets)
+    for service in commercial.of_type("aws:ecs/service:Service"):
+        subnets = set(service["networkConfiguration"]["subnets"])
+        assert {
+            s["availabilityZone"] for s in commercial.of_type("aws:ec2/subnet:Subnet") if s.id in subnets
+        } == zones
+        # The HA floor runs on regular Fargate; only tasks above it may go to Spot.
+        [regular] = [c for c in service["capacityProviderStrategies"] if c["capacityProvider"] == "FARGATE"]
+        assert regular["base"] >= 1
 
 
 def test_commercial_data_stores_are_protected_twice(commercial: Run) -> None:
@@ -206,12 +220,16 @@ def test_commercial_data_stores_are_protected_twice(commercial: Run) -> None:
 def test_staging_stops_at_night_and_commercial_scales_down(staging: Run, commercial: Run) -> None:
     staging_actions = staging.of_type("aws:appautoscaling/scheduledAction:ScheduledAction")
     night = [a for a in staging_actions if a["scalableTargetAction"]["maxCapacity"] == 0]
-    assert len(night) == 1 and night[0]["timezone"] == "Asia/Tokyo"
+    # Both services stop at night, each with its own action.
+    assert sorted(a.name for a in night) == ["api-stop", "web-stop"]
+    assert {a["timezone"] for a in night} == {"Asia/Tokyo"}
     # A start and a stop schedule of the database per month of the horizon (12 or 13 with the
     # current one, which is left out once its last day has passed).
     schedules = {s["name"]: s for s in staging.of_type("aws:scheduler/schedule:Schedule")}
     assert len(schedules) in (22, 24, 26)
     commercial_actions = commercial.of_type("aws:appautoscaling/scheduledAction:ScheduledAction")
+    # The web's floor is two day and night, so only the API has a schedule.
+    assert {a.name.split("-")[0] for a in commercial_actions} == {"api"}
     assert all(a["scalableTargetAction"]["minCapacity"] >= 2 for a in commercial_actions)
     floors = {a["scalableTargetAction"]["minCapacity"] for a in commercial_actions}
     assert floors == {2, 3}  # the night floor differs from the daytime one
@@ -236,21 +254,29 @@ def test_datadog_setting_adds_the_agent_and_its_key() -> None:
     assert "DD_API_KEY" not in {s["name"] for s in containers(run)["api"]["secrets"]}
 
 
-def test_datadog_needs_no_network_or_iam_change() -> None:
-    # The agent reads the task metadata endpoint (no IAM), ships to Datadog on 443 (the tasks'
-    # egress already allows it) and its key is an SSM parameter under the stack's prefix, which the
-    # execution role already reads: the security groups and role policies stay as they are.
+def test_datadog_needs_no_network_change_and_only_its_key_in_iam() -> None:
+    # The agent reads the task metadata endpoint (no IAM) and ships to Datadog on 443 (the tasks'
+    # egress already allows it): the security groups stay as they are. Its key is an SSM
+    # parameter, which each service's execution role may then read, and nothing else changes.
     security = (
         "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
         "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
-        "aws:iam/rolePolicy:RolePolicy",
     )
 
     def rules(run: Run) -> dict[str, object]:
         return {r.name: r.plain_inputs for t in security for r in run.of_type(t)}
 
+    def readable(run: Run, service: str) -> set[str]:
+        policy = json.loads(run.one("aws:iam/rolePolicy:RolePolicy", f"{service}-execution-role")["policy"])
+        [statement] = [s for s in policy["Statement"] if s["Sid"] == "ReadTheTasksSecrets"]
+        return set(statement["Resource"])
+
+    without = committed_run("staging")
     with_agent = run_stack("staging", {"platform:datadog": {"enabled": True}})
-    assert rules(with_agent) == rules(committed_run("staging"))
+    assert rules(with_agent) == rules(without)
+    key = with_agent.one(PARAMETER, "dd-api-key").outputs["arn"]
+    for service in ("api", "web"):
+        assert readable(with_agent, service) == readable(without, service) | {key}
 
 
 def test_datadog_needs_its_api_key_before_anything_is_registered() -> None:
@@ -269,14 +295,25 @@ def test_schedule_off_removes_every_scheduled_action() -> None:
 
 
 def test_a_domain_turns_on_https_with_a_validated_certificate(staging: Run) -> None:
-    run = run_stack("staging", {"platform:dns": {"domain": "example.com"}})
-    listeners = {listener["port"]: listener for listener in run.of_type("aws:lb/listener:Listener")}
+    listeners = {listener["port"]: listener for listener in staging.of_type("aws:lb/listener:Listener")}
     assert listeners[443]["sslPolicy"].startswith("ELBSecurityPolicy-TLS13")
     assert listeners[80]["defaultActions"][0]["type"] == "redirect"
-    # Staging has its own name under the shared domain; api.<domain> is commercial's.
-    assert run.output("apiUrl") == "https://api-staging.example.com"
-    assert run.of_type("aws:acm/certificateValidation:CertificateValidation")
-    assert staging.output("apiUrl").startswith("http://") and staging.warnings
+    # Staging has its own names under the shared domain; api.<domain> and www.<domain> are
+    # commercial's. One certificate covers both.
+    assert staging.output("apiUrl") == "https://api-staging.example.com"
+    assert staging.output("webUrl") == "https://staging.example.com"
+    certificate = staging.one("aws:acm/certificate:Certificate")
+    assert (certificate["domainName"], certificate["subjectAlternativeNames"]) == (
+        "api-staging.example.com",
+        ["staging.example.com"],
+    )
+    assert staging.of_type("aws:acm/certificateValidation:CertificateValidation")
+    # Without a domain, one service is served over plain HTTP on the ALB's name, with a warning.
+    bare = run_stack(
+        "staging", {"platform:dns": {"domain": None}, "platform:services": {"web": {"enabled": False}}}
+    )
+    assert bare.output("apiUrl").startswith("http://") and "webUrl" not in bare.outputs
+    assert any("plain, unencrypted HTTP" in w for w in bare.warnings)
 
 
 def test_commercial_serves_the_api_name_through_the_cutovers_records(commercial: Run) -> None:
@@ -347,7 +384,7 @@ def test_on_legacy_data_the_api_reads_the_legacy_parameters_under_its_usual_name
     by_arn = parameter_by_arn(on_legacy_data)
     assert by_arn[injected["DATABASE_URL"]]["name"] == "/platform/prod-commercial/LEGACY_DATABASE_URL"
     assert by_arn[injected["MONGODB_URI"]]["name"] == "/platform/prod-commercial/LEGACY_MONGODB_URI"
-    assert by_arn[injected["SENTRY_DSN"]]["name"] == "/platform/prod-commercial/SENTRY_DSN"
+    assert by_arn[injected["SENTRY_DSN"]]["name"] == "/platform/prod-commercial/API_SENTRY_DSN"
     assert not {"LEGACY_DATABASE_URL", "LEGACY_MONGODB_URI"} & injected.keys()
     key_arn = on_legacy_data.named("key-key").outputs["arn"]
     # The dashboard's sslmode=require would fail under node-postgres (brianc/node-postgres#3473):
@@ -390,16 +427,18 @@ def test_on_legacy_data_the_connection_strings_appear_only_as_secrets(on_legacy_
 
 
 def test_only_legacy_data_opens_the_tasks_to_its_postgres_port(on_legacy_data: Run, commercial: Run) -> None:
-    [task_sg] = on_legacy_data.one("aws:ecs/service:Service")["networkConfiguration"]["securityGroups"]
+    [task_sg] = on_legacy_data.one("aws:ecs/service:Service", "api-service")["networkConfiguration"][
+        "securityGroups"
+    ]
     internet = {
         r["fromPort"]
         for r in on_legacy_data.of_type(EGRESS)
         if r["securityGroupId"] == task_sg and r.get("cidrIpv4") == "0.0.0.0/0"
     }
     assert internet == {443, 27017, 5432}
-    assert not [r for r in commercial.of_type(EGRESS) if r.name.endswith("tasks-out-legacy-database")]
+    assert not [r for r in commercial.of_type(EGRESS) if r.name.endswith("api-out-5432")]
     on_aws_data = run_stack("prod-commercial", {"platform:cutover": {"phase": "data-switched"}})
-    assert not [r for r in on_aws_data.of_type(EGRESS) if r.name.endswith("tasks-out-legacy-database")]
+    assert not [r for r in on_aws_data.of_type(EGRESS) if r.name.endswith("api-out-5432")]
     assert not [p for p in on_aws_data.of_type(PARAMETER) if "LEGACY" in p["name"]]
     injected = {s["name"]: s["valueFrom"] for s in containers(on_aws_data)["api"]["secrets"]}
     assert parameter_by_arn(on_aws_data)[injected["DATABASE_URL"]]["name"].endswith("/DATABASE_URL")
@@ -408,8 +447,9 @@ def test_only_legacy_data_opens_the_tasks_to_its_postgres_port(on_legacy_data: R
 def test_the_transaction_pooler_port_moves_the_egress_rule() -> None:
     url = LEGACY_DATABASE_URL.replace(":5432/", ":6543/")
     run = run_stack("prod-commercial", legacy_cutover(legacyDatabaseUrl=url, legacyDatabasePort=6543))
-    rule = run.one(EGRESS, "tasks-out-legacy-database")
+    rule = run.one(EGRESS, "api-out-6543")
     assert (rule["fromPort"], rule["toPort"], rule["cidrIpv4"]) == (6543, 6543, "0.0.0.0/0")
+    assert not [r for r in run.of_type(EGRESS) if r.name.startswith("web-out-") and r["fromPort"] == 6543]
 
 
 def test_encrypted_connection_strings_in_the_stack_file_preview_offline_as_secrets() -> None:
@@ -426,7 +466,7 @@ def test_encrypted_connection_strings_in_the_stack_file_preview_offline_as_secre
     database_url = run.one(PARAMETER, "legacy-database-url")
     assert isinstance(database_url.inputs["value"], Secret)
     assert database_url["value"].startswith("postgresql://preview:preview@pooler.invalid:6543/")
-    assert run.one(EGRESS, "tasks-out-legacy-database")["fromPort"] == 6543
+    assert run.one(EGRESS, "api-out-6543")["fromPort"] == 6543
     assert "v1:AAAA" not in json.dumps([r.plain_inputs for r in run.resources], default=repr)
 
 
@@ -442,13 +482,14 @@ def test_a_malformed_legacy_url_is_refused_without_quoting_it() -> None:
     assert "hunter2" not in problem
 
 
-def test_one_owner_for_the_api_names_acm_validation_record(commercial: Run) -> None:
-    # The ALB's certificate (Tokyo) and CloudFront's (us-east-1) are for the same name, so ACM
-    # asks for the same record: exactly one resource may own it.
+def test_one_owner_for_each_names_acm_validation_record(commercial: Run) -> None:
+    # The ALB's certificate (Tokyo) and CloudFront's (us-east-1) are for the same names, so ACM
+    # asks for the same records: exactly one resource may own each, one per name.
     validation_records = [
         r for r in commercial.of_type("aws:route53/record:Record") if "validation" in r.name
     ]
-    assert len(validation_records) == 1
+    assert len(validation_records) == 2
+    assert len({r["name"] for r in validation_records}) == 2
     assert len(commercial.of_type("aws:acm/certificate:Certificate")) == 2
 
 
@@ -467,7 +508,7 @@ def test_commercial_tasks_reach_mongodb_only_through_the_peering(commercial: Run
 def test_the_admin_task_runs_where_the_api_runs(stack: str) -> None:
     # The database admits only the API tasks' security group, from the API's subnets.
     run = committed_run(stack)
-    network = run.one("aws:ecs/service:Service")["networkConfiguration"]
+    network = run.one("aws:ecs/service:Service", "api-service")["networkConfiguration"]
     command = run.output("databaseAdminTask")
     assert command.startswith(f"aws ecs run-task --region ap-northeast-1 --cluster platform-{stack} ")
     assert f"--task-definition platform-{stack}-db-admin --launch-type FARGATE" in command
