@@ -14,7 +14,8 @@ from tools.preview import settings_of
 
 def settings(topology: str = "staging", **sections: object):
     if topology == "commercial":
-        sections.setdefault("compute", {"imageTag": "1.0.0"})
+        sections.setdefault("services", {"api": {"imageTag": "1.0.0"}, "web": {"imageTag": "1.0.0"}})
+    if topology != "pre-commercial":
         sections.setdefault("dns", {"domain": "example.com"})
     return parse_settings({"topology": topology, **sections}, stack="test", region="ap-northeast-1")
 
@@ -276,8 +277,8 @@ def test_atlas_peering_saves_exactly_the_private_link_endpoint_hours() -> None:
     endpoint = {line.item: line for line in linked.lines}["Atlas PrivateLink endpoint"]
     # One interface endpoint address per AZ, every hour of the month, at $0.014 per VPC endpoint
     # per AZ-hour in Tokyo (https://aws.amazon.com/privatelink/pricing/, Interface endpoint):
-    # 3 AZs x 730 h x 0.014 = 30.66.
-    assert endpoint.monthly_usd == 30.66
+    # 2 AZs x 730 h x 0.014 = 20.44.
+    assert endpoint.monthly_usd == 20.44
     assert linked.total - peered.total == pytest.approx(endpoint.monthly_usd)
     peering = {line.item: line for line in peered.lines}["Atlas VPC peering"]
     assert peering.monthly_usd == 0 and "cross-AZ data" in peering.basis
