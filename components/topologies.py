@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components.atlas import ATLAS_PORT, AtlasPeering, AtlasPrivateLink, MongoAtlas, MongoAtlasArgs
+from components.atlas import AtlasPeering, AtlasPrivateLink, MongoAtlas, MongoAtlasArgs
+from components.aws_services import admit_clients, build_services, service_image
 from components.boundary import bound_every_role, boundary_arn
 from components.cluster import Cluster, ClusterArgs
-from components.containers import DatadogSidecar
 from components.cutover import CutoverArgs, CutoverRecords, HostArgs
 from components.database import Database, DatabaseArgs
 from components.database_roles import bootstrap_sql
@@ -34,7 +34,7 @@ from components.platforms.topology import build_pre_commercial
 from components.postgres_tls import SUPABASE_CA_CERT, with_verified_tls
 from components.secrets import SecretParameters, SecretParametersArgs
 from components.sentry import SentryProjects, SentryProjectsArgs
-from components.service import Egress, Routing, Service, ServiceArgs
+from components.service import Service
 from components.settings import (
     CUTOVER_HOSTS,
     NAMESPACE,
@@ -82,8 +82,10 @@ def build_aws(settings: Settings) -> None:
         ClusterArgs(name_prefix=settings.name(), container_insights=settings.compute.container_insights),
     )
     load_balancer = _load_balancer(settings, place, network, storage)
-    services = _services(settings, place, network, storage, cluster, load_balancer, secrets, sentry_dsns, key)
-    _admit_clients(settings, services, database, atlas)
+    services = build_services(
+        settings, place.hosts, network, storage, cluster, load_balancer, secrets, sentry_dsns, key
+    )
+    admit_clients(settings, services, database, atlas)
     database_admin = _database_admin(settings, network, storage, database, secrets, cluster, services, key)
     edge, urls = _front_door(settings, place, network, load_balancer, key, edge_key)
     monitoring = _monitoring(settings, database, cluster, load_balancer, services, key, edge, edge_key)
@@ -288,28 +290,6 @@ def _secrets(
     return secrets, sentry_dsns
 
 
-def _service_parameters(settings: Settings, service: str, sentry_dsns: dict[str, str]) -> dict[str, str]:
-    """Env var -> parameter name of what one service receives: the secrets it lists (the
-    pre-commercial ones during the canary) and its own Sentry DSN."""
-    legacy = "LEGACY_" if settings.cutover.legacy_data else ""
-    parameters = {name: f"{legacy}{name}" for name in settings.services[service].secrets}
-    if service in sentry_dsns:
-        parameters["SENTRY_DSN"] = sentry_dsns[service]
-    return parameters
-
-
-def _image(settings: Settings, storage: Storage, service: str) -> tuple[pulumi.Input[str], bool]:
-    """A service's image, and whether its tag can move: a tag of its repository moves unless the
-    repository refuses overwrites; another registry's tag may move unless pinned by digest."""
-    entry = settings.services[service]
-    if entry.image is None:
-        return (
-            pulumi.Output.concat(storage.repository_urls[service], ":", entry.image_tag),
-            not settings.storage.ecr_immutable_tags,
-        )
-    return entry.image, "@sha256:" not in entry.image
-
-
 def _load_balancer(settings: Settings, place: _Placement, network: Network, storage: Storage) -> LoadBalancer:
     """The shared ALB, with HTTPS when the domain gives it a certificate for every served host."""
     # Sorted by service, as the edge orders its viewer certificate's names (EdgeArgs.names): the
@@ -338,97 +318,6 @@ def _load_balancer(settings: Settings, place: _Placement, network: Network, stor
     )
 
 
-def _legacy_egress(settings: Settings, service: str) -> list[Egress]:
-    """During the canary, the ways out to the pre-commercial databases a service's secrets name:
-    Supabase's pooler and the M0 have no fixed addresses, so they are reached anywhere."""
-    if not settings.cutover.legacy_data:
-        return []
-    secrets = settings.services[service].secrets
-    egress = []
-    if "DATABASE_URL" in secrets:
-        egress.append(
-            Egress(
-                settings.cutover.legacy_database_port,
-                "0.0.0.0/0",
-                "Cut-over only: pre-commercial PostgreSQL (Supabase pooler)",
-            )
-        )
-    # Over the internet the stack's own Atlas already opens 27017 (components/atlas.py).
-    if "MONGODB_URI" in secrets and settings.atlas.connectivity != "public":
-        egress.append(Egress(ATLAS_PORT, "0.0.0.0/0", "Cut-over only: the pre-commercial MongoDB Atlas M0"))
-    return egress
-
-
-def _services(
-    settings: Settings,
-    place: _Placement,
-    network: Network,
-    storage: Storage,
-    cluster: Cluster,
-    load_balancer: LoadBalancer,
-    secrets: SecretParameters,
-    sentry_dsns: dict[str, str],
-    key: StackKey,
-) -> dict[str, Service]:
-    """One Service per ``platform:services`` entry, each served at its host on the shared ALB."""
-    no_nat = settings.network.nat == "none"
-    built = {}
-    for name, entry in settings.services.items():
-        image, image_tag_moves = _image(settings, storage, name)
-        parameters = _service_parameters(settings, name, sentry_dsns)
-        built[name] = Service(
-            name,
-            ServiceArgs(
-                service=name,
-                settings=entry,
-                schedule=settings.schedule,
-                deployment_timeout_minutes=settings.compute.deployment_timeout_minutes,
-                name_prefix=settings.name(),
-                region=settings.aws_region,
-                vpc_id=network.vpc_id,
-                subnet_ids=network.public_subnet_ids if no_nat else network.private_subnet_ids,
-                assign_public_ip=no_nat,
-                cluster=cluster,
-                image=image,
-                image_tag_moves=image_tag_moves,
-                repository_arn=storage.repository_arns.get(name),
-                log_group_name=f"{settings.parameter_prefix}/{name}",
-                kms_key_arn=key.key_arn,
-                secrets={env: secrets.arns[parameter] for env, parameter in parameters.items()},
-                egress=_legacy_egress(settings, name),
-                routing=Routing(
-                    listener_arn=load_balancer.listener_arn,
-                    load_balancer_arn_suffix=load_balancer.arn_suffix,
-                    load_balancer_security_group_id=load_balancer.security_group_id,
-                    host=place.hosts.get(name),
-                )
-                if entry.subdomain is not None
-                else None,
-                datadog=DatadogSidecar(
-                    site=settings.datadog.site,
-                    agent_image=settings.datadog.agent_image,
-                    api_key_parameter_arn=secrets.arns["DD_API_KEY"],
-                    env=settings.stack,
-                )
-                if settings.datadog.enabled
-                else None,
-            ),
-        )
-    return built
-
-
-def _admit_clients(
-    settings: Settings, services: dict[str, Service], database: Database, atlas: MongoAtlas | None
-) -> None:
-    """The data stores admit the services whose secrets name them, and only those."""
-    for name, service in services.items():
-        secrets = settings.services[name].secrets
-        if "DATABASE_URL" in secrets:
-            database.admit(name, service.security_group_id)
-        if "MONGODB_URI" in secrets and atlas is not None:
-            atlas.admit(name, service.security_group_id)
-
-
 def _database_admin(
     settings: Settings,
     network: Network,
@@ -442,7 +331,7 @@ def _database_admin(
     """The one-off task that creates the API's role (the API's image, the master URL)."""
     no_nat = settings.network.nat == "none"
     api = services[DATABASE_ADMIN_IMAGE_SERVICE]
-    image, _ = _image(settings, storage, DATABASE_ADMIN_IMAGE_SERVICE)
+    image, _ = service_image(settings, storage, DATABASE_ADMIN_IMAGE_SERVICE)
     return DatabaseAdminTask(
         "database-admin",
         DatabaseAdminTaskArgs(

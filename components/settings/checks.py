@@ -5,19 +5,20 @@ topologies it applies to, the condition that refuses the settings, and the messa
 and what is allowed. A problem a user can cause from config is a row here or a field or section
 validator; the components only assert things about their own arguments. The README lists the table
 (``tools/config_reference.py --write``). ``cutover_transition_problems`` is the one rule outside
-it: it needs the phase the stack's Route 53 zone records, looked up at run time.
+it: it needs the phase the stack's Route 53 zone records, looked up at run time. The rows of
+``platform:services`` and of the pre-commercial platforms live in ``checks_services`` and
+``checks_managed`` and take their places in the table here; the row type is ``cross_check``.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
+from components.settings.checks_managed import MANAGED_CHECKS
+from components.settings.checks_services import SERVICE_CHECKS
+from components.settings.cross_check import COMMERCIAL, PRE_COMMERCIAL, CrossCheck
 from components.settings.cutover import CUTOVER_HOSTS, CUTOVER_PHASES, CUTOVER_STEPS, CutoverSettings
 from components.settings.derived import (
-    DATABASE_ADMIN_IMAGE_SERVICE,
     MAX_BUCKET_NAME,
     MAX_ROLE_NAME,
     RENAME,
@@ -27,10 +28,8 @@ from components.settings.derived import (
     cutover_needs,
     long_role_name,
     peered,
-    pooler,
     public_subnet_prefix,
     served_name_of,
-    served_on_same_host,
     served_services,
     shared_legacy_host,
     vercel_target_unprobed,
@@ -43,49 +42,9 @@ from components.settings.fields import (
     NAMESPACE,
     RDS_POSTGRES_INSTANCE_FAMILIES,
     TASK_INTERNET_PORTS,
-    TOPOLOGIES,
     is_rds_postgres_class,
 )
 from components.settings.root import Settings
-
-COMMERCIAL = ("commercial",)
-PRE_COMMERCIAL = ("pre-commercial",)
-
-
-@dataclass(frozen=True)
-class CrossCheck:
-    """One rule over the validated settings: where ``refuses`` holds, ``key`` is reported with
-    ``message``."""
-
-    key: str
-    """The key as written in the stack file (``platform:<section>.<key>``, ``aws:region``), or
-    ``stack`` for the stack's name; a ``<...>`` part stands for each item of ``each``."""
-    checks: str
-    """The rule in a phrase, what the settings must hold (the README lists it)."""
-    refuses: Callable[..., bool]
-    """``refuses(settings)``; with ``each``, ``refuses(settings, item)`` for every item."""
-    message: str | Callable[..., str]
-    """What is wrong and what is allowed: a ``str.format`` template of ``s`` (the settings) and
-    ``item``, or a function called as ``refuses`` is."""
-    topologies: tuple[str, ...] = TOPOLOGIES
-    each: Callable[[Settings], Iterable[str]] | None = None
-    """The items (host names, keys) a row checks one by one, each reported under its own key."""
-
-    def problems(self, settings: Settings) -> list[str]:
-        if settings.topology not in self.topologies:
-            return []
-        if self.each is None:
-            return [f"{self.key}: {self._message(settings)}"] if self.refuses(settings) else []
-        return [
-            f"{re.sub(r'<[^>]+>', item, self.key)}: {self._message(settings, item)}"
-            for item in self.each(settings)
-            if self.refuses(settings, item)
-        ]
-
-    def _message(self, settings: Settings, *item: str) -> str:
-        if isinstance(self.message, str):
-            return self.message.format(s=settings, item=item[0] if item else None)
-        return self.message(settings, *item)
 
 
 def cross_check_problems(settings: Settings) -> list[str]:
@@ -100,7 +59,6 @@ _REQUIRED_IN_CANARY = (
 )
 
 _INTERNET_PORTS = ", ".join(map(str, TASK_INTERNET_PORTS))
-_SUBDOMAIN_FIELDS = {"apiSubdomain": "api_subdomain", "webSubdomain": "web_subdomain"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -210,77 +168,7 @@ CROSS_CHECKS: tuple[CrossCheck, ...] = (
         AWS_TOPOLOGIES,
         each=lambda s: s.services,
     ),
-    # AWS: the services, their names and what they reach.
-    CrossCheck(
-        "platform:services",
-        "at least one service",
-        lambda s: not s.services,
-        "every entry is disabled; the cluster needs at least one service (the presets' api and web)",
-        AWS_TOPOLOGIES,
-    ),
-    CrossCheck(
-        "platform:services.<name>.subdomain",
-        "no two services on one host name",
-        lambda s, name: served_on_same_host(s, name) is not None,
-        lambda s, name: (
-            f"{s.services[name].subdomain!r} is also {served_on_same_host(s, name)}'s: one host name is "
-            "served by one service; give each its own subdomain"
-        ),
-        AWS_TOPOLOGIES,
-        each=lambda s: s.services,
-    ),
-    CrossCheck(
-        "platform:services.<name>.subdomain",
-        "without platform:dns.domain, one served service at most",
-        lambda s, name: not s.dns.domain and name in served_services(s)[1:],
-        lambda s, name: (
-            f"without platform:dns.domain the load balancer has only its own name, which "
-            f"{served_services(s)[0]} already takes; set platform:dns.domain or unset this subdomain"
-        ),
-        AWS_TOPOLOGIES,
-        each=lambda s: s.services,
-    ),
-    CrossCheck(
-        "platform:services.<name>.secrets",
-        "MONGODB_URI only while platform:atlas.enabled",
-        lambda s, name: "MONGODB_URI" in s.services[name].secrets and not s.atlas.enabled,
-        "lists MONGODB_URI, but platform:atlas.enabled is false: there is no Atlas cluster to connect "
-        "to; remove it from the list or enable Atlas",
-        AWS_TOPOLOGIES,
-        each=lambda s: s.services,
-    ),
-    CrossCheck(
-        "platform:services.<name>.secrets",
-        "DATABASE_URL for the service the database admin task runs as",
-        lambda s, name: (
-            name == DATABASE_ADMIN_IMAGE_SERVICE and "DATABASE_URL" not in s.services[name].secrets
-        ),
-        lambda s, name: (
-            f"must list DATABASE_URL: the database admin task runs the {name} image and connects as "
-            "it does (components/migrations.py)"
-        ),
-        AWS_TOPOLOGIES,
-        each=lambda s: s.services,
-    ),
-    CrossCheck(
-        "platform:services.api",
-        "present: the database admin task runs the API's image",
-        lambda s: DATABASE_ADMIN_IMAGE_SERVICE not in s.services,
-        f"the {DATABASE_ADMIN_IMAGE_SERVICE} service is disabled or missing, but the database admin task "
-        "runs its image (components/migrations.py); keep it",
-        AWS_TOPOLOGIES,
-    ),
-    CrossCheck(
-        "platform:dns.<key>",
-        "not set on AWS: each service's subdomain names its host",
-        lambda s, key: _SUBDOMAIN_FIELDS[key] in s.dns.model_fields_set,
-        lambda s, key: (
-            "is pre-commercial's (Vercel and Render custom domains); on AWS each service is served at "
-            "platform:services.<name>.subdomain"
-        ),
-        AWS_TOPOLOGIES,
-        each=lambda s: _SUBDOMAIN_FIELDS,
-    ),
+    *SERVICE_CHECKS,
     CrossCheck(
         "platform:cutover.hosts.<host>",
         f"only the names the cut-over moves ({', '.join(CUTOVER_HOSTS)})",
@@ -446,91 +334,7 @@ CROSS_CHECKS: tuple[CrossCheck, ...] = (
         "need disjoint ranges, so choose an Atlas block outside the VPC's",
         AWS_TOPOLOGIES,
     ),
-    # Pre-commercial: the managed platforms and the backups.
-    CrossCheck(
-        "platform:vercel.teamId",
-        "set while Vercel is enabled (without a team the project lands on the Hobby plan)",
-        lambda s: s.vercel.enabled and s.vercel.team_id is None,
-        "required for pre-commercial: without it Vercel creates the project in the token's personal "
-        "scope, which is the Hobby plan (Pro is a team plan); set the team's id (team_..., Vercel > "
-        "Team Settings > General)",
-        PRE_COMMERCIAL,
-    ),
-    CrossCheck(
-        "platform:vercel.enabled",
-        "false only with platform:dns.domain (the web's name, served by then from prod-commercial)",
-        lambda s: not s.vercel.enabled and not s.dns.domain,
-        "false drops the only place this stack serves the web from: without platform:dns.domain "
-        "its users are at <projectName>.vercel.app, which nothing else can serve; keep it true, or "
-        "set the domain whose <webSubdomain>.<domain> the commercial stack serves (docs/migration.md)",
-        PRE_COMMERCIAL,
-    ),
-    CrossCheck(
-        "platform:dns.webSubdomain",
-        "apart from platform:dns.apiSubdomain while Vercel and Render both claim a custom domain",
-        lambda s: (
-            s.vercel.enabled
-            and s.render.custom_domain
-            and bool(s.dns.domain)
-            and s.dns.web_subdomain == s.dns.api_subdomain
-        ),
-        "{s.dns.web_subdomain!r} is also platform:dns.apiSubdomain: Vercel (the web) and Render (the "
-        "API, render.customDomain) would both claim {s.dns.web_subdomain}.{s.dns.domain}; give them "
-        "different subdomains (defaults: www and api)",
-        PRE_COMMERCIAL,
-    ),
-    CrossCheck(
-        "platform:render.customDomain",
-        "needs platform:dns.domain",
-        lambda s: s.render.custom_domain and not s.dns.domain,
-        "true needs platform:dns.domain (the API would be served at {s.dns.api_subdomain}.<domain>); "
-        "set the domain or turn customDomain off",
-        PRE_COMMERCIAL,
-    ),
-    CrossCheck(
-        "aws:region",
-        "set while platform:backup.enabled (the backup bucket's region)",
-        lambda s: s.backup.enabled and s.region is None,
-        "required when platform:backup.enabled is true: the backups go to an S3 bucket in the team's "
-        "AWS account (ap-northeast-1 keeps them in Tokyo, away from the Singapore databases); set "
-        "it, or turn platform:backup.enabled off",
-        PRE_COMMERCIAL,
-    ),
-    CrossCheck(
-        "platform:supabase.computeSize",
-        "'nano' on the free plan",
-        lambda s: s.supabase.plan == "free" and s.supabase.compute_size != "nano",
-        "the free plan runs on 'nano' only (got {s.supabase.compute_size!r}); use 'nano' or plan 'pro'",
-        PRE_COMMERCIAL,
-    ),
-    CrossCheck(
-        "platform:supabase.poolMode",
-        "render.maxInstances x connectionsPerInstance + otherClients within the pooler's limit",
-        lambda s: pooler(s)[1] > pooler(s)[0],
-        lambda s: (
-            f"{s.render.max_instances} API instances (render.maxInstances) x "
-            f"{s.supabase.connections_per_instance} connections (supabase.connectionsPerInstance) + "
-            f"{s.supabase.other_clients} other clients (supabase.otherClients) = {pooler(s)[1]}, but "
-            f"on {s.supabase.compute_size!r} compute {pooler(s)[2]}; use poolMode 'transaction', "
-            "fewer connections per instance or a larger supabase.computeSize"
-        ),
-        PRE_COMMERCIAL,
-    ),
-    CrossCheck(
-        "platform:vercel.plan",
-        "not 'hobby' (no commercial use)",
-        lambda s: s.vercel.enabled and s.vercel.plan == "hobby",
-        "'hobby' forbids commercial use (Vercel's fair-use terms); pre-commercial serves real users, "
-        "so use 'pro' or 'enterprise'",
-        PRE_COMMERCIAL,
-    ),
-    CrossCheck(
-        "platform:atlas.tier",
-        "M0 or FLEX",
-        lambda s: s.atlas.enabled and s.atlas.tier not in ("M0", "FLEX"),
-        "pre-commercial uses the free M0 or FLEX tier (got {s.atlas.tier!r})",
-        PRE_COMMERCIAL,
-    ),
+    *MANAGED_CHECKS,
     # AWS: sizes, regions and ports the services would refuse halfway through an update.
     CrossCheck(
         "platform:schedule.offHoursMinCount",
