@@ -16,6 +16,13 @@ ROLE = "aws:iam/role:Role"
 ACCOUNT = "datadog:aws/integrationAccount:IntegrationAccount"
 EXTERNAL_ID = "datadog:aws/integrationExternalId:IntegrationExternalId"
 MONITOR = "datadog:index/monitor:Monitor"
+# The root span of each service's requests, as dd-trace-js names them: the Express plugin's
+# `express.request` for the NestJS API, and the Next.js plugin's `next.request` for the web
+# (DataDog/dd-trace-js packages/datadog-plugin-next/src/index.js starts its server span with the
+# v0 naming schema's operation name, packages/dd-trace/src/service-naming/schemas/v0/web.js
+# `next: { opName: () => 'next.request' }`; packages/datadog-plugin-next/test/index.spec.js
+# expects spans[0].name 'next.request').
+SERVICES = {"api": "express.request", "web": "next.request"}
 
 
 def _run(settings: DatadogSettings, **extra) -> Run:
@@ -25,7 +32,7 @@ def _run(settings: DatadogSettings, **extra) -> Run:
             DatadogArgs(
                 settings=settings,
                 name_prefix="platform-prod",
-                service_name="api",
+                services=SERVICES,
                 env="prod-commercial",
                 region="ap-northeast-1",
                 **extra,
@@ -100,27 +107,53 @@ def test_without_edge_the_integration_collects_only_the_stack_region() -> None:
     assert run.of_type(MONITOR) == []
 
 
-def test_monitors_watch_the_services_p95_latency_and_error_rate(full: Run) -> None:
-    monitors = {m["name"]: m for m in full.of_type(MONITOR)}
-    assert len(monitors) == 2
-    [latency] = [m for n, m in monitors.items() if "latency" in n]
-    [errors] = [m for n, m in monitors.items() if "error rate" in n]
-    assert "p95:trace.express.request{service:api,env:prod-commercial}" in latency["query"]
-    assert ".errors{service:api,env:prod-commercial}" in errors["query"]
-    assert ".hits{service:api,env:prod-commercial}" in errors["query"]
+def _monitors_of(run: Run, service: str) -> tuple[dict, dict]:
+    """The service's latency and error-rate monitors, found by its tag."""
+    mine = [m for m in run.of_type(MONITOR) if f"service:{service}" in m["tags"]]
+    [latency] = [m for m in mine if "latency" in m["name"]]
+    [errors] = [m for m in mine if "error rate" in m["name"]]
+    assert len(mine) == 2, service
+    return latency, errors
+
+
+@pytest.mark.parametrize(("service", "span"), [("api", "express.request"), ("web", "next.request")])
+def test_monitors_watch_each_services_p95_latency_and_error_rate(full: Run, service: str, span: str) -> None:
+    latency, errors = _monitors_of(full, service)
+    scope = f"{{service:{service},env:prod-commercial}}"
+    assert f"p95:trace.{span}{scope}" in latency["query"]
+    assert f"sum:trace.{span}.errors{scope}.as_count()" in errors["query"]
+    assert f"sum:trace.{span}.hits{scope}.as_count()" in errors["query"]
     for monitor in (latency, errors):
+        assert monitor["type"] == "query alert"
         # Datadog rejects a monitor whose critical threshold differs from the query's.
         assert monitor["query"].endswith(f"> {monitor['monitorThresholds']['critical']}")
         assert "@ops@example.com" in monitor["message"]
-        assert {"service:api", "env:prod-commercial"} <= set(monitor["tags"])
+        assert {f"service:{service}", "env:prod-commercial"} <= set(monitor["tags"])
+        assert monitor["name"].startswith("[platform-prod] ") and f" {service} " in monitor["name"]
         assert monitor["notifyNoData"] is False
     assert 0 < float(errors["monitorThresholds"]["critical"]) < 1  # a share of requests
+
+
+def test_each_service_has_its_own_monitors_and_none_reads_anothers_spans(full: Run) -> None:
+    monitors = full.of_type(MONITOR)
+    assert len(monitors) == 4
+    assert len({m["name"] for m in monitors}) == 4
+    web_latency, web_errors = _monitors_of(full, "web")
+    api_latency, api_errors = _monitors_of(full, "api")
+    for monitor in (web_latency, web_errors):
+        assert "express.request" not in monitor["query"] and "service:api" not in monitor["query"]
+        assert "service:api" not in monitor["tags"]
+    for monitor in (api_latency, api_errors):
+        assert "next.request" not in monitor["query"] and "service:web" not in monitor["query"]
+    ids = full.one("platform:datadog:Datadog").outputs["monitor_ids"]
+    assert set(ids) == {"api-latency", "api-error-rate", "web-latency", "web-error-rate"}
+    assert {m.id for m in monitors} == set(ids.values())
 
 
 def test_monitors_without_an_address_notify_nobody() -> None:
     run = _run(DatadogSettings(enabled=True, monitors=True))
     monitors = run.of_type(MONITOR)
-    assert len(monitors) == 2
+    assert len(monitors) == 4
     assert all("@" not in m["message"] for m in monitors)
     assert run.of_type(ROLE) == [] and run.of_type(ACCOUNT) == []
 

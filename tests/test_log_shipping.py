@@ -40,8 +40,14 @@ def test_container_and_database_log_groups_feed_their_own_datadog_stream(commerc
     }
     assert routes == {
         "/platform/prod-commercial/api": "platform-prod-commercial-api-datadog",
+        "/platform/prod-commercial/web": "platform-prod-commercial-web-datadog",
         "/aws/rds/cluster/platform-prod-commercial-db/postgresql": "platform-prod-commercial-database-datadog",
     }
+
+
+def _tags(stream) -> dict[str, str]:
+    http = stream["httpEndpointConfiguration"]
+    return {a["name"]: a["value"] for a in http["requestConfiguration"]["commonAttributes"]}
 
 
 def test_streams_deliver_to_datadogs_ap1_intake_with_the_sources_tags(commercial: Run) -> None:
@@ -49,12 +55,42 @@ def test_streams_deliver_to_datadogs_ap1_intake_with_the_sources_tags(commercial
         http = stream["httpEndpointConfiguration"]
         assert stream["destination"] == "http_endpoint"
         assert http["url"] == AP1_INTAKE
-        tags = {a["name"]: a["value"] for a in http["requestConfiguration"]["commonAttributes"]}
+        tags = _tags(stream)
         assert tags["env"] == "prod-commercial"
-        assert tags["service"] in {"api", "postgresql"}
+        assert tags["service"] in {"api", "web", "postgresql"}
         # Failed deliveries are kept, encrypted with the stack key, in the backup bucket.
         assert http["s3BackupMode"] == "FailedDataOnly"
         assert http["s3Configuration"]["kmsKeyArn"].startswith("arn:aws:kms:ap-northeast-1:")
+
+
+def test_each_log_group_ships_through_its_own_stream_tagged_with_its_service(commercial: Run) -> None:
+    # Datadog turns Firehose's common attributes into tags (the guide above); `source: nodejs`
+    # selects Datadog's Node.js log pipeline and `postgresql` its PostgreSQL one.
+    tags = {
+        f["logGroup"]: _tags(_stream_of(commercial, f["destinationArn"])) for f in commercial.of_type(FILTER)
+    }
+    assert tags == {
+        "/platform/prod-commercial/api": {"env": "prod-commercial", "service": "api", "source": "nodejs"},
+        "/platform/prod-commercial/web": {"env": "prod-commercial", "service": "web", "source": "nodejs"},
+        "/aws/rds/cluster/platform-prod-commercial-db/postgresql": {
+            "env": "prod-commercial",
+            "service": "postgresql",
+            "source": "postgresql",
+        },
+    }
+    # Three streams for three log groups: the web's lines never share the API's stream.
+    streams = [f["destinationArn"] for f in commercial.of_type(FILTER)]
+    assert len(set(streams)) == len(streams) == len(commercial.of_type(STREAM)) == 3
+    # Each stream backs its failures up under its own prefix, so a replay keeps them apart.
+    prefixes = {
+        _tags(s)["service"]: s["httpEndpointConfiguration"]["s3Configuration"]["prefix"]
+        for s in commercial.of_type(STREAM)
+    }
+    assert len(set(prefixes.values())) == 3
+    # The web, a Node server like the API, ships its warnings and errors only, as the API does.
+    patterns = {f["logGroup"]: f.get("filterPattern", "") for f in commercial.of_type(FILTER)}
+    web, api = patterns["/platform/prod-commercial/web"], patterns["/platform/prod-commercial/api"]
+    assert web == api != ""
 
 
 def test_the_api_key_reaches_firehose_only_through_secrets_manager(commercial: Run) -> None:
@@ -149,9 +185,11 @@ def test_only_commercial_registers_the_account_with_datadog() -> None:
 
 @pytest.mark.parametrize("stack", ["staging", "prod-commercial"])
 def test_deploys_wait_for_steady_state_with_a_bound(stack: str) -> None:
-    service = committed_run(stack).one("aws:ecs/service:Service")
-    assert service["waitForSteadyState"] is True
-    assert service.custom_timeouts == {"create": "20m", "update": "20m"}
+    services = committed_run(stack).of_type("aws:ecs/service:Service")
+    assert sorted(s["name"] for s in services) == [f"platform-{stack}-api", f"platform-{stack}-web"]
+    for service in services:
+        assert service["waitForSteadyState"] is True, service.name
+        assert service.custom_timeouts == {"create": "20m", "update": "20m"}, service.name
 
 
 def test_the_estimate_carries_the_log_path_and_stays_in_budget(commercial: Run) -> None:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from components.monitoring import DatabaseTargets, Monitoring, MonitoringArgs
+from components.monitoring import DatabaseTargets, Monitoring, MonitoringArgs, ServiceTargets
 from components.settings import MonitoringSettings
 from tools.harness import Run, run_stack
 
@@ -14,14 +14,29 @@ CONFIG = {"aws:region": "ap-northeast-1", "platform:topology": "commercial"}
 KMS_KEY = "arn:aws:kms:ap-northeast-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 EDGE_KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/9876abcd-12ab-34cd-56ef-1234567890ab"
 ALB = "app/platform-prod-alb/50dc6c495c0c9188"
-TARGET_GROUP = "targetgroup/platform-prod-api/73e2d6bc24d8a067"
+API_TARGET_GROUP = "targetgroup/platform-prod-api/73e2d6bc24d8a067"
+WEB_TARGET_GROUP = "targetgroup/platform-prod-web/943f017f100becff"
+CLUSTER = "platform-test-cluster"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 TOPIC = "aws:sns/topic:Topic"
 GIB = 1024**3
 
 
+def _services(*, always_on: bool = True) -> list[ServiceTargets]:
+    """The API and the web, each behind its own target group of the one load balancer."""
+    return [
+        ServiceTargets("api", "platform-test-api", API_TARGET_GROUP, always_on=always_on),
+        ServiceTargets("web", "platform-test-web", WEB_TARGET_GROUP, always_on=always_on),
+    ]
+
+
 def _run(
-    *, settings: MonitoringSettings, database: DatabaseTargets, region: str = "ap-northeast-1", **extra
+    *,
+    settings: MonitoringSettings,
+    database: DatabaseTargets,
+    region: str = "ap-northeast-1",
+    services: list[ServiceTargets] | None = None,
+    **extra,
 ) -> Run:
     def program() -> None:
         Monitoring(
@@ -32,9 +47,8 @@ def _run(
                 region=region,
                 kms_key_arn=KMS_KEY,
                 alb_arn_suffix=ALB,
-                target_group_arn_suffix=TARGET_GROUP,
-                cluster_name="platform-test-cluster",
-                service_name="platform-test-api",
+                cluster_name=CLUSTER,
+                services=_services() if services is None else services,
                 database=database,
                 **extra,
             ),
@@ -70,7 +84,7 @@ def staging() -> Run:
             instance_identifiers=["db-one", "db-two"],
             schedule_group_name="platform-test-db",
         ),
-        scales_to_zero=True,
+        services=_services(always_on=False),
     )
 
 
@@ -136,14 +150,34 @@ def test_every_alarm_notifies_the_topic_of_its_region_on_alarm_and_on_ok(run_nam
         assert alarm["treatMissingData"] in {"notBreaching", "breaching"}, alarm.name
 
 
-def test_alb_alarms_watch_the_load_balancer_and_target_group(commercial: Run) -> None:
+def test_alb_alarms_watch_the_load_balancer_and_each_target_group(commercial: Run) -> None:
+    # Target-group metrics carry both dimensions, TargetGroup and LoadBalancer ("CloudWatch
+    # metrics for your Application Load Balancer", Metric dimensions); HTTPCode_ELB_5XX_Count is
+    # the load balancer's own and is per LoadBalancer only.
     alarms = _alarms(commercial)
     expected = {
-        "alb-target-5xx": ("HTTPCode_Target_5XX_Count", {"LoadBalancer": ALB}, "Sum", 300),
         "alb-elb-5xx": ("HTTPCode_ELB_5XX_Count", {"LoadBalancer": ALB}, "Sum", 300),
-        "alb-unhealthy-hosts": (
+        "api-target-5xx": (
+            "HTTPCode_Target_5XX_Count",
+            {"LoadBalancer": ALB, "TargetGroup": API_TARGET_GROUP},
+            "Sum",
+            300,
+        ),
+        "web-target-5xx": (
+            "HTTPCode_Target_5XX_Count",
+            {"LoadBalancer": ALB, "TargetGroup": WEB_TARGET_GROUP},
+            "Sum",
+            300,
+        ),
+        "api-unhealthy-hosts": (
             "UnHealthyHostCount",
-            {"LoadBalancer": ALB, "TargetGroup": TARGET_GROUP},
+            {"LoadBalancer": ALB, "TargetGroup": API_TARGET_GROUP},
+            "Maximum",
+            60,
+        ),
+        "web-unhealthy-hosts": (
+            "UnHealthyHostCount",
+            {"LoadBalancer": ALB, "TargetGroup": WEB_TARGET_GROUP},
             "Maximum",
             60,
         ),
@@ -156,23 +190,90 @@ def test_alb_alarms_watch_the_load_balancer_and_target_group(commercial: Run) ->
         )  # fmt: skip
         assert alarm["comparisonOperator"].startswith("GreaterThan")
         assert 1 <= alarm["threshold"] <= 50
-    latency = alarms["alb-p95-latency"]
-    assert (latency["metricName"], latency["extendedStatistic"]) == ("TargetResponseTime", "p95")
-    assert "statistic" not in latency
-    assert 0.2 <= latency["threshold"] <= 5  # seconds
+    for key, target_group in (("api-p95-latency", API_TARGET_GROUP), ("web-p95-latency", WEB_TARGET_GROUP)):
+        latency = alarms[key]
+        assert (latency["metricName"], latency["extendedStatistic"]) == ("TargetResponseTime", "p95")
+        assert latency["dimensions"] == {"LoadBalancer": ALB, "TargetGroup": target_group}
+        assert "statistic" not in latency
+        assert 0.2 <= latency["threshold"] <= 5  # seconds
+
+
+def test_the_load_balancers_own_5xx_is_one_alarm_for_all_services(commercial: Run) -> None:
+    elb = [a for a in _alarms(commercial).values() if a["metricName"] == "HTTPCode_ELB_5XX_Count"]
+    assert [a["dimensions"] for a in elb] == [{"LoadBalancer": ALB}]
+
+
+def test_each_service_gets_its_own_alarm_set_with_its_own_dimensions(commercial: Run) -> None:
+    alarms = _alarms(commercial)
+    kinds = {"cpu", "memory", "target-5xx", "unhealthy-hosts", "p95-latency", "no-healthy-hosts"}
+    for service, target_group in (("api", API_TARGET_GROUP), ("web", WEB_TARGET_GROUP)):
+        mine = {k.removeprefix(f"{service}-"): a for k, a in alarms.items() if k.startswith(f"{service}-")}
+        assert set(mine) == kinds, service
+        for kind in ("cpu", "memory"):
+            assert mine[kind]["dimensions"] == {
+                "ClusterName": CLUSTER,
+                "ServiceName": f"platform-test-{service}",
+            }
+        for kind in kinds - {"cpu", "memory"}:
+            assert mine[kind]["dimensions"] == {"TargetGroup": target_group, "LoadBalancer": ALB}, kind
+    # Nothing else watches a service: the rest is the load balancer, the database and the edge.
+    assert set(alarms) - {k for k in alarms if k.startswith(("api-", "web-"))} == {
+        "alb-elb-5xx",
+        "db-writer-cpu",
+        "db-reader-cpu",
+        "db-connections",
+        "db-acu-utilization",
+        "db-freeable-memory",
+        "cloudfront-5xx-rate",
+        "waf-blocked-spike",
+    }
+
+
+def test_a_service_without_a_target_group_gets_only_cpu_and_memory_alarms() -> None:
+    run = _run(
+        settings=MonitoringSettings(dashboard=True),
+        database=DatabaseTargets(engine="rds-postgres", instance_identifiers=["db"]),
+        services=[
+            ServiceTargets("api", "platform-test-api", API_TARGET_GROUP),
+            ServiceTargets("worker", "platform-test-worker"),
+        ],
+    )
+    alarms = _alarms(run)
+    worker = {k: a for k, a in alarms.items() if k.startswith("worker-")}
+    assert set(worker) == {"worker-cpu", "worker-memory"}
+    for alarm in worker.values():
+        assert alarm["namespace"] == "AWS/ECS"
+        assert alarm["dimensions"] == {"ClusterName": CLUSTER, "ServiceName": "platform-test-worker"}
+    # The served service beside it keeps its full set.
+    assert {k for k in alarms if k.startswith("api-")} == {
+        "api-cpu",
+        "api-memory",
+        "api-target-5xx",
+        "api-unhealthy-hosts",
+        "api-p95-latency",
+        "api-no-healthy-hosts",
+    }
+    # The worker's dashboard has its CPU and memory, and no load-balancer graph of its own.
+    widgets = json.loads(run.one("aws:cloudwatch/dashboard:Dashboard")["dashboardBody"])["widgets"]
+    worker_lines = [
+        line for w in widgets for line in w["properties"]["metrics"] if "platform-test-worker" in line
+    ]
+    assert sorted(line[1] for line in worker_lines) == ["CPUUtilization", "MemoryUtilization"]
+    assert all(line[0] == "AWS/ECS" for line in worker_lines)
 
 
 def test_ecs_alarms_use_cluster_and_service_and_stay_quiet_without_data(staging: Run) -> None:
     alarms = _alarms(staging)
-    for key, metric in (("ecs-cpu", "CPUUtilization"), ("ecs-memory", "MemoryUtilization")):
-        alarm = alarms[key]
-        assert (alarm["namespace"], alarm["metricName"]) == ("AWS/ECS", metric)
-        assert alarm["dimensions"] == {
-            "ClusterName": "platform-test-cluster",
-            "ServiceName": "platform-test-api",
-        }
-        assert 50 <= alarm["threshold"] < 100
-        assert alarm["treatMissingData"] == "notBreaching"
+    for service in ("api", "web"):
+        for kind, metric in (("cpu", "CPUUtilization"), ("memory", "MemoryUtilization")):
+            alarm = alarms[f"{service}-{kind}"]
+            assert (alarm["namespace"], alarm["metricName"]) == ("AWS/ECS", metric)
+            assert alarm["dimensions"] == {
+                "ClusterName": "platform-test-cluster",
+                "ServiceName": f"platform-test-{service}",
+            }
+            assert 50 <= alarm["threshold"] < 100
+            assert alarm["treatMissingData"] == "notBreaching"
 
 
 def test_failed_database_starts_and_stops_alarm(staging: Run, commercial: Run) -> None:
@@ -198,10 +299,43 @@ def test_service_that_stops_at_night_has_no_alarm_that_reads_missing_data_as_bre
 
 
 def test_always_on_service_alarms_when_no_task_is_healthy(commercial: Run) -> None:
-    [alarm] = [a for a in _alarms(commercial).values() if a["metricName"] == "HealthyHostCount"]
-    assert alarm["comparisonOperator"] == "LessThanThreshold" and alarm["threshold"] == 1
-    assert alarm["dimensions"] == {"LoadBalancer": ALB, "TargetGroup": TARGET_GROUP}
-    assert alarm["treatMissingData"] == "breaching"
+    healthy = {k: a for k, a in _alarms(commercial).items() if a["metricName"] == "HealthyHostCount"}
+    assert set(healthy) == {"api-no-healthy-hosts", "web-no-healthy-hosts"}
+    for key, target_group in (
+        ("api-no-healthy-hosts", API_TARGET_GROUP),
+        ("web-no-healthy-hosts", WEB_TARGET_GROUP),
+    ):
+        alarm = healthy[key]
+        assert alarm["comparisonOperator"] == "LessThanThreshold" and alarm["threshold"] == 1
+        assert alarm["dimensions"] == {"LoadBalancer": ALB, "TargetGroup": target_group}
+        assert alarm["treatMissingData"] == "breaching"
+
+
+def test_scaling_to_zero_drops_only_that_services_no_healthy_hosts_alarm() -> None:
+    # The API always on, the web scaled to zero at night: only the web loses its "no healthy
+    # task" alarm; every other alarm of either service stays.
+    run = _run(
+        settings=MonitoringSettings(),
+        database=DatabaseTargets(engine="rds-postgres", instance_identifiers=["db"]),
+        services=[
+            ServiceTargets("api", "platform-test-api", API_TARGET_GROUP, always_on=True),
+            ServiceTargets("web", "platform-test-web", WEB_TARGET_GROUP, always_on=False),
+        ],
+    )
+    keys = {k for k in _alarms(run) if k.startswith(("api-", "web-"))}
+    assert keys == {
+        "api-cpu",
+        "api-memory",
+        "api-target-5xx",
+        "api-unhealthy-hosts",
+        "api-p95-latency",
+        "api-no-healthy-hosts",
+        "web-cpu",
+        "web-memory",
+        "web-target-5xx",
+        "web-unhealthy-hosts",
+        "web-p95-latency",
+    }
 
 
 def test_rds_alarms_exist_per_instance(staging: Run) -> None:
@@ -308,20 +442,72 @@ def test_dashboard_only_when_enabled_and_covers_service_alb_db_and_edge(
     commercial: Run, staging: Run
 ) -> None:
     assert staging.of_type("aws:cloudwatch/dashboard:Dashboard") == []
-    dashboard = commercial.one("aws:cloudwatch/dashboard:Dashboard")
-    widgets = json.loads(dashboard["dashboardBody"])["widgets"]
+    widgets = _widgets(commercial)
     metrics = {
         (line[0], line[1], p["properties"]["region"]) for p in widgets for line in p["properties"]["metrics"]
     }
     for namespace, metric in (
         ("AWS/ECS", "CPUUtilization"),
         ("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count"),
+        ("AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count"),
         ("AWS/RDS", "ServerlessDatabaseCapacity"),
     ):
         assert (namespace, metric, "ap-northeast-1") in metrics
     assert ("AWS/CloudFront", "5xxErrorRate", "us-east-1") in metrics
     assert ("AWS/WAFV2", "BlockedRequests", "us-east-1") in metrics
     assert all(w["x"] + w["width"] <= 24 for w in widgets)
+    # No two graphs on the same spot of the grid.
+    assert len({(w["x"], w["y"]) for w in widgets}) == len(widgets)
+
+
+def _widgets(run: Run) -> list[dict]:
+    return json.loads(run.one("aws:cloudwatch/dashboard:Dashboard")["dashboardBody"])["widgets"]
+
+
+def test_dashboard_graphs_each_service_on_its_own_widgets(commercial: Run) -> None:
+    # A metric line is [namespace, metric, dimension name, value, ...] (CloudWatch "Dashboard body
+    # structure and syntax", metrics array).
+    widgets = _widgets(commercial)
+
+    def lines_of(value: str) -> list[tuple[list, str]]:
+        return [
+            (line, w["properties"]["stat"])
+            for w in widgets
+            for line in w["properties"]["metrics"]
+            if value in line
+        ]
+
+    for service, target_group in (("api", API_TARGET_GROUP), ("web", WEB_TARGET_GROUP)):
+        ecs = ["ClusterName", CLUSTER, "ServiceName", f"platform-test-{service}"]
+        tg = ["TargetGroup", target_group, "LoadBalancer", ALB]
+        assert sorted(map(str, lines_of(f"platform-test-{service}"))) == sorted(
+            map(
+                str,
+                [
+                    (["AWS/ECS", "CPUUtilization", *ecs], "Average"),
+                    (["AWS/ECS", "MemoryUtilization", *ecs], "Average"),
+                ],
+            )
+        )
+        assert sorted(map(str, lines_of(target_group))) == sorted(
+            map(
+                str,
+                [
+                    (["AWS/ApplicationELB", "RequestCount", *tg], "Sum"),
+                    (["AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", *tg], "Sum"),
+                    (["AWS/ApplicationELB", "TargetResponseTime", *tg], "p95"),
+                    (["AWS/ApplicationELB", "HealthyHostCount", *tg], "Maximum"),
+                    (["AWS/ApplicationELB", "UnHealthyHostCount", *tg], "Maximum"),
+                ],
+            )
+        )
+    # A widget shows one service: none mixes the API's lines with the web's.
+    for widget in widgets:
+        text = json.dumps(widget["properties"]["metrics"])
+        assert not ("platform-test-api" in text and "platform-test-web" in text), widget["properties"][
+            "title"
+        ]
+        assert not (API_TARGET_GROUP in text and WEB_TARGET_GROUP in text), widget["properties"]["title"]
 
 
 @pytest.mark.parametrize(("run_name", "amount"), [("commercial", 373), ("staging", 70)])
