@@ -216,7 +216,6 @@ class Database(pulumi.ComponentResource):
 
     # -- shared pieces ---------------------------------------------------------------------
 
-
     def _security_group(self, physical: str) -> aws.ec2.SecurityGroup:
         """The database's group; the services that use the database are admitted one by one."""
         return aws.ec2.SecurityGroup(
@@ -244,6 +243,7 @@ class Database(pulumi.ComponentResource):
             region=None,
             parent=self,
         )
+
     def _url(self, server: dict[str, Any], user: str, password: pulumi.Input[str]) -> pulumi.Output[str]:
         database_name = self._args.settings.database_name
         return pulumi.Output.secret(

@@ -122,7 +122,7 @@ class _Alarm:
 
 
 class Monitoring(pulumi.ComponentResource):
-    """CloudWatch alarms on the service, load balancer, database and edge, published to an
+    """CloudWatch alarms on each service, the load balancer, database and edge, published to an
     encrypted SNS topic (e-mailed when ``alarm_email`` is set); a dashboard; a cost budget."""
 
     alarm_topic_arn: pulumi.Output[str]
@@ -131,7 +131,7 @@ class Monitoring(pulumi.ComponentResource):
     """The us-east-1 topic of the CloudFront/WAF alarms (None without a distribution; the main
     topic when the stack itself runs in us-east-1)."""
     alarm_names: dict[str, pulumi.Output[str]]
-    """Alarm key (e.g. ``alb-target-5xx``) -> physical alarm name."""
+    """Alarm key (e.g. ``api-target-5xx``) -> physical alarm name."""
     dashboard_name: pulumi.Output[str] | None
     """The CloudWatch dashboard (None when ``dashboard`` is off)."""
     budget_name: pulumi.Output[str]

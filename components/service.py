@@ -66,8 +66,6 @@ class Routing:
     """The ALB's group: it gets the egress to this service's port, the service the ingress."""
     host: str | None
     """The host name the rule matches; None (a stack without a domain): every request."""
-    depends_on: Sequence[pulumi.Resource] = ()
-    """The listeners: a target group only accepts targets once a listener uses it."""
 
 
 @dataclass(frozen=True)
@@ -308,7 +306,7 @@ class Service(pulumi.ComponentResource):
             priority=rule_priority(args.service),
             conditions=[condition],
             actions=[{"type": "forward", "target_group_arn": target_group.arn}],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(routing.depends_on)),
+            opts=child,
         )
         for kind, suffix, group, peer, description in (
             (

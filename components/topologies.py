@@ -442,7 +442,7 @@ def _monitoring(
     edge_key: StackKey | None,
 ) -> Monitoring:
     """Alarms on what each service, the database and the edge expose, the dashboard and the budget."""
-    db, schedule = settings.database, settings.schedule
+    db = settings.database
     return Monitoring(
         "monitoring",
         MonitoringArgs(
@@ -457,9 +457,7 @@ def _monitoring(
                     name=name,
                     service_name=service.service_name,
                     target_group_arn_suffix=service.target_group_arn_suffix,
-                    always_on=not (
-                        schedule.enabled and schedule.mode == "stop" and settings.services[name].schedule
-                    ),
+                    always_on=not _scales_to_zero(settings, name),
                 )
                 for name, service in services.items()
             ],
@@ -479,6 +477,13 @@ def _monitoring(
             edge_kms_key_arn=edge_key.key_arn if edge_key else None,
         ),
     )
+
+
+def _scales_to_zero(settings: Settings, service: str) -> bool:
+    """Whether a service follows a schedule that leaves it no task outside business hours."""
+    schedule = settings.schedule
+    night_floor = 0 if schedule.mode == "stop" else schedule.off_hours_min_count
+    return schedule.enabled and settings.services[service].schedule and night_floor == 0
 
 
 def _datadog(settings: Settings, database: Database, services: dict[str, Service], key: StackKey) -> None:
@@ -506,7 +511,7 @@ def _datadog(settings: Settings, database: Database, services: dict[str, Service
             log_group_names=[service.log_group_name],
             service=name,
             source=settings.services[name].datadog_source,
-            filter_pattern=settings.datadog.api_logs_filter_pattern,
+            filter_pattern=settings.datadog.logs_filter_pattern,
         )
         for name, service in services.items()
     }

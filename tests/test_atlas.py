@@ -232,9 +232,7 @@ def test_private_link_setting_without_a_vpc_is_refused() -> None:
 
 
 def test_private_link_must_be_in_the_cluster_region() -> None:
-    elsewhere = AtlasPrivateLink(
-        vpc_id="vpc-1", subnet_ids=["subnet-1"], region="us-east-1"
-    )
+    elsewhere = AtlasPrivateLink(vpc_id="vpc-1", subnet_ids=["subnet-1"], region="us-east-1")
     settings = _settings("commercial", connectivity="private-link")
     args = MongoAtlasArgs(settings=settings, project_name="platform-c", private_link=elsewhere)
     with pytest.raises(ValueError, match="regional"):

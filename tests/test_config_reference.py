@@ -37,7 +37,7 @@ def test_pulumi_yaml_declares_and_describes_every_key() -> None:
     declared = yaml.safe_load(PROJECT_FILE.read_text())["config"]
     assert set(declared) == {"pulumi:autonaming", "topology", *SECTIONS}
     assert all(entry["description"] for entry in declared.values())
-    for section, model in SECTIONS.items():
+    for section in SECTIONS:
         for name, field in entry_model(section).model_fields.items():
             assert (field.alias or name) in declared[section]["description"]
 

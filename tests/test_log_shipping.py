@@ -195,20 +195,22 @@ def test_deploys_wait_for_steady_state_with_a_bound(stack: str) -> None:
 def test_the_estimate_carries_the_log_path_and_stays_in_budget(commercial: Run) -> None:
     lines = {line.item: line for line in estimate(commercial, settings_of(commercial)).lines}
     line = lines["Datadog logs via Firehose"]
-    # 5% of 5 GB API lines + 0.2 GB database = 0.45 GB; 0.45e9 B / 400 B = 1.125 M events:
-    # 0.45 x ($0.036 Firehose + $0.10 Datadog ingest) + 1.125 x $1.70 indexing + $0.40 secret.
-    assert line.monthly_usd == pytest.approx(0.45 * 0.136 + 1.125 * 1.70 + 0.40, abs=0.01)
+    # 5% of 7 GB service lines (5 GB API + 2 GB web) + 0.2 GB database = 0.55 GB; 0.55e9 B /
+    # 400 B = 1.375 M events: 0.55 x ($0.036 Firehose + $0.10 Datadog ingest) + 1.375 x $1.70
+    # indexing + $0.40 secret.
+    assert line.monthly_usd == pytest.approx(0.55 * 0.136 + 1.375 * 1.70 + 0.40, abs=0.01)
     assert estimate(commercial, settings_of(commercial)).total <= 373
 
 
 def test_shipping_every_api_line_would_break_the_budget(commercial: Run) -> None:
     settings = settings_of(commercial)
     everything = settings.model_copy(
-        update={"datadog": settings.datadog.model_copy(update={"api_logs_filter_pattern": ""})}
+        update={"datadog": settings.datadog.model_copy(update={"logs_filter_pattern": ""})}
     )
-    # 5.2 GB -> 13 M events indexed: about $22, which is why the API ships warnings and errors only.
+    # 7.2 GB -> 18 M events indexed: about $31, which is why the services ship warnings and
+    # errors only.
     assert log_shipping_line(everything).monthly_usd == pytest.approx(
-        5.2 * 0.136 + 13.0 * 1.70 + 0.40, abs=0.01
+        7.2 * 0.136 + 18.0 * 1.70 + 0.40, abs=0.01
     )
     assert estimate(commercial, settings).total + log_shipping_line(everything).monthly_usd - 2.37 > 373
 

@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 
 from components.settings import (
     PRESETS,
-    SECTIONS,
     TOPOLOGIES,
     SettingsError,
     deep_merge,

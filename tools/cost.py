@@ -84,11 +84,12 @@ TRAFFIC = {
 
 
 # What the log path to Datadog carries a month, per topology (assumptions, like TRAFFIC): the
-# API's container logs and the database's, of the CloudWatch volume above; the share of the API's
-# lines its filter pattern (warnings and errors) lets through; the average size of an event.
+# services' container logs (the API's and the web's) and the database's, of the CloudWatch volume
+# above; the share of the services' lines the filter pattern (warnings and errors) lets through;
+# the average size of an event.
 LOG_SHIPPING = {
-    "staging": {"api_gb": 1.5, "database_gb": 0.1, "api_share": 0.05, "event_bytes": 400},
-    "commercial": {"api_gb": 5.0, "database_gb": 0.2, "api_share": 0.05, "event_bytes": 400},
+    "staging": {"services_gb": 2.0, "database_gb": 0.1, "services_share": 0.05, "event_bytes": 400},
+    "commercial": {"services_gb": 7.0, "database_gb": 0.2, "services_share": 0.05, "event_bytes": 400},
 }
 
 
@@ -97,15 +98,15 @@ def log_shipping_line(settings: Settings) -> CostLine:
     and the Secrets Manager secret Firehose reads the key from.
     The S3 backup holds only failed deliveries (cents); subscription filters cost nothing."""
     p, volume = PRICES, LOG_SHIPPING[settings.topology]
-    share = 1.0 if settings.datadog.api_logs_filter_pattern == "" else volume["api_share"]
-    gb = volume["api_gb"] * share + volume["database_gb"]
+    share = 1.0 if settings.datadog.logs_filter_pattern == "" else volume["services_share"]
+    gb = volume["services_gb"] * share + volume["database_gb"]
     events_million = gb * 1e9 / volume["event_bytes"] / 1e6
     return CostLine(
         "Datadog logs via Firehose",
         gb * (p["firehose_ingest_gb"] + p["datadog_logs_ingest_gb"])
         + events_million * p["datadog_logs_index_million"]
         + p["secretsmanager_secret_month"],
-        f"the API key's secret ${p['secretsmanager_secret_month']} + {gb:.2f} GB ({share:.0%} of {volume['api_gb']} GB API + {volume['database_gb']} GB database): "
+        f"the API key's secret ${p['secretsmanager_secret_month']} + {gb:.2f} GB ({share:.0%} of {volume['services_gb']} GB services + {volume['database_gb']} GB database): "
         f"Firehose ${p['firehose_ingest_gb']}/GB, Datadog ingest ${p['datadog_logs_ingest_gb']}/GB, "
         f"{events_million:.2f} M events indexed 15 days at ${p['datadog_logs_index_million']}/M",
     )

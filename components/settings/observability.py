@@ -41,7 +41,7 @@ class SentrySettings(Section):
 
 # or parentheses, hence `.` for the quote (docs.aws.amazon.com/AmazonCloudWatch/latest/logs/
 # regex-expressions.html: allowed symbols and operators).
-DATADOG_API_LOGS_PATTERN = "%ERROR|WARN|FATAL|level.:[4-6]0|level.:.error|level.:.warn|level.:.fatal%"
+DATADOG_LOGS_PATTERN = "%ERROR|WARN|FATAL|level.:[4-6]0|level.:.error|level.:.warn|level.:.fatal%"
 
 
 class DatadogSettings(Section):
@@ -67,8 +67,8 @@ class DatadogSettings(Section):
     """Ship the API's container logs and the database logs to Datadog (CloudWatch Logs subscription
     filters into Amazon Data Firehose; the API key from Secrets Manager). CloudWatch Logs stays the
     system of record."""
-    api_logs_filter_pattern: str = Field(DATADOG_API_LOGS_PATTERN, max_length=1024)
-    """CloudWatch Logs filter pattern of the API's lines sent to Datadog ("" sends every line);
+    logs_filter_pattern: str = Field(DATADOG_LOGS_PATTERN, max_length=1024)
+    """CloudWatch Logs filter pattern of each service's lines sent to Datadog ("" sends every line);
     the default sends warnings and errors (Nest's text levels, pino's numeric and winston's named
     JSON levels). Every line stays in CloudWatch."""
 
