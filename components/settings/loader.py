@@ -90,6 +90,8 @@ def _describe(error: dict[str, Any], section: str, *, secret: bool = False) -> s
     a problem of the whole section, whose message names the values it is about.
     """
     loc = error["loc"]
+    if loc and loc[-1] == "[key]":  # a map's key itself (a service's name): report it as the entry
+        loc = loc[:-1]
     location = ".".join(str(part) for part in loc)
     key = f"{NAMESPACE}:{section}" + (f".{location}" if location else "")
     message = error["msg"].removeprefix("Value error, ")

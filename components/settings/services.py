@@ -8,6 +8,7 @@ stack file adds a service with one more entry and removes one with ``enabled: fa
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field, RootModel, StringConstraints, model_validator
@@ -23,9 +24,24 @@ ServiceSecret = Literal["DATABASE_URL", "MONGODB_URI"]
 RESERVED_ENVIRONMENT = frozenset(
     {"DATABASE_URL", "MONGODB_URI", "SENTRY_DSN", "DD_API_KEY", "PORT", "NODE_ENV"}
 )
+# Names the stack already gives other things in the places a service's name goes: the database
+# admin task's family and roles (`<prefix>-db-admin`, components/migrations.py), the database's
+# log source in the Datadog log path (components/topologies.py) and the Datadog Agent's init
+# container beside the app's (components/containers.py).
+RESERVED_SERVICE_NAMES = frozenset({"db-admin", "database", "datadog-init"})
+
+
+def _service_name(name: str) -> str:
+    if not re.fullmatch(r"[a-z][a-z0-9-]{0,11}", name):
+        raise ValueError("a service's name is 1-12 lower-case letters, digits or '-', starting with a letter")
+    if name in RESERVED_SERVICE_NAMES:
+        raise ValueError(f"{name!r} is taken by the stack itself; reserved: {sorted(RESERVED_SERVICE_NAMES)}")
+    return name
+
+
 # A service's name is part of physical names (`<project>-<stack>-<name>-execution`, a target group's
 # 32 characters, a Sentry slug), hence short and lower case.
-ServiceName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,11}$")]
+ServiceName = Annotated[str, AfterValidator(_service_name)]
 WritablePath = Annotated[str, StringConstraints(pattern=r"^/[A-Za-z0-9/_.-]+$")]
 
 
