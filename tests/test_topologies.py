@@ -519,3 +519,51 @@ def test_the_admin_task_runs_where_the_api_runs(stack: str) -> None:
     (admin,) = json.loads(run.one(TASK_DEFINITION, "database-admin")["containerDefinitions"])
     assert admin["image"] == containers(run)["api"]["image"]
     assert admin["entryPoint"] == ["node"] and admin["readonlyRootFilesystem"] is True
+
+
+@pytest.mark.parametrize(
+    ("stack", "hosts"),
+    [
+        ("staging", {"api": "api-staging.example.com", "web": "staging.example.com"}),
+        ("prod-commercial", {"api": "api.example.com", "web": "www.example.com"}),
+    ],
+)
+def test_the_web_and_the_api_share_one_load_balancer_by_host_name(stack: str, hosts: dict[str, str]) -> None:
+    run = committed_run(stack)
+    [alb] = run.of_type(ALB)
+    [https] = [listener for listener in run.of_type("aws:lb/listener:Listener") if listener["port"] == 443]
+    assert https["loadBalancerArn"] == alb.outputs["arn"]
+    # A name no service claims gets a 404 from the load balancer, not some service's pages.
+    [default] = https["defaultActions"]
+    assert (default["type"], default["fixedResponse"]["statusCode"]) == ("fixed-response", "404")
+    groups = {group.outputs["arn"]: group for group in run.of_type("aws:lb/targetGroup:TargetGroup")}
+    services = {s["name"]: s for s in run.of_type("aws:ecs/service:Service")}
+    for name, host in hosts.items():
+        [rule] = [r for r in run.of_type("aws:lb/listenerRule:ListenerRule") if r.name == f"{name}-rule"]
+        assert rule["listenerArn"] == https.outputs["arn"]
+        assert rule["conditions"] == [{"hostHeader": {"values": [host]}}]
+        [action] = rule["actions"]
+        group = groups[action["targetGroupArn"]]
+        # The Next.js standalone server and the API both listen on 3000; each probes its own path.
+        assert group["port"] == 3000
+        assert group["healthCheck"]["path"] == {"api": "/health", "web": "/api/health"}[name]
+        [attachment] = services[f"platform-{stack}-{name}"]["loadBalancers"]
+        assert (attachment["targetGroupArn"], attachment["containerName"]) == (action["targetGroupArn"], name)
+
+
+def test_commercial_serves_both_names_through_cloudfront_and_caches_only_immutable_assets(
+    commercial: Run,
+) -> None:
+    distribution = commercial.one("aws:cloudfront/distribution:Distribution")
+    assert distribution["aliases"] == ["api.example.com", "www.example.com"]
+    [assets] = distribution["orderedCacheBehaviors"]
+    assert assets["pathPattern"] == "/_next/static/*"
+    policy = next(
+        p
+        for p in commercial.of_type("aws:cloudfront/cachePolicy:CachePolicy")
+        if p.id == assets["cachePolicyId"]
+    )
+    # Next.js serves /_next/static with "public, max-age=31536000, immutable" (a year).
+    assert policy["maxTtl"] >= 31536000
+    # Pages and the API: AWS's managed CachingDisabled policy (id from "Use managed cache policies").
+    assert distribution["defaultCacheBehavior"]["cachePolicyId"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
