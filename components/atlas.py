@@ -12,7 +12,7 @@ import pulumi_aws as aws
 import pulumi_mongodbatlas as mongodbatlas
 import pulumi_random as random
 
-from components.admission import allow_egress
+from components.admission import admit_clients, tcp_rule
 from components.outputs import publish
 from components.settings import ATLAS_DEDICATED_TIERS, AtlasSettings
 
@@ -520,31 +520,17 @@ class MongoAtlas(pulumi.ComponentResource):
         Called once per client after the services exist (they need the cluster's URI first), like
         SST's ``cluster.addService``; the rules and the access-list entry are the cluster's children.
         """
-        name, child = self._name, pulumi.ResourceOptions(parent=self)
+        name = self._name
         if self._endpoint_group is not None:
             # Atlas maps each node to its own port on the endpoint: TCP 1024-65535, both ways.
-            low, high = ATLAS_PRIVATE_LINK_PORTS
-            aws.vpc.SecurityGroupIngressRule(
-                f"{name}-vpce-in-{client}",
-                security_group_id=self._endpoint_group.id,
-                referenced_security_group_id=security_group_id,
-                ip_protocol="tcp",
-                from_port=low,
-                to_port=high,
-                description=f"MongoDB through PrivateLink, from {client}",
+            admit_clients(
+                f"{name}-vpce",
+                group_id=self._endpoint_group.id,
+                clients={client: security_group_id},
+                ports=ATLAS_PRIVATE_LINK_PORTS,
+                what="MongoDB Atlas through PrivateLink",
                 region=self._endpoint_group.region,
-                opts=child,
-            )
-            aws.vpc.SecurityGroupEgressRule(
-                f"{name}-{client}-out-vpce",
-                security_group_id=security_group_id,
-                referenced_security_group_id=self._endpoint_group.id,
-                ip_protocol="tcp",
-                from_port=low,
-                to_port=high,
-                description="MongoDB Atlas through PrivateLink",
-                region=self._endpoint_group.region,
-                opts=child,
+                parent=self,
             )
             return
         if self._peering is not None:
@@ -560,22 +546,18 @@ class MongoAtlas(pulumi.ComponentResource):
                 comment=f"platform {client} tasks over VPC peering",
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[accepter], delete_before_replace=True),
             )
-            allow_egress(
-                f"{name}-peered",
-                clients={client: security_group_id},
-                port=ATLAS_PORT,
-                cidr=atlas_cidr,
-                what="MongoDB Atlas, peered",
-                region=region,
-                parent=self,
-            )
-            return
-        allow_egress(
-            f"{name}-public",
-            clients={client: security_group_id},
-            port=ATLAS_PORT,
-            cidr="0.0.0.0/0",
-            what="MongoDB Atlas",
-            region=None,
+            way_out, what = (atlas_cidr, region), "MongoDB Atlas, peered"
+        else:
+            # Public endpoints have no fixed addresses a rule could name; the IP access list of
+            # NAT addresses is what guards them.
+            way_out, what = ("0.0.0.0/0", None), "MongoDB Atlas"
+        tcp_rule(
+            f"{name}-{client}-out",
+            direction="out",
+            group_id=security_group_id,
+            ports=(ATLAS_PORT, ATLAS_PORT),
+            cidr=way_out[0],
+            description=what,
+            region=way_out[1],
             parent=self,
         )

@@ -238,7 +238,7 @@ class Database(pulumi.ComponentResource):
             f"{self._name}-clients",
             group_id=self._group.id,
             clients={client: security_group_id},
-            port=PORT,
+            ports=(PORT, PORT),
             what="PostgreSQL",
             region=None,
             parent=self,

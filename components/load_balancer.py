@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.admission import tcp_rule
 from components.outputs import publish
 
 # AWS's recommended ALB policy (the console default since the 2025-09 policies): TLS 1.3 and
@@ -119,16 +120,15 @@ class LoadBalancer(pulumi.ComponentResource):
         )
         if not args.internal:
             for port, protocol in ((HTTP_PORT, "HTTP"), (HTTPS_PORT, "HTTPS")):
-                aws.vpc.SecurityGroupIngressRule(
+                tcp_rule(
                     f"{name}-in-{protocol.lower()}",
-                    security_group_id=group.id,
-                    ip_protocol="tcp",
-                    from_port=port,
-                    to_port=port,
-                    cidr_ipv4=ANYWHERE_IPV4,
+                    direction="in",
+                    group_id=group.id,
+                    ports=(port, port),
+                    cidr=ANYWHERE_IPV4,
                     description=f"{protocol} from the internet",
                     region=args.region,
-                    opts=child,
+                    parent=self,
                 )
         return group
 

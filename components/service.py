@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 import pulumi
 import pulumi_aws as aws
 
+from components.admission import tcp_rule
 from components.cluster import Cluster
 from components.containers import (
     HEALTH_CHECK_GRACE_SECONDS,
@@ -189,16 +190,15 @@ class Service(pulumi.ComponentResource):
         )
         ways_out = [Egress(HTTPS_PORT, ANYWHERE_IPV4, "AWS APIs, Sentry, Datadog"), *args.egress]
         for way in ways_out:
-            aws.vpc.SecurityGroupEgressRule(
+            tcp_rule(
                 f"{name}-out-{way.port}",
-                security_group_id=group.id,
-                ip_protocol="tcp",
-                from_port=way.port,
-                to_port=way.port,
-                cidr_ipv4=way.cidr,
+                direction="out",
+                group_id=group.id,
+                ports=(way.port, way.port),
+                cidr=way.cidr,
                 description=way.description,
                 region=args.region,
-                opts=child,
+                parent=self,
             )
         return group
 
@@ -308,33 +308,28 @@ class Service(pulumi.ComponentResource):
             actions=[{"type": "forward", "target_group_arn": target_group.arn}],
             opts=child,
         )
-        for kind, suffix, group, peer, description in (
-            (
-                aws.vpc.SecurityGroupIngressRule,
-                "in-alb",
-                security_group.id,
-                routing.load_balancer_security_group_id,
-                "Requests from the ALB",
-            ),
-            (
-                aws.vpc.SecurityGroupEgressRule,
-                "alb-out",
-                routing.load_balancer_security_group_id,
-                security_group.id,
-                f"Requests and health checks to {args.service}",
-            ),
-        ):
-            kind(
-                f"{name}-{suffix}",
-                security_group_id=group,
-                ip_protocol="tcp",
-                from_port=settings.port,
-                to_port=settings.port,
-                referenced_security_group_id=peer,
-                description=description,
-                region=args.region,
-                opts=child,
-            )
+        # The load balancer reaches the tasks' port, and only the load balancer does.
+        port = (settings.port, settings.port)
+        tcp_rule(
+            f"{name}-in-alb",
+            direction="in",
+            group_id=security_group.id,
+            peer_group_id=routing.load_balancer_security_group_id,
+            ports=port,
+            description="Requests from the ALB",
+            region=args.region,
+            parent=self,
+        )
+        tcp_rule(
+            f"{name}-alb-out",
+            direction="out",
+            group_id=routing.load_balancer_security_group_id,
+            peer_group_id=security_group.id,
+            ports=port,
+            description=f"Requests and health checks to {args.service}",
+            region=args.region,
+            parent=self,
+        )
         return target_group, rule
 
     def _service(
