@@ -3,7 +3,7 @@
 Pulumi cannot create a role in the database: the database is private, and the deployer (a CI
 runner) has no network path to it. So the program registers an ECS task definition that runs
 inside the VPC with the master URL, and an operator starts it with ``aws ecs run-task`` after the
-`pulumi up` that creates or changes it (docs/runbook.md). Run as it is, it bootstraps the API's
+`pulumi up` that creates or changes it (docs/database.md). Run as it is, it bootstraps the API's
 role (components/database.py, bootstrap_sql); with a command override it runs the API's schema
 migrations as the master user. The API's own task gets only the app role's URL.
 

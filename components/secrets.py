@@ -1,4 +1,4 @@
-"""Secrets for the API task: one KMS-encrypted SSM SecureString parameter per environment variable."""
+"""The stack's secrets: one KMS-encrypted SSM SecureString parameter per value, read by the tasks given it."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ class SecretParameters(pulumi.ComponentResource):
             parameter = aws.ssm.Parameter(
                 f"{name}-{key.lower().replace('_', '-')}",
                 name=f"{args.parameter_prefix}/{key}",
-                description=f"{key} for the API task (injected by ECS, never in plain environment)",
+                description=f"{key} for the tasks given it (injected by ECS, never in plain environment)",
                 type=aws.ssm.ParameterType.SECURE_STRING,
                 key_id=args.kms_key_arn,
                 value=pulumi.Output.secret(value),

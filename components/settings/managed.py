@@ -127,4 +127,4 @@ class SupabaseSettings(Section):
     client pool from it); times ``render.maxInstances`` it must fit the pooler's limit."""
     other_clients: int = Field(0, ge=0, le=10000)
     """Connections other programs hold on the same pool mode, counted against the limit: during the
-    cut-over the commercial stack's API tasks (its ``compute.maxCount`` times their pool size)."""
+    cut-over the commercial stack's API tasks (its ``services.api.maxCount`` times their pool size)."""

@@ -60,7 +60,7 @@ class DatadogSettings(Section):
     exactly one stack per account sets this (commercial's preset; staging's leaves it off, and so
     must any other stack sharing the account: see README "Datadog")."""
     monitors: bool = False
-    """Datadog monitors for API latency and error rate."""
+    """Datadog monitors for each service's latency and error rate."""
     agent_image: ImageRef = "public.ecr.aws/datadog/agent:7"
     """Datadog agent image of the sidecar."""
     logs: bool = False
