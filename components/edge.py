@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from components import edge_policies, edge_waf
 from components.dns import ValidatedCertificate, ValidatedCertificateArgs
 from components.outputs import publish
 from components.settings import LOG_RETENTION_DAYS, EdgeSettings
@@ -29,38 +30,15 @@ VPC_ORIGIN_SERVICE_SECURITY_GROUP = "CloudFront-VPCOrigins-Service-SG"
 """Security group AWS creates in a VPC with its first CloudFront VPC origin; the origin-facing
 network interfaces carry it, so an ingress rule naming it admits CloudFront and nothing else."""
 
-# AWS managed policies, referenced by id (CloudFront developer guide, "Use managed cache policies"
-# and "Use managed origin request policies").
-CACHING_DISABLED_POLICY_ID = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
-# AllViewer: every viewer header, Host included, every cookie and query string. Host must reach the
-# ALB, whose listener rules route by it.
+# AllViewer, an AWS managed origin request policy referenced by id (CloudFront developer guide,
+# "Use managed origin request policies"): every viewer header, Host included, every cookie and
+# query string. Host must reach the ALB, whose listener rules route by it.
 # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-origin-request-policies.html
 ALL_VIEWER_POLICY_ID = "216adef6-5c7f-47e4-b989-5492eafa07d3"
 
 ORIGIN_ID = "api-alb"
 ALL_METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
 CACHED_METHODS = ["GET", "HEAD"]
-HSTS_MAX_AGE_SECONDS = 63_072_000  # two years
-ONE_YEAR_SECONDS = 31_536_000
-ONE_DAY_SECONDS = 86_400
-# CloudFront's default cache key is the distribution's own d….cloudfront.net name and the path, not
-# the alias the viewer asked for, so without Host in the key api.<domain>/x and www.<domain>/x
-# would share one cache entry.
-# https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/understanding-the-cache-key.html
-HOST_HEADER = "Host"
-
-# Managed rule groups of the web ACL: (rule name, AWS rule group), in evaluation order after the
-# IP reputation list and the rate limit. Together with those ~1,130 WCUs, under the 1,500 included.
-MANAGED_RULE_GROUPS = (
-    ("aws-known-bad-inputs", "AWSManagedRulesKnownBadInputsRuleSet"),
-    ("aws-common", "AWSManagedRulesCommonRuleSet"),
-    ("aws-sqli", "AWSManagedRulesSQLiRuleSet"),
-)
-IP_REPUTATION_RULE = ("aws-ip-reputation", "AWSManagedRulesAmazonIpReputationList")
-RATE_LIMIT_RULE = "rate-limit-per-ip"
-# The Common rule set's rule that blocks request bodies over 8 KB.
-BODY_SIZE_RULE = "SizeRestrictions_BODY"
-RATE_LIMIT_WINDOW_SECONDS = 300
 
 # Credentials never reach the WAF logs.
 REDACTED_HEADERS = ("authorization", "cookie")
@@ -144,7 +122,9 @@ class Edge(pulumi.ComponentResource):
         self._name, self._args = name, args
         vpc_origin, alb_ingress = self._origin()
         certificate_arn = self._viewer_certificate()
-        web_acl, acl_name = self._web_acl(name, args) if args.settings.waf else (None, None)
+        web_acl, acl_name = (
+            edge_waf.web_acl(self, name, args, EDGE_REGION) if args.settings.waf else (None, None)
+        )
 
         distribution = self._distribution(vpc_origin, alb_ingress, web_acl, certificate_arn)
         access_log_group, waf_log_group = self._logs(distribution, web_acl)
@@ -162,7 +142,7 @@ class Edge(pulumi.ComponentResource):
             web_acl_arn=web_acl.arn if web_acl else None,
             web_acl_name=acl_name,
             web_acl_metric_name=acl_name,
-            rate_limit_metric_name=f"{acl_name}-{RATE_LIMIT_RULE}" if acl_name else None,
+            rate_limit_metric_name=f"{acl_name}-{edge_waf.RATE_LIMIT_RULE}" if acl_name else None,
             waf_log_group_name=waf_log_group.name if waf_log_group else None,
         )
 
@@ -253,9 +233,9 @@ class Edge(pulumi.ComponentResource):
         per host, nothing else cached unless asked."""
         name, args, settings = self._name, self._args, self._args.settings
         https_to_origin = args.alb_listener_port == 443
-        security_headers = self._security_headers_policy(name, args)
+        security_headers = edge_policies.security_headers_policy(self, name, args)
         immutable_policy_id = (
-            self._immutable_cache_policy(name, args).id if settings.immutable_paths else None
+            edge_policies.immutable_cache_policy(self, name, args).id if settings.immutable_paths else None
         )
         distribution = aws.cloudfront.Distribution(
             f"{name}-distribution",
@@ -307,7 +287,7 @@ class Edge(pulumi.ComponentResource):
                 "allowed_methods": ALL_METHODS,
                 "cached_methods": CACHED_METHODS,
                 "compress": True,
-                "cache_policy_id": self._cache_policy_id(name, args),
+                "cache_policy_id": edge_policies.cache_policy_id(self, name, args),
                 "origin_request_policy_id": ALL_VIEWER_POLICY_ID,
                 "response_headers_policy_id": security_headers.id,
             },
@@ -373,153 +353,6 @@ class Edge(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[delivery_policy]),
             )
         return access_log_group, waf_log_group
-
-    # -- caching and headers ----------------------------------------------------------------
-
-    def _immutable_cache_policy(self, name: str, args: EdgeArgs) -> aws.cloudfront.CachePolicy:
-        """The managed CachingOptimized policy's settings plus Host in the cache key.
-
-        Content-hashed assets never change under one name, so the origin's Cache-Control decides
-        (Next.js sends ``public, max-age=31536000, immutable``, up to ``max_ttl``); an answer without
-        one is kept a day, as CachingOptimized does. Not CachingOptimized itself: it keys on no
-        header, so a 404 that api.<domain>/_next/static/x gets from the API (or from the ALB's
-        default rule) would be served to www.<domain>/_next/static/x. With Host in the key each
-        host has its own entries. CloudFront lets a cache policy key on Host:
-        https://repost.aws/knowledge-center/configure-cloudfront-to-forward-headers
-        """
-        return aws.cloudfront.CachePolicy(
-            f"{name}-immutable-cache",
-            name=f"{args.name_prefix}-immutable-assets",
-            comment="Content-hashed assets: origin Cache-Control up to a year, one entry per host",
-            # 0, not CachingOptimized's 1: a "no-store" answer (an error page) is not kept at all.
-            min_ttl=0,
-            default_ttl=ONE_DAY_SECONDS,
-            max_ttl=ONE_YEAR_SECONDS,
-            parameters_in_cache_key_and_forwarded_to_origin={
-                "headers_config": {"header_behavior": "whitelist", "headers": {"items": [HOST_HEADER]}},
-                "cookies_config": {"cookie_behavior": "none"},
-                "query_strings_config": {"query_string_behavior": "none"},
-                "enable_accept_encoding_gzip": True,
-                "enable_accept_encoding_brotli": True,
-            },
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-
-    def _cache_policy_id(self, name: str, args: EdgeArgs) -> pulumi.Input[str]:
-        """The default behaviour's cache policy: every host's pages and API calls outside the
-        immutable paths."""
-        if not args.settings.cache_api:
-            return CACHING_DISABLED_POLICY_ID
-        # Not the managed UseOriginCacheControlHeaders policy: a caching policy must put the
-        # Authorization header in the cache key for CloudFront to forward it at all, and the
-        # managed one leaves it (and query strings) out, which would break authenticated calls.
-        # Keying on credentials, cookies and the full query also means a response cached for one
-        # caller is never served to another, and keying on Host one host's for another's.
-        policy = aws.cloudfront.CachePolicy(
-            f"{name}-api-cache",
-            name=f"{args.name_prefix}-api-origin-cache-control",
-            comment="Caches only what the API marks cacheable (Cache-Control), per caller",
-            min_ttl=0,
-            default_ttl=0,
-            max_ttl=ONE_YEAR_SECONDS,
-            parameters_in_cache_key_and_forwarded_to_origin={
-                "headers_config": {
-                    "header_behavior": "whitelist",
-                    "headers": {"items": ["Authorization", HOST_HEADER, "Origin"]},
-                },
-                "cookies_config": {"cookie_behavior": "all"},
-                "query_strings_config": {"query_string_behavior": "all"},
-                "enable_accept_encoding_gzip": True,
-                "enable_accept_encoding_brotli": True,
-            },
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        return policy.id
-
-    def _security_headers_policy(self, name: str, args: EdgeArgs) -> aws.cloudfront.ResponseHeadersPolicy:
-        # Own policy rather than the managed SecurityHeadersPolicy, which sends
-        # X-Frame-Options SAMEORIGIN; neither the API nor the web is framed, so DENY.
-        return aws.cloudfront.ResponseHeadersPolicy(
-            f"{name}-security-headers",
-            name=f"{args.name_prefix}-api-security-headers",
-            comment="HSTS, nosniff, no framing, no cross-origin referrer",
-            security_headers_config={
-                "strict_transport_security": {
-                    "access_control_max_age_sec": HSTS_MAX_AGE_SECONDS,
-                    "include_subdomains": True,
-                    "override": True,
-                },
-                "content_type_options": {"override": True},
-                "frame_options": {"frame_option": "DENY", "override": True},
-                "referrer_policy": {
-                    "referrer_policy": "strict-origin-when-cross-origin",
-                    "override": True,
-                },
-            },
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-
-    # -- WAF --------------------------------------------------------------------------------
-
-    def _web_acl(self, name: str, args: EdgeArgs) -> tuple[aws.wafv2.WebAcl, str]:
-        """The CLOUDFRONT-scope web ACL and its name (also its metrics' ``WebACL`` dimension)."""
-        settings = args.settings
-        acl_name = f"{args.name_prefix}-edge"
-
-        def visibility(metric: str) -> dict:
-            return {
-                "cloudwatch_metrics_enabled": True,
-                "sampled_requests_enabled": True,
-                "metric_name": metric,
-            }
-
-        def managed(priority: int, rule: str, group: str) -> dict:
-            statement: dict = {"vendor_name": "AWS", "name": group}
-            if group == "AWSManagedRulesCommonRuleSet" and settings.waf_allow_large_bodies:
-                statement["rule_action_overrides"] = [
-                    {"name": BODY_SIZE_RULE, "action_to_use": {"count": {}}}
-                ]
-            return {
-                "name": rule,
-                "priority": priority,
-                "override_action": {"none": {}},
-                "statement": {"managed_rule_group_statement": statement},
-                "visibility_config": visibility(f"{acl_name}-{rule}"),
-            }
-
-        rate_limit = {
-            "name": RATE_LIMIT_RULE,
-            "priority": 1,
-            "action": {"block": {}},
-            "statement": {
-                "rate_based_statement": {
-                    "limit": settings.waf_rate_limit,
-                    "aggregate_key_type": "IP",
-                    "evaluation_window_sec": RATE_LIMIT_WINDOW_SECONDS,
-                }
-            },
-            "visibility_config": visibility(f"{acl_name}-{RATE_LIMIT_RULE}"),
-        }
-        rules = [
-            managed(0, *IP_REPUTATION_RULE),
-            rate_limit,
-            *(
-                managed(priority, rule, group)
-                for priority, (rule, group) in enumerate(MANAGED_RULE_GROUPS, 2)
-            ),
-        ]
-        web_acl = aws.wafv2.WebAcl(
-            f"{name}-waf",
-            name=acl_name,
-            description=f"{args.name_prefix} API at CloudFront",
-            scope="CLOUDFRONT",
-            region=EDGE_REGION,
-            default_action={"allow": {}},
-            rules=rules,
-            visibility_config=visibility(acl_name),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        return web_acl, acl_name
 
     # -- logs -------------------------------------------------------------------------------
 
