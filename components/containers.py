@@ -5,11 +5,12 @@ Every container runs with a read-only root filesystem; the paths it writes are t
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pulumi
+
+from components.settings import app_volume
 
 if TYPE_CHECKING:
     from components.service import ServiceArgs
@@ -41,12 +42,6 @@ AGENT_WRITABLE_PATHS = {
 AGENT_INIT_CONFIG_PATH = "/opt/datadog-agent-config"
 # Hard memory limit of the init container: a shell and `cp` of a few hundred kB of YAML.
 AGENT_INIT_MEMORY_MIB = 64
-
-
-def app_volume(path: str) -> str:
-    """The task storage volume of one of the application's writable paths (``/tmp`` -> ``tmp``,
-    ``/app/.next/cache`` -> ``app-next-cache``); not shared with the agent."""
-    return re.sub(r"[^A-Za-z0-9]+", "-", path).strip("-")
 
 
 def health_check_command(port: int, path: str) -> list[str]:

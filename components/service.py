@@ -10,7 +10,6 @@ CloudFront's.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,7 +28,7 @@ from components.containers import (
 from components.load_balancer import elb_name
 from components.outputs import publish
 from components.schedule import local_now, service_hours
-from components.settings import ScheduleSettings, ServiceSettings
+from components.settings import ScheduleSettings, ServiceSettings, rule_priority
 from components.task_roles import execution_role, task_role
 
 ANYWHERE_IPV4 = "0.0.0.0/0"
@@ -43,16 +42,6 @@ DEREGISTRATION_DELAY_SECONDS = 30
 # Scale out fast on load, scale in slowly so a short lull does not drop capacity that is needed again.
 SCALE_OUT_COOLDOWN_SECONDS = 60
 SCALE_IN_COOLDOWN_SECONDS = 300
-# Listener rule priorities: 1-50,000, unique per listener (ELB API reference, CreateRule
-# ``Priority``; the provider updates a changed priority in place, SetRulePriorities,
-# hashicorp/terraform-provider-aws internal/service/elbv2/listener_rule.go).
-MAX_RULE_PRIORITY = 50_000
-
-
-def rule_priority(service: str) -> int:
-    """A listener-rule priority fixed by the service's name, so adding or removing another service
-    never renumbers this one's rule (the hosts are disjoint, so their order does not matter)."""
-    return int(hashlib.sha256(service.encode()).hexdigest(), 16) % MAX_RULE_PRIORITY + 1
 
 
 @dataclass(frozen=True)

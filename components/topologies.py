@@ -400,6 +400,18 @@ def _front_door(
     )
     if place.public_hosts:
         _cutover(settings, place, edge)
+    # A name the cut-over does not move (a service added beside the web and the API) is new on
+    # AWS: free alias records to the distribution, as the cut-over's final phase has.
+    for service, host in place.public_hosts.items():
+        if service not in CUTOVER_HOSTS:
+            alias_records(
+                f"edge-{service}-record",
+                zone_id=place.zone_id,
+                record_name=host,
+                target_dns_name=edge.distribution_domain_name,
+                target_zone_id=edge.distribution_hosted_zone_id,
+                opts=pulumi.ResourceOptions(parent=edge),
+            )
     return edge, {
         name: pulumi.Output.concat("https://", place.public_hosts.get(name) or edge.distribution_domain_name)
         for name in served

@@ -103,3 +103,30 @@ def test_commercial_keeps_every_service_highly_available() -> None:
     # Two tasks in two AZs for the web as for the API (commercial "fully HA", the seed).
     problems = problems_of("commercial", services={"web": {"minCount": 1}})
     assert problems[0] == "platform:services.web.minCount: commercial needs at least 2 tasks for HA (got 1)"
+
+
+@pytest.mark.parametrize("name", ["db0", "db12", "db-writer", "db-reader"])
+def test_names_of_the_databases_alarms_are_refused(name: str) -> None:
+    # The database's alarms are monitoring-db0-cpu, monitoring-db-writer-cpu, ...; a service of
+    # that name would register a second resource under the same URN, which the engine refuses.
+    [problem] = problems_of(services={name: {}})
+    assert problem.startswith(f"platform:services.{name}: {name!r} is taken by the stack itself")
+
+
+def test_two_served_services_never_share_a_listener_rule_priority() -> None:
+    # ELB refuses a second rule with a priority the listener already has (CreateRule:
+    # PriorityInUse). "twix" and "web" happen to hash to the same priority.
+    [problem] = problems_of(services={"twix": {"subdomain": "twix"}})
+    assert problem.startswith("platform:services: 'web' and 'twix' take the same listener-rule priority")
+    # Not served, no rule: no clash.
+    assert "twix" in parse(services={"twix": {}}).services
+
+
+@pytest.mark.parametrize(
+    "paths", [["/app/.next/cache", "/app/next-cache"], ["/tmp", "/."], ["/tmp", "/datadog/tmp"]]
+)
+def test_writable_paths_whose_volumes_would_clash_are_refused(paths: list[str]) -> None:
+    # Task storage volumes are named after the paths; RegisterTaskDefinition refuses two volumes
+    # of one name and an empty one (ECS API reference, Volume "name").
+    [problem] = problems_of(services={"web": {"writablePaths": paths}})
+    assert problem.startswith("platform:services.web.writablePaths: ") and "task-storage volumes" in problem

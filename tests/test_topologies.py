@@ -567,3 +567,18 @@ def test_commercial_serves_both_names_through_cloudfront_and_caches_only_immutab
     assert policy["maxTtl"] >= 31536000
     # Pages and the API: AWS's managed CachingDisabled policy (id from "Use managed cache policies").
     assert distribution["defaultCacheBehavior"]["cachePolicyId"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+
+
+def test_a_served_service_the_cut_over_does_not_move_gets_alias_records_to_cloudfront() -> None:
+    # Found by review: an added service was among the distribution's aliases but had no record.
+    admin = {"platform:services": {"admin": {"subdomain": "admin", "imageTag": "1.0.0", "minCount": 2}}}
+    run = run_stack("prod-commercial", admin)
+    distribution = run.one("aws:cloudfront/distribution:Distribution")
+    assert "admin.example.com" in distribution["aliases"]
+    records = [r for r in run.of_type("aws:route53/record:Record") if r["name"] == "admin.example.com"]
+    assert sorted(r["type"] for r in records) == ["A", "AAAA"]
+    for record in records:
+        [alias] = record["aliases"]
+        assert alias["name"] == distribution.outputs["domainName"]
+        # CloudFront's fixed hosted zone for alias targets (Route 53 API reference, AliasTarget).
+        assert alias["zoneId"] == "Z2FDTNDATAQYW2"

@@ -206,6 +206,12 @@ class RecordingMonitor(MockMonitor):
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
             return response
+        if response.urn in self.captured:
+            # The engine refuses a second registration of one URN (pulumi/pulumi
+            # sdk/go/common/diag/errors.go, error 2001: "Duplicate resource URN '%v'; try giving it
+            # a unique name", raised by the step generator); a dict keyed by URN would keep only
+            # the last one silently.
+            raise ValueError(f"Duplicate resource URN '{response.urn}'; try giving it a unique name")
         inputs = _mark_secrets(rpc.deserialize_properties(request.object))
         registration = self.resources.get(response.urn)
         self.captured[response.urn] = Captured(

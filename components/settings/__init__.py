@@ -50,7 +50,13 @@ from components.settings.loader import PRESETS, deep_merge, load_settings, parse
 from components.settings.managed import RenderSettings, SupabaseSettings, VercelSettings
 from components.settings.observability import DatadogSettings, MonitoringSettings, SentrySettings
 from components.settings.root import AWS_SECTIONS, MANAGED_SECTIONS, SECTIONS, Settings, entry_model
-from components.settings.services import RESERVED_ENVIRONMENT, ServiceSettings, ServicesSettings
+from components.settings.services import (
+    RESERVED_ENVIRONMENT,
+    ServiceSettings,
+    ServicesSettings,
+    app_volume,
+    rule_priority,
+)
 
 __all__ = [
     "ATLAS_DEDICATED_TIERS",
@@ -92,6 +98,7 @@ __all__ = [
     "StorageSettings",
     "SupabaseSettings",
     "VercelSettings",
+    "app_volume",
     "cutover_transition_problems",
     "deep_merge",
     "entry_model",
@@ -99,4 +106,5 @@ __all__ = [
     "load_settings",
     "parse_settings",
     "placeholders",
+    "rule_priority",
 ]

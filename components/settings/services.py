@@ -8,6 +8,7 @@ stack file adds a service with one more entry and removes one with ``enabled: fa
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Annotated, Literal
 
@@ -28,15 +29,37 @@ RESERVED_ENVIRONMENT = frozenset(
 # admin task's family and roles (`<prefix>-db-admin`, components/migrations.py), the database's
 # log source in the Datadog log path (components/topologies.py) and the Datadog Agent's init
 # container beside the app's (components/containers.py).
-RESERVED_SERVICE_NAMES = frozenset({"db-admin", "database", "datadog-init"})
+# The database's alarms are keyed db<N>-..., db-writer-... and db-reader-... (components/monitoring.py),
+# as a service's are <name>-..., so names of that shape are refused too.
+RESERVED_SERVICE_NAMES = frozenset({"db-admin", "database", "datadog-init", "db-writer", "db-reader"})
+_DATABASE_ALARM_PREFIX = re.compile(r"db\d+")
+# Listener rule priorities: 1-50,000, unique per listener (ELB API reference, CreateRule ``Priority``).
+MAX_RULE_PRIORITY = 50_000
 
 
 def _service_name(name: str) -> str:
     if not re.fullmatch(r"[a-z][a-z0-9-]{0,11}", name):
         raise ValueError("a service's name is 1-12 lower-case letters, digits or '-', starting with a letter")
-    if name in RESERVED_SERVICE_NAMES:
-        raise ValueError(f"{name!r} is taken by the stack itself; reserved: {sorted(RESERVED_SERVICE_NAMES)}")
+    if name in RESERVED_SERVICE_NAMES or _DATABASE_ALARM_PREFIX.fullmatch(name):
+        raise ValueError(
+            f"{name!r} is taken by the stack itself; reserved: {sorted(RESERVED_SERVICE_NAMES)} and db<N>"
+        )
     return name
+
+
+def rule_priority(service: str) -> int:
+    """A listener-rule priority fixed by the service's name, so adding or removing another service
+    never renumbers this one's rule (the hosts are disjoint, so their order does not matter); the
+    provider updates a changed priority in place (hashicorp/terraform-provider-aws
+    internal/service/elbv2/listener_rule.go, ``priority`` not ForceNew)."""
+    return int(hashlib.sha256(service.encode()).hexdigest(), 16) % MAX_RULE_PRIORITY + 1
+
+
+def app_volume(path: str) -> str:
+    """The task storage volume of one of the application's writable paths (``/tmp`` -> ``tmp``,
+    ``/app/.next/cache`` -> ``app-next-cache``); not shared with the Datadog Agent, whose volumes
+    are ``datadog-*`` (components/containers.py)."""
+    return re.sub(r"[^A-Za-z0-9]+", "-", path).strip("-")
 
 
 # A service's name is part of physical names (`<project>-<stack>-<name>-execution`, a target group's
@@ -54,6 +77,20 @@ def _fargate_sizes_text() -> str:
 def _distinct(paths: tuple[str, ...]) -> tuple[str, ...]:
     if len(set(paths)) != len(paths):
         raise ValueError(f"lists a path twice: {list(paths)}")
+    # Each path is its own task-storage volume, named after it; RegisterTaskDefinition refuses two
+    # volumes of one name and a name outside 1-255 letters, digits, '-' and '_' (ECS API
+    # reference, Volume ``name``).
+    volumes = [app_volume(path) for path in paths]
+    clash = [
+        p
+        for p, v in zip(paths, volumes, strict=True)
+        if not v or volumes.count(v) > 1 or v.startswith("datadog-")
+    ]
+    if clash:
+        raise ValueError(
+            f"{clash} give task-storage volumes that are empty, the same as another path's, or the "
+            "Datadog Agent's (datadog-*); choose paths whose letters and digits differ"
+        )
     return paths
 
 
@@ -158,6 +195,21 @@ class ServicesSettings(RootModel[dict[ServiceName, ServiceSettings]]):
     """
 
     model_config = ConfigDict(frozen=True)
+
+    @model_validator(mode="after")
+    def _distinct_priorities(self) -> ServicesSettings:
+        # Two served services whose names hash to one priority would stop `up` at the second
+        # CreateRule (PriorityInUse).
+        served = [name for name, entry in self.root.items() if entry.enabled and entry.subdomain is not None]
+        by_priority: dict[int, str] = {}
+        for name in served:
+            other = by_priority.setdefault(rule_priority(name), name)
+            if other != name:
+                raise ValueError(
+                    f"{other!r} and {name!r} take the same listener-rule priority "
+                    f"({rule_priority(name)}, fixed by the name); rename one"
+                )
+        return self
 
     @property
     def enabled(self) -> dict[str, ServiceSettings]:
