@@ -6,6 +6,8 @@ Part of components/topologies.py's ``build_aws``, in its own module for length.
 
 from __future__ import annotations
 
+import re
+
 import pulumi
 
 from components.atlas import ATLAS_PORT, MongoAtlas
@@ -64,6 +66,24 @@ def legacy_egress(settings: Settings, service: str) -> list[Egress]:
     return egress
 
 
+# A private ECR image: <account>.dkr.ecr.<region>.amazonaws.com/<repository>[:tag|@digest]
+# (ECR User Guide, "Private registry concepts").
+_ECR_IMAGE = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com/([^:@]+)")
+
+
+def repository_arn(settings: Settings, storage: Storage, service: str) -> pulumi.Input[str] | None:
+    """The ECR repository a service's execution role may pull from: its own, or the private ECR
+    repository its ``image`` names (another account's must also allow the pull in its repository
+    policy); None for a public registry, which needs no AWS credentials."""
+    if service in storage.repository_arns:
+        return storage.repository_arns[service]
+    match = _ECR_IMAGE.match(settings.services[service].image or "")
+    if match is None:
+        return None
+    account, region, repository = match.groups()
+    return f"arn:aws:ecr:{region}:{account}:repository/{repository}"
+
+
 def build_services(
     settings: Settings,
     hosts: dict[str, str],
@@ -96,7 +116,7 @@ def build_services(
                 cluster=cluster,
                 image=image,
                 image_tag_moves=image_tag_moves,
-                repository_arn=storage.repository_arns.get(name),
+                repository_arn=repository_arn(settings, storage, name),
                 log_group_name=f"{settings.parameter_prefix}/{name}",
                 kms_key_arn=key.key_arn,
                 secrets={env: secrets.arns[parameter] for env, parameter in parameters.items()},

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pulumi
 
 from components.atlas import AtlasPeering, AtlasPrivateLink, MongoAtlas, MongoAtlasArgs
-from components.aws_services import admit_clients, build_services, service_image
+from components.aws_services import admit_clients, build_services, repository_arn, service_image
 from components.boundary import bound_every_role, boundary_arn
 from components.cluster import Cluster, ClusterArgs
 from components.cutover import CutoverArgs, CutoverRecords, HostArgs
@@ -339,7 +339,7 @@ def _database_admin(
             region=settings.aws_region,
             image=image,
             architecture=settings.services[DATABASE_ADMIN_IMAGE_SERVICE].architecture,
-            repository_arn=storage.repository_arns.get(DATABASE_ADMIN_IMAGE_SERVICE),
+            repository_arn=repository_arn(settings, storage, DATABASE_ADMIN_IMAGE_SERVICE),
             kms_key_arn=key.key_arn,
             log_group_name=f"{settings.parameter_prefix}/{DATABASE_ADMIN_IMAGE_SERVICE}",
             master_url_parameter_arn=secrets.arns["DATABASE_MASTER_URL"],

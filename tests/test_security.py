@@ -300,3 +300,21 @@ def test_descriptions_use_only_characters_ec2_accepts(case: str, request: pytest
     assert len(described) >= 10
     for resource in described:
         assert EC2_DESCRIPTION.fullmatch(resource["description"]), (resource.name, resource["description"])
+
+
+def test_an_image_from_a_private_ecr_repository_may_be_pulled_and_a_public_one_needs_no_ecr() -> None:
+    # ECS pulls a private ECR image with the execution role (ecr:BatchGetImage and the layer
+    # reads on that repository, ECS developer guide "Amazon ECS task execution IAM role"); a public
+    # registry's image needs no AWS permission.
+    private = "210987654321.dkr.ecr.ap-northeast-1.amazonaws.com/shared/api:2.0.0"
+    run = run_stack(
+        "staging",
+        {"platform:services": {"api": {"image": private}, "web": {"image": "public.ecr.aws/x/web:1"}}},
+    )
+
+    def pulls(service: str) -> list:
+        policy = json.loads(run.one("aws:iam/rolePolicy:RolePolicy", f"{service}-execution-role")["policy"])
+        return [s["Resource"] for s in policy["Statement"] if s["Sid"] == "PullTheImage"]
+
+    assert pulls("api") == ["arn:aws:ecr:ap-northeast-1:210987654321:repository/shared/api"]
+    assert pulls("web") == []
