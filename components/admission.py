@@ -14,6 +14,10 @@ from collections.abc import Mapping
 import pulumi
 import pulumi_aws as aws
 
+ANYWHERE_IPV4 = "0.0.0.0/0"
+"""Every IPv4 address: the peer of a rule to the internet (AWS APIs, a data store with no fixed
+addresses)."""
+
 
 def tcp_rule(
     name: str,

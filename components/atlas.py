@@ -12,7 +12,7 @@ import pulumi_aws as aws
 import pulumi_mongodbatlas as mongodbatlas
 import pulumi_random as random
 
-from components.admission import admit_clients, tcp_rule
+from components.admission import ANYWHERE_IPV4, admit_clients, tcp_rule
 from components.outputs import publish
 from components.settings import ATLAS_DEDICATED_TIERS, AtlasSettings
 
@@ -550,7 +550,7 @@ class MongoAtlas(pulumi.ComponentResource):
         else:
             # Public endpoints have no fixed addresses a rule could name; the IP access list of
             # NAT addresses is what guards them.
-            way_out, what = ("0.0.0.0/0", None), "MongoDB Atlas"
+            way_out, what = (ANYWHERE_IPV4, None), "MongoDB Atlas"
         tcp_rule(
             f"{name}-{client}-out",
             direction="out",

@@ -10,6 +10,7 @@ import re
 
 import pulumi
 
+from components.admission import ANYWHERE_IPV4
 from components.atlas import ATLAS_PORT, MongoAtlas
 from components.cluster import Cluster
 from components.containers import DatadogSidecar
@@ -56,13 +57,13 @@ def legacy_egress(settings: Settings, service: str) -> list[Egress]:
         egress.append(
             Egress(
                 settings.cutover.legacy_database_port,
-                "0.0.0.0/0",
+                ANYWHERE_IPV4,
                 "Cut-over only: pre-commercial PostgreSQL (Supabase pooler)",
             )
         )
     # Over the internet the stack's own Atlas already opens 27017 (components/atlas.py).
     if "MONGODB_URI" in secrets and settings.atlas.connectivity != "public":
-        egress.append(Egress(ATLAS_PORT, "0.0.0.0/0", "Cut-over only: the pre-commercial MongoDB Atlas M0"))
+        egress.append(Egress(ATLAS_PORT, ANYWHERE_IPV4, "Cut-over only: the pre-commercial MongoDB Atlas M0"))
     return egress
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.admission import tcp_rule
+from components.admission import ANYWHERE_IPV4, tcp_rule
 from components.outputs import publish
 
 # AWS's recommended ALB policy (the console default since the 2025-09 policies): TLS 1.3 and
@@ -25,7 +25,6 @@ from components.outputs import publish
 SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"
 # The ALB's default; an app's keep-alive timeout must be longer (Node's 5 s default causes 502s).
 ALB_IDLE_TIMEOUT_SECONDS = 60
-ANYWHERE_IPV4 = "0.0.0.0/0"
 HTTP_PORT, HTTPS_PORT = 80, 443
 # What a request for a name no service is served at gets: no service's content, no redirect.
 NOT_FOUND = {"content_type": "text/plain", "message_body": "Not Found", "status_code": "404"}

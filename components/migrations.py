@@ -71,7 +71,7 @@ class DatabaseAdminTaskArgs:
     an image from another registry."""
     kms_key_arn: pulumi.Input[str]
     """The stack's key, which encrypts the two parameters."""
-    log_group_name: str
+    log_group_name: pulumi.Input[str]
     """The API's log group; the task writes under the ``db-admin`` stream prefix."""
     master_url_parameter_arn: pulumi.Input[str]
     """SSM parameter of the master URL, injected as ``DATABASE_URL``."""

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 import pulumi
 import pulumi_aws as aws
 
-from components.admission import tcp_rule
+from components.admission import ANYWHERE_IPV4, tcp_rule
 from components.cluster import Cluster
 from components.containers import (
     HEALTH_CHECK_GRACE_SECONDS,
@@ -31,7 +31,6 @@ from components.schedule import local_now, service_hours
 from components.settings import ScheduleSettings, ServiceSettings, rule_priority
 from components.task_roles import execution_role, task_role
 
-ANYWHERE_IPV4 = "0.0.0.0/0"
 HTTPS_PORT = 443
 # How far ahead of the clock the scalable target's period is chosen: longer than an update takes
 # to reach the target (the service before it may wait for its deployment to settle).

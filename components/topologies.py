@@ -42,7 +42,7 @@ from components.settings import (
     SettingsError,
     placeholders,
 )
-from components.settings.derived import DATABASE_ADMIN_IMAGE_SERVICE, public_hosts
+from components.settings.derived import DATABASE_ADMIN_IMAGE_SERVICE, public_hosts, served_services
 from components.storage import Storage, StorageArgs
 
 # Every database line except those naming a password, in any of the cases PostgreSQL statements
@@ -264,8 +264,8 @@ def _secrets(
             ),
         )
         for name in projects:
-            secret_values[f"{name.upper().replace('-', '_')}_SENTRY_DSN"] = sentry.dsns[name]
             sentry_dsns[name] = f"{name.upper().replace('-', '_')}_SENTRY_DSN"
+            secret_values[sentry_dsns[name]] = sentry.dsns[name]
     if settings.datadog.enabled:
         secret_values["DD_API_KEY"] = settings.datadog_api_key
     if settings.cutover.legacy_data:
@@ -341,7 +341,7 @@ def _database_admin(
             architecture=settings.services[DATABASE_ADMIN_IMAGE_SERVICE].architecture,
             repository_arn=repository_arn(settings, storage, DATABASE_ADMIN_IMAGE_SERVICE),
             kms_key_arn=key.key_arn,
-            log_group_name=f"{settings.parameter_prefix}/{DATABASE_ADMIN_IMAGE_SERVICE}",
+            log_group_name=api.log_group_name,
             master_url_parameter_arn=secrets.arns["DATABASE_MASTER_URL"],
             app_password_verifier_parameter_arn=secrets.arns["DATABASE_APP_PASSWORD_VERIFIER"],
             app_role=database.app_username,
@@ -364,7 +364,7 @@ def _front_door(
 ) -> tuple[Edge | None, dict[str, pulumi.Output[str]]]:
     """CloudFront, WAF and the cut-over's records in front of the ALB, or the ALB's own alias
     records; returns the edge (None without CloudFront) and each served service's URL."""
-    served = [name for name, entry in settings.services.items() if entry.subdomain is not None]
+    served = served_services(settings)
     if not settings.edge.cloudfront:
         for service, host in place.hosts.items():
             alias_records(
